@@ -1,0 +1,1 @@
+"""Transports: the Transport interface, the Meshtastic transport and the LoRa radio simulator."""

@@ -1,0 +1,1 @@
+"""The Starlette app: resident pages, captive portal, coordinator console, sync API."""

@@ -7,8 +7,9 @@ layer turns library exceptions into :class:`TransportError` in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from dataclasses import dataclass
 
 
 class FieldkitError(Exception):
@@ -43,12 +44,10 @@ class FieldError:
     field: str
     code: str
     message: str
-    params: Mapping[str, str | int] = field(default_factory=dict)
+    params: Mapping[str, str | int] = dataclasses.field(default_factory=dict)
 
-    def render(self, translate: object = None) -> str:
-        text = self.message
-        if callable(translate):
-            text = str(translate(text))
+    def render(self, translate: Callable[[str], str] | None = None) -> str:
+        text = translate(self.message) if translate else self.message
         return text % dict(self.params) if self.params else text
 
 

@@ -7,8 +7,8 @@ layer turns library exceptions into :class:`TransportError` in one place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 

@@ -128,7 +128,9 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     for ch in value:
         if ch in "\r\n\t" and multiline:
             kept.append("\n" if ch != "\t" else " ")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\u200c\u200d":
+        elif (
+            unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\u200c\u200d"
+        ):
             kept.append(" " if ch in "\r\n\t" else "")
         else:
             kept.append(ch)
@@ -276,8 +278,12 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
 
     language = raw.get("language", "").strip() or "en"
     if len(language) > LANGUAGE_MAX or not _LANGUAGE_RE.match(language):
-        errors.add("language", "bad_language", "Unknown language code “%(value)s”.",
-                   value=language[:LANGUAGE_MAX])
+        errors.add(
+            "language",
+            "bad_language",
+            "Unknown language code “%(value)s”.",
+            value=language[:LANGUAGE_MAX],
+        )
         language = "en"
 
     if errors.items:

@@ -210,7 +210,9 @@ class RecordState:
             out.extend(
                 Conflict("status", c.status.value, c.origin, c.order[3])
                 for c in self.status[1:]
-                if c.epoch == top.epoch and c.origin != top.origin and c.status not in (top.status, Status.OPEN)
+                if c.epoch == top.epoch
+                and c.origin != top.origin
+                and c.status not in (top.status, Status.OPEN)
             )
         return tuple(out)
 

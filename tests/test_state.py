@@ -62,7 +62,9 @@ def test_last_writer_wins_by_clock_then_hub() -> None:
 
 def test_concurrent_losers_stay_visible_to_coordinators() -> None:
     view = state_of(
-        create(), Op(A, 2, 10, Update(R, {"area": "south"})), Op(B, 1, 11, Update(R, {"area": "east"}))
+        create(),
+        Op(A, 2, 10, Update(R, {"area": "south"})),
+        Op(B, 1, 11, Update(R, {"area": "east"})),
     ).view()
     assert [(c.field, c.value, c.hub) for c in view.conflicts] == [("area", "south", A)]
 

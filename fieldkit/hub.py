@@ -1,0 +1,188 @@
+"""A hub: its identity, clock and store, and the operations people perform on records.
+
+Dependencies are passed in (store, wall clock, randomness), so two complete hubs run side by
+side in one test process.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from fieldkit.clock import HybridClock
+from fieldkit.errors import FieldkitError, NotFound, StoreError
+from fieldkit.ops import (
+    Body,
+    Create,
+    FieldValue,
+    Match,
+    Op,
+    RecordId,
+    Redact,
+    SetStatus,
+    Update,
+    check_fields,
+    draft_fields,
+)
+from fieldkit.records import Draft, Kind, Status
+from fieldkit.refcode import BITS, format_code
+from fieldkit.state import Record
+from fieldkit.store import Store, Tx
+
+HUB_ID_KEY = "hub_id"
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def create_identity(
+    store: Store, random_bits: Callable[[int], int] = secrets.randbits
+) -> int:
+    """Give a new store its hub id (once; an existing id is kept and returned)."""
+    existing = await store.meta(HUB_ID_KEY)
+    if existing is not None:
+        return int(existing, 16)
+    hub_id = 0
+    while hub_id == 0:
+        hub_id = random_bits(32)
+    await store.set_meta(HUB_ID_KEY, f"{hub_id:08x}")
+    return hub_id
+
+
+@dataclass(frozen=True)
+class Submitted:
+    record: Record
+    new: bool
+
+
+class Hub:
+    """Records as people change them: each change is one op, appended and folded atomically."""
+
+    def __init__(
+        self,
+        store: Store,
+        hub_id: int,
+        clock: HybridClock,
+        wall: Callable[[], int] = wall_ms,
+        random_bits: Callable[[int], int] = secrets.randbits,
+    ) -> None:
+        self.store = store
+        self.id = hub_id
+        self.clock = clock
+        self.wall = wall
+        self.random_bits = random_bits
+
+    @classmethod
+    async def open(
+        cls,
+        store: Store,
+        wall: Callable[[], int] = wall_ms,
+        random_bits: Callable[[int], int] = secrets.randbits,
+    ) -> Hub:
+        hub_hex = await store.meta(HUB_ID_KEY)
+        if hub_hex is None:
+            raise StoreError(f"{store.path} has no hub identity: run `fieldkit init` first")
+        hub_id = int(hub_hex, 16)
+        clock = HybridClock(await store.max_hlc(hub_id))
+        return cls(store, hub_id, clock, wall, random_bits)
+
+    def new_ref(self) -> str:
+        return format_code(self.random_bits(BITS))
+
+    async def _append(self, tx: Tx, body: Body) -> Op:
+        op = Op(self.id, await tx.next_seq(self.id), self.clock.tick(self.wall()), body)
+        await tx.add(op)
+        return op
+
+    async def submit(
+        self,
+        draft: Draft,
+        *,
+        idempotency_key: str | None = None,
+        record_id: RecordId | None = None,
+        created_at: int | None = None,
+        status: Status = Status.OPEN,
+        status_message: str = "",
+        ref: str | None = None,
+    ) -> Submitted:
+        """Create a record from a validated draft.
+
+        The same ``idempotency_key`` (a form token, an import line's digest) never creates a
+        second record; neither does a ``record_id`` (an imported record's own id) already here.
+        """
+        async with self.store.transaction() as tx:
+            known = await tx.recall(idempotency_key) if idempotency_key else None
+            if known is None and record_id is not None:
+                state = await tx.state(record_id)
+                known = record_id if state is not None and state.complete else None
+            if known is None:
+                seq = await tx.next_seq(self.id)
+                rid = record_id or RecordId(self.id, seq)
+                body = Create(
+                    record=rid,
+                    kind=draft.kind,
+                    created_at=self.wall() if created_at is None else created_at,
+                    fields=draft_fields(draft),
+                    ref=self.new_ref() if ref is None else ref,
+                    status=status,
+                    status_message=status_message,
+                )
+                await tx.add(Op(self.id, seq, self.clock.tick(self.wall()), body))
+                known, new = rid, True
+            else:
+                new = False
+            if idempotency_key and new:
+                await tx.remember(idempotency_key, known)
+            state = await tx.state(known)
+        assert state is not None
+        return Submitted(state.view(), new)
+
+    async def _change(
+        self, records: Iterable[RecordId], make: Callable[[list[Record]], Body]
+    ) -> Op:
+        async with self.store.transaction() as tx:
+            current = []
+            for rid in records:
+                state = await tx.state(rid)
+                if state is None or not state.complete:
+                    raise NotFound(f"no record {rid} on this hub")
+                current.append(state.view())
+            return await self._append(tx, make(current))
+
+    async def update(self, record: RecordId, fields: Mapping[str, FieldValue]) -> Op:
+        checked = check_fields(fields)
+        return await self._change([record], lambda _: Update(record, checked))
+
+    async def set_status(self, record: RecordId, status: Status, message: str = "") -> Op:
+        """Move a record on; ``open`` on a closed record re-opens it at the next epoch."""
+
+        def make(current: list[Record]) -> Body:
+            (rec,) = current
+            reopen = status is Status.OPEN and rec.status is not Status.OPEN
+            return SetStatus(record, status, rec.epoch + (1 if reopen else 0), message)
+
+        return await self._change([record], make)
+
+    async def match(self, need: RecordId, offer: RecordId, message: str = "") -> Op:
+        def make(current: list[Record]) -> Body:
+            need_rec, offer_rec = current
+            if need_rec.kind is not Kind.NEED or offer_rec.kind is not Kind.OFFER:
+                raise FieldkitError("a match pairs a need with an offer")
+            return Match(need, offer, need_rec.epoch, offer_rec.epoch, message)
+
+        return await self._change([need, offer], make)
+
+    async def redact(self, record: RecordId) -> Op:
+        return await self._change([record], lambda _: Redact(record))
+
+    async def receive(self, ops: Iterable[Op]) -> int:
+        """Take ops from another hub (radio, runner, bundle, cloud); returns how many were new."""
+        new = 0
+        async with self.store.transaction() as tx:
+            for op in ops:
+                self.clock.observe(op.hlc, self.wall())
+                new += await tx.add(op)
+        return new

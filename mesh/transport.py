@@ -1,0 +1,128 @@
+"""The ``Transport`` port: what the hub and the sync layer need from a radio (or any link).
+
+A transport moves opaque payloads of at most ``max_payload`` bytes to one node or to every node
+in range, and yields the frames it receives. It never retries or reorders on its own; the sync
+protocol above it owns reliability. Errors are :class:`~fieldkit.errors.TransportError`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from fieldkit.errors import PayloadTooLarge, TransportError
+
+#: Payload budget per frame (DESIGN §4: the firmware takes 231 for a PRIVATE_APP broadcast,
+#: 219 for a PKI direct message; official apps keep to 200 for delivery).
+MAX_PAYLOAD = 200
+
+#: Meshtastic's first private application port.
+PRIVATE_APP = 256
+
+
+class RadioRejected(TransportError):
+    """The radio refused a frame (a routing NAK); ``reason`` is the Routing.Error name."""
+
+    def __init__(self, reason: str, packet_id: int | None = None) -> None:
+        super().__init__(f"radio refused the frame: {reason}")
+        self.reason = reason
+        self.packet_id = packet_id
+
+
+class DutyCycleLimited(RadioRejected):
+    """The radio is over its regional duty-cycle budget; try again after ``retry_after`` s."""
+
+    def __init__(self, packet_id: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__("DUTY_CYCLE_LIMIT", packet_id)
+        self.retry_after = retry_after
+
+
+class FrameTooLargeForRadio(RadioRejected):
+    """The radio said TOO_LARGE although the payload was within ``max_payload``."""
+
+    def __init__(self, packet_id: int | None = None) -> None:
+        super().__init__("TOO_LARGE", packet_id)
+
+
+class DeliveryFailed(RadioRejected):
+    """A frame sent with ``want_ack`` was not acknowledged (MAX_RETRANSMIT, NO_ROUTE, …)."""
+
+
+class AckTimeout(TransportError):
+    """No ACK or NAK arrived in time for a frame sent with ``want_ack``."""
+
+
+class RadioUnavailable(TransportError):
+    """The radio is disconnected (unplugged, rebooting, TCP dropped); reconnecting."""
+
+
+def nak_error(reason: str, packet_id: int | None = None) -> RadioRejected:
+    """The exception for a routing NAK reason name."""
+    if reason == "DUTY_CYCLE_LIMIT":
+        return DutyCycleLimited(packet_id)
+    if reason == "TOO_LARGE":
+        return FrameTooLargeForRadio(packet_id)
+    return DeliveryFailed(reason, packet_id)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One received frame. ``dest`` is None for a broadcast."""
+
+    sender: int
+    payload: bytes
+    dest: int | None = None
+    snr: float | None = None
+    rssi: int | None = None
+    port: int = PRIVATE_APP
+    packet_id: int = 0
+    hops_away: int | None = None
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    """Counters of one transport since it was created."""
+
+    frames_sent: int = 0
+    bytes_sent: int = 0
+    frames_received: int = 0
+    bytes_received: int = 0
+    airtime_ms: float | None = None
+    duty_cycle_left_ms: float | None = None
+    naks: dict[str, int] = field(default_factory=dict)
+    acks: int = 0
+    reconnects: int = 0
+    connected: bool = False
+    rx_dropped: int = 0
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """A link that carries payloads of up to ``max_payload`` bytes between nodes."""
+
+    max_payload: int
+
+    async def send(self, payload: bytes, dest: int | None = None) -> None:
+        """Send ``payload`` to node ``dest`` (None = broadcast).
+
+        Raises :class:`PayloadTooLarge` before touching the link if the payload is too big,
+        :class:`TransportError` (or a subclass) if the link refuses or fails.
+        """
+        ...
+
+    def frames(self) -> AsyncIterator[Frame]:
+        """Received frames, in arrival order, until the transport is closed."""
+        ...
+
+    def stats(self) -> LinkStats: ...
+
+    async def close(self) -> None: ...
+
+
+def check_payload(payload: bytes, limit: int) -> None:
+    """Raise :class:`PayloadTooLarge` if ``payload`` exceeds ``limit`` bytes."""
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise TypeError("payload must be bytes")
+    if len(payload) > limit:
+        raise PayloadTooLarge(len(payload), limit)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from fieldkit.clock import HybridClock
@@ -18,6 +18,7 @@ from fieldkit.ops import (
     Create,
     FieldValue,
     Match,
+    NewRecord,
     Op,
     RecordId,
     Redact,
@@ -97,48 +98,50 @@ class Hub:
         await tx.add(op)
         return op
 
-    async def submit(
-        self,
-        draft: Draft,
-        *,
-        idempotency_key: str | None = None,
-        record_id: RecordId | None = None,
-        created_at: int | None = None,
-        status: Status = Status.OPEN,
-        status_message: str = "",
-        ref: str | None = None,
-    ) -> Submitted:
-        """Create a record from a validated draft.
+    async def submit(self, draft: Draft, idempotency_key: str | None = None) -> Submitted:
+        """Create a record; the same ``idempotency_key`` (a form token) never creates two."""
+        (done,) = await self.submit_batch([NewRecord(draft, idempotency_key)])
+        return done
 
-        The same ``idempotency_key`` (a form token, an import line's digest) never creates a
-        second record; neither does a ``record_id`` (an imported record's own id) already here.
+    async def submit_batch(self, batch: Sequence[NewRecord]) -> list[Submitted]:
+        """Create several records in one transaction: all of them are stored, or none.
+
+        A record whose idempotency key was seen before, or whose own id (an imported
+        record's) is already here, is not created again.
         """
+        done = []
         async with self.store.transaction() as tx:
-            known = await tx.recall(idempotency_key) if idempotency_key else None
-            if known is None and record_id is not None:
-                state = await tx.state(record_id)
-                known = record_id if state is not None and state.complete else None
-            if known is None:
-                seq = await tx.next_seq(self.id)
-                rid = record_id or RecordId(self.id, seq)
-                body = Create(
-                    record=rid,
-                    kind=draft.kind,
-                    created_at=self.wall() if created_at is None else created_at,
-                    fields=draft_fields(draft),
-                    ref=self.new_ref() if ref is None else ref,
-                    status=status,
-                    status_message=status_message,
-                )
-                await tx.add(Op(self.id, seq, self.clock.tick(self.wall()), body))
-                known, new = rid, True
-            else:
-                new = False
-            if idempotency_key and new:
-                await tx.remember(idempotency_key, known)
-            state = await tx.state(known)
+            for new in batch:
+                done.append(await self._submit(tx, new))
+        return done
+
+    async def _submit(self, tx: Tx, new: NewRecord) -> Submitted:
+        key = new.idempotency_key
+        known = await tx.recall(key) if key else None
+        if known is None and new.record_id is not None:
+            state = await tx.state(new.record_id)
+            known = new.record_id if state is not None and state.complete else None
+        if known is None:
+            seq = await tx.next_seq(self.id)
+            known = new.record_id or RecordId(self.id, seq)
+            body = Create(
+                record=known,
+                kind=new.draft.kind,
+                created_at=self.wall() if new.created_at is None else new.created_at,
+                fields=draft_fields(new.draft),
+                ref=self.new_ref() if new.ref is None else new.ref,
+                status=new.status,
+                status_message=new.status_message,
+            )
+            await tx.add(Op(self.id, seq, self.clock.tick(self.wall()), body))
+            if key:
+                await tx.remember(key, known)
+            created = True
+        else:
+            created = False
+        state = await tx.state(known)
         assert state is not None
-        return Submitted(state.view(), new)
+        return Submitted(state.view(), created)
 
     async def _change(
         self, records: Iterable[RecordId], make: Callable[[list[Record]], Body]

@@ -161,6 +161,19 @@ class Op:
         return (self.body.record,)
 
 
+@dataclass(frozen=True)
+class NewRecord:
+    """What a :class:`Create` op is made from: a draft plus what an import may bring along."""
+
+    draft: Draft
+    idempotency_key: str | None = None
+    record_id: RecordId | None = None
+    created_at: int | None = None
+    status: Status = Status.OPEN
+    status_message: str = ""
+    ref: str | None = None
+
+
 def draft_fields(draft: Draft) -> dict[str, FieldValue]:
     """A draft's plain fields, keyed as :data:`PLAIN_FIELDS`."""
     return {

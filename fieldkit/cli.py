@@ -1,0 +1,301 @@
+"""The ``fieldkit`` command: a thin layer over the library.
+
+Errors print one line on stderr: exit 1 for a failure, 2 for a wrong command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+from fieldkit import __version__
+from fieldkit.config import CONFIG_FILE, Area, Config, check_radio_url, load_config, render_config
+from fieldkit.errors import ConfigError, FieldkitError, ImportFileError, UsageError
+from fieldkit.hub import Hub, create_identity
+from fieldkit.interchange import parse_mapping
+from fieldkit.ops import hub_name
+from fieldkit.store import Store
+from fieldkit.transfer import FORMATS, export_records, import_file
+
+Command = Callable[[argparse.Namespace, Mapping[str, str]], Coroutine[Any, Any, int]]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _config_path(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
+    return Path(args.config or env.get("FIELDKIT_CONFIG") or CONFIG_FILE)
+
+
+def _load(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
+    return load_config(_config_path(args, env), env)
+
+
+async def _open_hub(config: Config) -> Hub:
+    if not config.db_path.exists():
+        raise ConfigError("hub.data_dir", f"no database at {config.db_path}: run `fieldkit init`")
+    return await Hub.open(await Store.open(config.db_path))
+
+
+def _parse_area(text: str) -> Area:
+    area_id, _, name = text.partition("=")
+    return Area(area_id.strip().lower(), name.strip() or area_id.strip())
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    path = Path(args.config) if args.config else Path(args.dir) / CONFIG_FILE
+    if path.exists() and not args.force:
+        note = "kept the existing"
+    else:
+        if args.radio:
+            check_radio_url(args.radio, "--radio")
+        areas = tuple(_parse_area(a) for a in args.area)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = render_config(args.name, areas, radio_url=args.radio or "", port=args.port)
+        path.write_text(text, encoding="utf-8")
+        note = "wrote"
+    config = load_config(path, env)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    async with await Store.open(config.db_path) as store:
+        hub_id = await create_identity(store)
+    print(f"{note} {path}")
+    print(f"hub {hub_name(hub_id)} “{config.hub_name}”, database {config.db_path}")
+    return 0
+
+
+async def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    import uvicorn
+
+    from fieldkit.web.app import create_app
+
+    config = _load(args, env)
+    hub = await _open_hub(config)
+    host = args.host or config.web_host
+    port = args.port or config.web_port
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(hub, config), host=host, port=port, log_level="info")
+    )
+    print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
+    try:
+        await server.serve()
+    finally:
+        await hub.store.close()
+    return 0
+
+
+async def cmd_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    config = _load(args, env)
+    mapping = None
+    if args.mapping:
+        try:
+            mapping = parse_mapping(tomllib.loads(Path(args.mapping).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ImportFileError(f"cannot read mapping {args.mapping}: {exc}") from None
+    hub = await _open_hub(config)
+
+    def progress(line: int) -> None:
+        if args.progress:
+            print(f"committed through line {line}", file=sys.stderr, flush=True)
+
+    try:
+        report = await import_file(
+            hub,
+            Path(args.file),
+            fmt=args.format,
+            mapping=mapping,
+            areas=config.area_names(),
+            progress=progress,
+        )
+    finally:
+        await hub.store.close()
+    for error in report.errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    print(f"{report.created} new, {report.existing} already here, {len(report.errors)} with errors")
+    return 1 if report.errors else 0
+
+
+async def cmd_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    config = _load(args, env)
+    hub = await _open_hub(config)
+    try:
+        if args.output and args.output != "-":
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = await export_records(hub.store, out, args.format, public=args.public)
+        else:
+            count = await export_records(hub.store, sys.stdout, args.format, public=args.public)
+    finally:
+        await hub.store.close()
+    if not args.public:
+        print(
+            f"exported {count} records including residents' private contact details;"
+            " use --public for a file to share",
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    config = _load(args, env)
+    hub = await _open_hub(config)
+    try:
+        counts = await hub.store.counts()
+        vector = await hub.store.version_vector()
+    finally:
+        await hub.store.close()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "hub": hub_name(hub.id),
+                    "name": config.hub_name,
+                    "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
+                    "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
+                }
+            )
+        )
+        return 0
+    _print_status(sys.stdout, hub.id, config, counts, vector)
+    return 0
+
+
+def _print_status(
+    out: TextIO,
+    hub_id: int,
+    config: Config,
+    counts: Mapping[tuple[str, str], int],
+    vector: Mapping[int, int],
+) -> None:
+    print(f"hub      {hub_name(hub_id)}  “{config.hub_name}”", file=out)
+    print(f"database {config.db_path}", file=out)
+    for kind in ("need", "offer", "notice"):
+        parts = [f"{s} {n}" for (k, s), n in sorted(counts.items()) if k == kind]
+        print(f"{kind + 's':9}{', '.join(parts) or 'none'}", file=out)
+    print("version vector (ops held, per origin hub):", file=out)
+    for origin, seq in sorted(vector.items()):
+        mine = "  (this hub)" if origin == hub_id else ""
+        print(f"  {hub_name(origin)}  {seq}{mine}", file=out)
+
+
+async def cmd_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """One hub with sample records, served locally (the multi-hub demo arrives with sync)."""
+    root = Path(args.dir)
+    config_path = root / "hub-1" / CONFIG_FILE
+    fresh = not config_path.exists()
+    if fresh:
+        init = argparse.Namespace(
+            config=str(config_path), dir=None, force=False, name="Demo hub · St. Mary's",
+            area=["riverside=Riverside", "downtown=Downtown", "hillside=Hillside"],
+            radio=None, port=args.port,
+        )  # fmt: skip
+        await cmd_init(init, env)
+    demo_env = {**env, "FIELDKIT_WEB_PORT": str(args.port)}
+    config = load_config(config_path, demo_env)
+    if fresh:
+        hub = await _open_hub(config)
+        sample = resources.files("fieldkit") / "data" / "sample.jsonl"
+        with resources.as_file(sample) as sample_path:
+            report = await import_file(hub, sample_path, areas=config.area_names())
+        await hub.store.close()
+        print(f"loaded {report.created} sample records")
+    run = argparse.Namespace(config=str(config_path), host="127.0.0.1", port=args.port)
+    return await cmd_run(run, demo_env)
+
+
+# --- the parser -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    config_help = f"the hub's config file (default: $FIELDKIT_CONFIG or ./{CONFIG_FILE})"
+    common = _Parser(add_help=False)  # --config after the command, as well as before it
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=config_help)
+    parser = _Parser(
+        prog="fieldkit",
+        description="Disaster-response field kit for mutual aid on a local mesh.",
+    )
+    parser.add_argument("--config", metavar="PATH", help=config_help)
+    parser.add_argument("--version", action="version", version=f"fieldkit {__version__}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
+
+    p = sub.add_parser(
+        "init", parents=[common], help="set up a hub: config file, database, identity"
+    )
+    p.add_argument("--dir", default=".", help="where to write fieldkit.toml (default: here)")
+    p.add_argument("--name", default="Community hub", help="the hub's name residents see")
+    p.add_argument(
+        "--area",
+        action="append",
+        default=[],
+        metavar="ID=NAME",
+        help="an area residents can pick (repeat for more), e.g. riverside=Riverside",
+    )
+    p.add_argument(
+        "--radio", metavar="URL", help="radio: serial://, tcp://HOST:4403, sim://HOST:PORT"
+    )
+    p.add_argument("--port", type=int, default=8080, help="web port (default 8080)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("run", parents=[common], help="serve the hub's web pages")
+    p.add_argument("--host", help="address to listen on (default: web.host)")
+    p.add_argument("--port", type=int, help="port to listen on (default: web.port)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("import", parents=[common], help="import records (JSON Lines or CSV)")
+    p.add_argument("file", help="the file to import")
+    p.add_argument("--format", choices=FORMATS, help="default: from the file name or content")
+    p.add_argument(
+        "--mapping",
+        metavar="TOML",
+        help="column mapping for a Google Forms/Sheets CSV (see README)",
+    )
+    p.add_argument("--progress", action="store_true", help="report each committed batch")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", parents=[common], help="export records in their public JSON form")
+    p.add_argument("--format", choices=FORMATS, default="jsonl", help="default jsonl")
+    p.add_argument(
+        "--public", action="store_true", help="leave out contact details, notes and reference codes"
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("status", parents=[common], help="hub id, record counts, version vector")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("demo", help="start the local demo (sample records, web pages)")
+    p.add_argument("--dir", default="demo-data", help="where the demo hubs live")
+    p.add_argument("--port", type=int, default=8080, help="first web port (default 8080)")
+    p.set_defaults(func=cmd_demo)
+    return parser  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        command: Command = args.func
+        return asyncio.run(command(args, os.environ if env is None else env))
+    except FieldkitError as exc:
+        print(f"fieldkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `fieldkit export | head`: the reader left, that's fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

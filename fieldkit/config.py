@@ -1,0 +1,239 @@
+"""Hub configuration: one commented TOML file per hub, with ``FIELDKIT_*`` overrides.
+
+Parsing is pure (:func:`parse_config` takes the TOML data and the environment); reading the
+file is the CLI's business. A bad value raises :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fieldkit.errors import ConfigError
+
+CONFIG_FILE = "fieldkit.toml"
+DEFAULT_LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar")
+RADIO_SCHEMES = ("sim", "serial", "tcp")
+_AREA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+#: Environment variables that override a key: FIELDKIT_WEB_PORT=9000 beats web.port.
+ENV_KEYS: Mapping[str, tuple[str, str]] = {
+    "FIELDKIT_HUB_NAME": ("hub", "name"),
+    "FIELDKIT_DATA_DIR": ("hub", "data_dir"),
+    "FIELDKIT_LANGUAGES": ("hub", "languages"),
+    "FIELDKIT_RADIO_URL": ("radio", "url"),
+    "FIELDKIT_WEB_HOST": ("web", "host"),
+    "FIELDKIT_WEB_PORT": ("web", "port"),
+}
+_KNOWN = {"hub": {"name", "data_dir", "languages"}, "radio": {"url"}, "web": {"host", "port"}}
+
+
+@dataclass(frozen=True)
+class Area:
+    id: str
+    name: str
+    adjacent: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    hub_name: str
+    data_dir: Path
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    areas: tuple[Area, ...] = ()
+    radio_url: str = ""
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "hub.sqlite3"
+
+    def area_names(self) -> dict[str, str]:
+        return {area.id: area.name for area in self.areas}
+
+
+def _text(value: Any, key: str, *, allow_empty: bool = False, limit: int = 200) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"expected text in quotes, got {value!r}")
+    text: str = value.strip()
+    if not text and not allow_empty:
+        raise ConfigError(key, "must not be empty")
+    if len(text) > limit:
+        raise ConfigError(key, f"longer than {limit} characters")
+    return text
+
+
+def _port(value: Any, key: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+        raise ConfigError(key, f"expected a port number 1-65535, got {value!r}")
+    return value
+
+
+def _languages(value: Any, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not value:
+        raise ConfigError(key, 'expected a list of language codes like ["en", "es"]')
+    for code in value:
+        if not isinstance(code, str) or not _LANGUAGE.match(code):
+            raise ConfigError(key, f"not a language code: {code!r} (like en, es, ht, zh)")
+    return tuple(value)
+
+
+def check_radio_url(value: str, key: str = "radio.url") -> str:
+    """``""`` (no radio), ``sim://host:port``, ``serial://`` or ``serial:///dev/tty…``,
+    ``tcp://host[:port]``."""
+    if not value:
+        return value
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in RADIO_SCHEMES:
+        raise ConfigError(
+            key,
+            f"expected sim://HOST:PORT, serial:///dev/ttyUSB0 or tcp://HOST:4403, got {value!r}",
+        )
+    if scheme in ("sim", "tcp") and not rest.split(":")[0]:
+        raise ConfigError(key, f"{scheme}:// needs a host, like {scheme}://127.0.0.1:4403")
+    if scheme in ("sim", "tcp") and ":" in rest:
+        _port(rest.rsplit(":", 1)[1], key)
+    return value
+
+
+def _areas(value: Any) -> tuple[Area, ...]:
+    if not isinstance(value, dict):
+        raise ConfigError("areas", "expected a table of areas: [areas.riverside]")
+    areas = []
+    for area_id, spec in value.items():
+        key = f"areas.{area_id}"
+        if not _AREA_ID.match(area_id):
+            raise ConfigError(key, "area ids are lower-case letters, digits, - and _")
+        if not isinstance(spec, dict):
+            raise ConfigError(key, 'expected { name = "…", adjacent = […] }')
+        unknown = set(spec) - {"name", "adjacent"}
+        if unknown:
+            raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+        name = _text(spec.get("name", area_id), f"{key}.name", limit=60)
+        adjacent = spec.get("adjacent", [])
+        if not isinstance(adjacent, list) or not all(isinstance(a, str) for a in adjacent):
+            raise ConfigError(f"{key}.adjacent", 'expected a list of area ids like ["downtown"]')
+        areas.append(Area(area_id, name, tuple(adjacent)))
+    ids = {a.id for a in areas}
+    for area in areas:
+        for other in area.adjacent:
+            if other not in ids:
+                raise ConfigError(f"areas.{area.id}.adjacent", f"no area named {other!r}")
+    return tuple(areas)
+
+
+def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) -> Config:
+    """Build a :class:`Config` from TOML data plus environment overrides.
+
+    Relative paths are taken from ``base`` (the config file's folder).
+    """
+    merged: dict[str, Any] = {}
+    for section, values in data.items():
+        if section == "areas":
+            continue
+        if section not in _KNOWN or not isinstance(values, dict):
+            raise ConfigError(section, "unknown section (expected hub, radio, web, areas)")
+        for name in values:
+            if name not in _KNOWN[section]:
+                raise ConfigError(f"{section}.{name}", "unknown key")
+        merged[section] = dict(values)
+    keys = {}
+    for env_name, (section, name) in ENV_KEYS.items():
+        if env_name in env:
+            merged.setdefault(section, {})[name] = env[env_name]
+            keys[(section, name)] = env_name
+
+    def get(section: str, name: str, default: Any) -> tuple[Any, str]:
+        return merged.get(section, {}).get(name, default), keys.get(
+            (section, name), f"{section}.{name}"
+        )
+
+    name, k = get("hub", "name", None)
+    if name is None:
+        raise ConfigError("hub.name", "missing: every hub needs a name residents recognise")
+    hub_name = _text(name, k, limit=80)
+    data_dir, k = get("hub", "data_dir", "data")
+    data_path = Path(_text(data_dir, k)).expanduser()
+    languages, k = get("hub", "languages", list(DEFAULT_LANGUAGES))
+    radio, k_radio = get("radio", "url", "")
+    host, k_host = get("web", "host", "127.0.0.1")
+    port, k_port = get("web", "port", 8080)
+    return Config(
+        hub_name=hub_name,
+        data_dir=data_path if data_path.is_absolute() else base / data_path,
+        languages=_languages(languages, k),
+        areas=_areas(data.get("areas", {})),
+        radio_url=check_radio_url(_text(radio, k_radio, allow_empty=True), k_radio),
+        web_host=_text(host, k_host),
+        web_port=_port(port, k_port),
+    )
+
+
+def load_config(path: Path, env: Mapping[str, str]) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), "no such file: run `fieldkit init` here, or pass --config PATH"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    return parse_config(data, env, path.parent.resolve())
+
+
+def _q(text: str) -> str:
+    """A TOML basic string (JSON string escapes are valid TOML)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def render_config(name: str, areas: tuple[Area, ...] = (), data_dir: str = "data",
+                  radio_url: str = "", port: int = 8080) -> str:  # fmt: skip
+    """The commented config file ``fieldkit init`` writes."""
+    area_lines = []
+    for area in areas:
+        adjacent = ", ".join(_q(a) for a in area.adjacent)
+        area_lines.append(f"[areas.{area.id}]\nname = {_q(area.name)}\nadjacent = [{adjacent}]\n")
+    areas_text = "\n".join(area_lines) or (
+        '# [areas.riverside]\n# name = "Riverside"\n# adjacent = ["downtown"]\n'
+    )
+    return f"""\
+# fieldkit hub configuration. Every key can be overridden by an environment variable,
+# named beside it (e.g. FIELDKIT_WEB_PORT=9000). Lines starting with # are comments.
+
+[hub]
+# The name residents see on this hub's pages.                         FIELDKIT_HUB_NAME
+name = {_q(name)}
+# Where the database lives, relative to this file.                    FIELDKIT_DATA_DIR
+data_dir = {_q(data_dir)}
+# Languages the pages offer, first is the default.                    FIELDKIT_LANGUAGES
+languages = [{", ".join(_q(lang) for lang in DEFAULT_LANGUAGES)}]
+
+[radio]
+# The LoRa radio: "" for none, "serial://" (the one attached radio),
+# "serial:///dev/ttyUSB0", "tcp://127.0.0.1:4403" (meshtasticd on a LoRa HAT),
+# or "sim://127.0.0.1:4403" (fieldkit sim).                           FIELDKIT_RADIO_URL
+url = {_q(radio_url)}
+
+[web]
+# "0.0.0.0" to serve the hotspot; 127.0.0.1 serves this machine only.  FIELDKIT_WEB_HOST
+host = "127.0.0.1"
+port = {port}                                                      # FIELDKIT_WEB_PORT
+
+# Areas residents can pick from (they may also type their own). "adjacent" lists the areas
+# next to each one, so matching can suggest help from nearby.
+{areas_text}"""

@@ -36,5 +36,5 @@ class HybridClock:
 
     def observe(self, remote: int, wall_ms: int) -> None:
         """Take a remote timestamp into account, believing it only up to the drift limit."""
-        ceiling = pack(wall_ms + self.max_drift_ms, COUNTER_MASK)
+        ceiling = pack(wall_ms + self.max_drift_ms)
         self.last = max(self.last, min(remote, ceiling))

@@ -34,3 +34,11 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 async def hub(store: Store, wall: FakeWall) -> Hub:
     await create_identity(store)
     return await Hub.open(store, wall=wall)
+
+
+@pytest.fixture
+async def hub2(tmp_path: Path, wall: FakeWall) -> AsyncIterator[Hub]:
+    """A second, independent hub in the same process."""
+    async with await Store.open(tmp_path / "hub2.sqlite3") as s:
+        await create_identity(s)
+        yield await Hub.open(s, wall=wall)

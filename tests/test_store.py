@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from fieldkit.errors import NotFound, StoreError
 from fieldkit.hub import Hub, create_identity
-from fieldkit.ops import Create, Op, RecordId, Update
+from fieldkit.ops import Create, Op, RecordId
 from fieldkit.records import Category, Draft, Kind, Status, Urgency
 from fieldkit.state import fold, state_hash
 from fieldkit.store import SCHEMA_VERSION, Store
@@ -129,7 +129,9 @@ async def test_a_match_must_pair_a_need_with_an_offer(hub: Hub) -> None:
         await hub.match(a, b)
 
 
-async def test_redaction_erases_personal_data_from_the_log_on_disk(hub: Hub, tmp_path: Path) -> None:
+async def test_redaction_erases_personal_data_from_the_log_on_disk(
+    hub: Hub, tmp_path: Path
+) -> None:
     draft = Draft(Kind.NEED, Category.FOOD, Urgency.TODAY, "north", note="ring twice")
     draft = Draft(**{**draft.__dict__, "contact": draft.contact.__class__("Ana", "555 0100")})
     rid = (await hub.submit(draft)).record.id
@@ -156,7 +158,9 @@ async def test_a_restarted_hub_never_reuses_a_clock_value(store: Store, wall) ->
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=op_logs(max_ops=20), order=st.randoms(use_true_random=False))
 async def test_stored_state_equals_the_pure_fold_in_any_arrival_order(
-    tmp_path_factory: pytest.TempPathFactory, ops: list[Op], order  # type: ignore[no-untyped-def]
+    tmp_path_factory: pytest.TempPathFactory,
+    ops: list[Op],
+    order,  # type: ignore[no-untyped-def]
 ) -> None:
     path = tmp_path_factory.mktemp("fold") / "hub.sqlite3"
     async with await Store.open(path) as store:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 SAMPLE = Path(__file__).parents[1] / "fieldkit" / "data" / "sample.jsonl"
@@ -151,3 +153,30 @@ def test_an_import_killed_midway_loses_nothing_and_duplicates_nothing(hub_dir: P
         ]
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert sorted(notes) == sorted(f"household {i}" for i in range(lines))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_demo_serves_a_hub_with_sample_records(tmp_path: Path) -> None:
+    port = free_port()
+    command = ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit", *command],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # uvicorn says when it is listening
+            if "Uvicorn running on" in line:
+                break
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()
+        assert health["records"] == 28
+        assert "Boil water order" in httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text
+    finally:
+        proc.terminate()
+        rest = proc.communicate(timeout=30)[1]
+    assert "Application shutdown complete" in rest  # a clean stop on SIGTERM

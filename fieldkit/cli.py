@@ -21,6 +21,7 @@ from fieldkit.config import CONFIG_FILE, Area, Config, check_radio_url, load_con
 from fieldkit.errors import ConfigError, FieldkitError, ImportFileError, UsageError
 from fieldkit.hub import Hub, create_identity
 from fieldkit.interchange import parse_mapping
+from fieldkit.mesh import sim_cli
 from fieldkit.ops import hub_name
 from fieldkit.store import Store
 from fieldkit.transfer import FORMATS, export_records, import_file
@@ -278,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("sim", help="run a simulated LoRa mesh of Meshtastic radios")
+    sim_cli.configure(p)
+    p.set_defaults(func=None)
+
     p = sub.add_parser("demo", help="start the local demo (sample records, web pages)")
     p.add_argument("--dir", default="demo-data", help="where the demo hubs live")
     p.add_argument("--port", type=int, default=8080, help="first web port (default 8080)")
@@ -289,6 +294,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command == "sim":  # runs its own event loop and prints its own errors
+            return sim_cli.run(args)
         command: Command = args.func
         return asyncio.run(command(args, os.environ if env is None else env))
     except FieldkitError as exc:

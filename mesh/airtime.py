@@ -36,7 +36,7 @@ class ModemPreset:
 
     @property
     def symbol_s(self) -> float:
-        return float(2**self.sf) / self.bw_hz
+        return (1 << self.sf) / self.bw_hz
 
     @property
     def low_data_rate_optimize(self) -> bool:
@@ -45,7 +45,7 @@ class ModemPreset:
     @property
     def bitrate_bps(self) -> float:
         """Raw bit rate ``SF · (BW / 2^SF) · 4/CR``."""
-        return self.sf * (self.bw_hz / 2**self.sf) * 4 / self.cr_denom
+        return self.sf * (self.bw_hz / (1 << self.sf)) * 4 / self.cr_denom
 
 
 PRESETS: dict[str, ModemPreset] = {

@@ -114,7 +114,7 @@ def test_a_bad_environment_override_names_the_variable(hub_dir: Path) -> None:
     assert done.stderr.startswith("fieldkit: error: config FIELDKIT_WEB_PORT:")
 
 
-@pytest.mark.parametrize("command", ["init", "run", "import", "export", "status", "demo"])
+@pytest.mark.parametrize("command", ["init", "run", "import", "export", "status", "sim", "demo"])
 def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     done = fieldkit(tmp_path, command, "--help")
     assert done.returncode == 0

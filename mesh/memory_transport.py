@@ -8,12 +8,18 @@ drops frames. No radio, no airtime, no threads.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator
 
 from fieldkit.errors import TransportError
-from fieldkit.mesh.transport import MAX_PAYLOAD, PRIVATE_APP, Frame, LinkStats, check_payload
+from fieldkit.mesh.transport import (
+    MAX_PAYLOAD,
+    PRIVATE_APP,
+    Frame,
+    Inbox,
+    LinkStats,
+    check_payload,
+)
 
 
 class MemoryMedium:
@@ -75,7 +81,7 @@ class MemoryTransport:
         self.medium = medium
         self.node_num = node_num
         self.max_payload = max_payload
-        self._rx: asyncio.Queue[Frame | None] = asyncio.Queue()
+        self._rx = Inbox()
         self._closed = False
         self._sent = [0, 0]
         self._received = [0, 0]
@@ -92,22 +98,14 @@ class MemoryTransport:
         if not self._closed:
             self._received[0] += 1
             self._received[1] += len(frame.payload)
-            self._rx.put_nowait(frame)
+            self._rx.put(frame)
 
-    async def frames(self) -> AsyncIterator[Frame]:
-        while True:
-            frame = await self._rx.get()
-            if frame is None:
-                self._rx.put_nowait(None)
-                return
-            yield frame
+    def frames(self) -> AsyncIterator[Frame]:
+        return self._rx.frames()
 
     async def recv(self) -> Frame:
-        frame = await self._rx.get()
-        if frame is None:
-            self._rx.put_nowait(None)
-            raise TransportError("transport closed")
-        return frame
+        """The next frame; :class:`TransportError` once closed (wrap in ``asyncio.timeout``)."""
+        return await self._rx.recv()
 
     def stats(self) -> LinkStats:
         return LinkStats(
@@ -122,4 +120,4 @@ class MemoryTransport:
         if not self._closed:
             self._closed = True
             self.medium._detach(self.node_num)
-            self._rx.put_nowait(None)
+            self._rx.close()

@@ -43,6 +43,7 @@ from fieldkit.mesh.transport import (
     AckTimeout,
     DutyCycleLimited,
     Frame,
+    Inbox,
     LinkStats,
     RadioUnavailable,
     check_payload,
@@ -119,8 +120,7 @@ class MeshtasticTransport:
         self._connected = asyncio.Event()
         self._disconnected = asyncio.Event()
         self._disconnected.set()
-        self._rx: asyncio.Queue[Frame | None] = asyncio.Queue()
-        self._rx_max = rx_queue_size
+        self._rx = Inbox(rx_queue_size)
         self._pending: dict[int, asyncio.Future[str]] = {}
         self._verdicts: OrderedDict[int, str] = OrderedDict()
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -190,7 +190,7 @@ class MeshtasticTransport:
             if not fut.done():
                 fut.set_exception(TransportError("transport closed"))
         self._pending.clear()
-        self._rx.put_nowait(None)
+        self._rx.close()
 
     async def __aenter__(self) -> MeshtasticTransport:
         await self.connect()
@@ -258,21 +258,12 @@ class MeshtasticTransport:
         if verdict != "NONE":
             raise nak_error(verdict, packet_id)
 
-    async def frames(self) -> AsyncIterator[Frame]:
-        while True:
-            frame = await self._rx.get()
-            if frame is None:
-                self._rx.put_nowait(None)  # let other iterators end too
-                return
-            yield frame
+    def frames(self) -> AsyncIterator[Frame]:
+        return self._rx.frames()
 
     async def recv(self) -> Frame:
         """The next frame; :class:`TransportError` once closed (wrap in ``asyncio.timeout``)."""
-        frame = await self._rx.get()
-        if frame is None:
-            self._rx.put_nowait(None)
-            raise TransportError("transport closed")
-        return frame
+        return await self._rx.recv()
 
     def stats(self) -> LinkStats:
         c = self._counts
@@ -435,11 +426,8 @@ class MeshtasticTransport:
         )
         self._counts["frames_received"] += 1
         self._counts["bytes_received"] += len(payload)
-        if self._rx.qsize() >= self._rx_max:
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self._rx.get_nowait()
+        if not self._rx.put(frame):
             self._counts["rx_dropped"] += 1
-        self._rx.put_nowait(frame)
 
     def _handle_routing(self, decoded: dict[str, Any]) -> None:
         request_id = decoded.get("requestId")

@@ -7,6 +7,8 @@ protocol above it owns reliability. Errors are :class:`~fieldkit.errors.Transpor
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -126,3 +128,44 @@ def check_payload(payload: bytes, limit: int) -> None:
         raise TypeError("payload must be bytes")
     if len(payload) > limit:
         raise PayloadTooLarge(len(payload), limit)
+
+
+class Inbox:
+    """Received frames waiting to be read, shared by the transports.
+
+    With a ``limit`` the oldest frame makes room for a new one (a hub that stops reading must
+    not grow without bound). :meth:`close` ends every reader.
+    """
+
+    def __init__(self, limit: int = 0) -> None:
+        self._queue: asyncio.Queue[Frame | None] = asyncio.Queue()
+        self.limit = limit
+
+    def put(self, frame: Frame) -> bool:
+        """Queue ``frame``; False if the oldest waiting frame was dropped for it."""
+        dropped = False
+        if self.limit and self._queue.qsize() >= self.limit:
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._queue.get_nowait()
+                dropped = True
+        self._queue.put_nowait(frame)
+        return not dropped
+
+    def close(self) -> None:
+        self._queue.put_nowait(None)
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        while True:
+            frame = await self._queue.get()
+            if frame is None:
+                self._queue.put_nowait(None)  # let other readers end too
+                return
+            yield frame
+
+    async def recv(self) -> Frame:
+        """The next frame; :class:`TransportError` once closed (wrap in ``asyncio.timeout``)."""
+        frame = await self._queue.get()
+        if frame is None:
+            self._queue.put_nowait(None)
+            raise TransportError("transport closed")
+        return frame

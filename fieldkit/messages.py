@@ -1,0 +1,50 @@
+"""The sync protocol's messages (pure data). :mod:`fieldkit.codec` puts them on the wire.
+
+Every transport — LoRa frames, the HTTP hub-to-hub API, bundle files — carries these same
+messages inside an authenticated :class:`Envelope`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from fieldkit.ops import Op
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the sender holds: per origin hub, the highest seq up to which it has every op.
+
+    ``extra`` lists, per origin, seqs it holds beyond a gap (so a neighbour repairing the gap
+    need not resend them); it is usually empty.
+    """
+
+    vector: Mapping[int, int]
+    extra: Mapping[int, Sequence[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ops:
+    """A batch of ops, any origins, in any order."""
+
+    ops: Sequence[Op]
+
+
+@dataclass(frozen=True)
+class Want:
+    """Ask for specific ops: per origin, inclusive seq ranges (gap repair)."""
+
+    ranges: Mapping[int, Sequence[tuple[int, int]]]
+
+
+Message = Summary | Ops | Want
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A message as sent: who sent it, and a per-sender counter that rejects replays."""
+
+    sender: int
+    counter: int
+    message: Message

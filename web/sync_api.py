@@ -1,0 +1,71 @@
+"""Hub-to-hub sync over HTTP, and the hub's sync status (page and JSON).
+
+``POST /sync/v1`` takes a bundle of envelopes (see :mod:`fieldkit.exchange`) authenticated
+with the network key and answers with one; ``GET /hub/status`` shows peers heard, last
+contact, ops ahead/behind per origin and airtime; ``/hub/status.json`` is the same for
+``fieldkit status``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from fieldkit.bundle import BundleError
+from fieldkit.exchange import answer
+from fieldkit.hub import Hub
+from fieldkit.ops import hub_name
+
+MAX_BODY = 64 * 1024 * 1024
+RadioStatus = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def hub_status(hub: Hub, name: str, radio: RadioStatus | None) -> dict[str, Any]:
+    counts = await hub.store.counts()
+    vector = await hub.store.version_vector()
+    return {
+        "hub": hub_name(hub.id),
+        "name": name,
+        "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
+        "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
+        "radio": await radio() if radio else None,
+        "time": time.time(),
+    }
+
+
+def sync_routes(
+    hub: Hub, key: bytes, name: str, radio: RadioStatus | None = None
+) -> list[BaseRoute]:
+    templates = Environment(
+        loader=PackageLoader("fieldkit.web", "templates"),
+        autoescape=select_autoescape(default=True),
+    )
+
+    async def exchange(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return Response("bundle too large\n", status_code=413)
+        try:
+            reply = await answer(hub, key, body)
+        except BundleError as exc:
+            return Response(f"{exc}\n", status_code=403, media_type="text/plain")
+        return Response(reply, media_type="application/octet-stream")
+
+    async def status_json(request: Request) -> Response:
+        return JSONResponse(await hub_status(hub, name, radio))
+
+    async def status_page(request: Request) -> Response:
+        status = await hub_status(hub, name, radio)
+        return HTMLResponse(templates.get_template("sync_status.html").render(s=status))
+
+    return [
+        Route("/sync/v1", exchange, methods=["POST"]),
+        Route("/hub/status.json", status_json),
+        Route("/hub/status", status_page),
+    ]

@@ -12,16 +12,17 @@ import os
 import sys
 import tomllib
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from fieldkit import __version__
+from fieldkit import __version__, cli_sync
+from fieldkit.cli_common import load, open_hub
 from fieldkit.config import CONFIG_FILE, Area, Config, check_radio_url, load_config, render_config
-from fieldkit.errors import ConfigError, FieldkitError, ImportFileError, UsageError
-from fieldkit.hub import Hub, create_identity
+from fieldkit.errors import FieldkitError, ImportFileError, UsageError
+from fieldkit.hub import create_identity
 from fieldkit.interchange import parse_mapping
 from fieldkit.mesh import sim_cli
+from fieldkit.netkey import ensure_network_key, parse_key
 from fieldkit.ops import hub_name
 from fieldkit.store import Store
 from fieldkit.transfer import FORMATS, export_records, import_file
@@ -32,20 +33,6 @@ Command = Callable[[argparse.Namespace, Mapping[str, str]], Coroutine[Any, Any, 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, exit 2
         raise UsageError(f"{message} (see `{self.prog} --help`)")
-
-
-def _config_path(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
-    return Path(args.config or env.get("FIELDKIT_CONFIG") or CONFIG_FILE)
-
-
-def _load(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
-    return load_config(_config_path(args, env), env)
-
-
-async def _open_hub(config: Config) -> Hub:
-    if not config.db_path.exists():
-        raise ConfigError("hub.data_dir", f"no database at {config.db_path}: run `fieldkit init`")
-    return await Hub.open(await Store.open(config.db_path))
 
 
 def _parse_area(text: str) -> Area:
@@ -70,42 +57,38 @@ async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         note = "wrote"
     config = load_config(path, env)
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    given = parse_key(args.network_key) if args.network_key else None
     async with await Store.open(config.db_path) as store:
         hub_id = await create_identity(store)
+        await ensure_network_key(store, given)
     print(f"{note} {path}")
     print(f"hub {hub_name(hub_id)} “{config.hub_name}”, database {config.db_path}")
     return 0
 
 
 async def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    import uvicorn
+    from fieldkit.serve import serve_hub
 
-    from fieldkit.web.app import create_app
-
-    config = _load(args, env)
-    hub = await _open_hub(config)
-    host = args.host or config.web_host
-    port = args.port or config.web_port
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(hub, config), host=host, port=port, log_level="info")
-    )
-    print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
+    config = load(args, env)
+    hub = await open_hub(config)
     try:
-        await server.serve()
+        await serve_hub(
+            hub, config, host=args.host or config.web_host, port=args.port or config.web_port
+        )
     finally:
         await hub.store.close()
     return 0
 
 
 async def cmd_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    config = _load(args, env)
+    config = load(args, env)
     mapping = None
     if args.mapping:
         try:
             mapping = parse_mapping(tomllib.loads(Path(args.mapping).read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ImportFileError(f"cannot read mapping {args.mapping}: {exc}") from None
-    hub = await _open_hub(config)
+    hub = await open_hub(config)
 
     def progress(line: int) -> None:
         if args.progress:
@@ -129,8 +112,8 @@ async def cmd_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 async def cmd_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    config = _load(args, env)
-    hub = await _open_hub(config)
+    config = load(args, env)
+    hub = await open_hub(config)
     try:
         if args.output and args.output != "-":
             with open(args.output, "w", encoding="utf-8", newline="") as out:
@@ -149,8 +132,8 @@ async def cmd_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    config = _load(args, env)
-    hub = await _open_hub(config)
+    config = load(args, env)
+    hub = await open_hub(config)
     try:
         counts = await hub.store.counts()
         vector = await hub.store.version_vector()
@@ -191,28 +174,9 @@ def _print_status(
 
 
 async def cmd_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    """One hub with sample records, served locally (the multi-hub demo arrives with sync)."""
-    root = Path(args.dir)
-    config_path = root / "hub-1" / CONFIG_FILE
-    fresh = not config_path.exists()
-    if fresh:
-        init = argparse.Namespace(
-            config=str(config_path), dir=None, force=False, name="Demo hub · St. Mary's",
-            area=["riverside=Riverside", "downtown=Downtown", "hillside=Hillside"],
-            radio=None, port=args.port,
-        )  # fmt: skip
-        await cmd_init(init, env)
-    demo_env = {**env, "FIELDKIT_WEB_PORT": str(args.port)}
-    config = load_config(config_path, demo_env)
-    if fresh:
-        hub = await _open_hub(config)
-        sample = resources.files("fieldkit") / "data" / "sample.jsonl"
-        with resources.as_file(sample) as sample_path:
-            report = await import_file(hub, sample_path, areas=config.area_names())
-        await hub.store.close()
-        print(f"loaded {report.created} sample records")
-    run = argparse.Namespace(config=str(config_path), host="127.0.0.1", port=args.port)
-    return await cmd_run(run, demo_env)
+    from fieldkit.demo import run_demo
+
+    return await run_demo(Path(args.dir), args.port, time_scale=args.time_scale)
 
 
 # --- the parser -------------------------------------------------------------------------
@@ -249,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=8080, help="web port (default 8080)")
     p.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    p.add_argument(
+        "--network-key",
+        metavar="KEY",
+        help="join an existing network: its key, from `fieldkit key` on one of its hubs",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("run", parents=[common], help="serve the hub's web pages")
@@ -279,13 +248,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
+    cli_sync.add_parsers(sub, common)
+
     p = sub.add_parser("sim", help="run a simulated LoRa mesh of Meshtastic radios")
     sim_cli.configure(p)
     p.set_defaults(func=None)
 
     p = sub.add_parser("demo", help="start the local demo (sample records, web pages)")
     p.add_argument("--dir", default="demo-data", help="where the demo hubs live")
-    p.add_argument("--port", type=int, default=8080, help="first web port (default 8080)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=8080,
+        help="hub 1's web port; hub i gets PORT+i-1, its radio PORT+100+i-1 (default 8080)",
+    )
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="run radio time this many times faster (default 1)",
+    )
     p.set_defaults(func=cmd_demo)
     return parser  # fmt: skip
 

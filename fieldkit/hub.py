@@ -75,6 +75,12 @@ class Hub:
         self.clock = clock
         self.wall = wall
         self.random_bits = random_bits
+        #: Called after every committed change (local or received): gossip listens here.
+        self.on_change: list[Callable[[], None]] = []
+
+    def _changed(self) -> None:
+        for listener in self.on_change:
+            listener()
 
     @classmethod
     async def open(
@@ -113,6 +119,8 @@ class Hub:
         async with self.store.transaction() as tx:
             for new in batch:
                 done.append(await self._submit(tx, new))
+        if any(d.new for d in done):
+            self._changed()
         return done
 
     async def _submit(self, tx: Tx, new: NewRecord) -> Submitted:
@@ -153,7 +161,9 @@ class Hub:
                 if state is None or not state.complete:
                     raise NotFound(f"no record {rid} on this hub")
                 current.append(state.view())
-            return await self._append(tx, make(current))
+            op = await self._append(tx, make(current))
+        self._changed()
+        return op
 
     async def update(self, record: RecordId, fields: Mapping[str, FieldValue]) -> Op:
         checked = check_fields(fields)
@@ -188,4 +198,6 @@ class Hub:
             for op in ops:
                 self.clock.observe(op.hlc, self.wall())
                 new += await tx.add(op)
+        if new:
+            self._changed()
         return new

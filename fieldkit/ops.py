@@ -174,6 +174,16 @@ class NewRecord:
     ref: str | None = None
 
 
+def shareable(op: Op, consented: bool) -> Op:
+    """The op as it may leave this hub: contact details only with the resident's consent."""
+    if consented:
+        return op
+    body = op.body
+    if isinstance(body, Create | Update) and any(body.fields.get(name) for name in PRIVATE_FIELDS):
+        return strip_private(op, PRIVATE_FIELDS)
+    return op
+
+
 def draft_fields(draft: Draft) -> dict[str, FieldValue]:
     """A draft's plain fields, keyed as :data:`PLAIN_FIELDS`."""
     return {
@@ -217,12 +227,16 @@ def check_fields(fields: Mapping[str, Any]) -> dict[str, FieldValue]:
     return out
 
 
-def strip_private(op: Op) -> Op:
-    """The op with its redactable fields blanked (for redacted records, or without consent)."""
+def strip_private(op: Op, erase: frozenset[str] = REDACTED_FIELDS) -> Op:
+    """The op with the ``erase`` fields blanked and consent withdrawn.
+
+    By default the redactable fields (contact and note), for redaction; with
+    ``erase=PRIVATE_FIELDS``, only the contact, for sending without the resident's consent.
+    """
     body = op.body
     if isinstance(body, Create | Update):
         fields = {
-            name: ("" if name in REDACTED_FIELDS else (False if name == "share_contact" else v))
+            name: ("" if name in erase else (False if name == "share_contact" else v))
             for name, v in body.fields.items()
         }
         if isinstance(body, Create):

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from fieldkit.ops import (
     PLAIN_FIELDS,
+    PRIVATE_FIELDS,
     REDACTED_FIELDS,
     Create,
     FieldValue,
@@ -307,10 +308,23 @@ def fold(ops: Iterable[Op]) -> dict[RecordId, RecordState]:
     return states
 
 
-def state_hash(states: Iterable[RecordState]) -> str:
-    """A digest of whole replica state: equal op sets give equal hashes."""
+def state_hash(states: Iterable[RecordState], *, public: bool = False) -> str:
+    """A digest of whole replica state: equal op sets give equal hashes.
+
+    ``public`` leaves out what may differ between hubs by design: contact details, which
+    travel only with consent, and the consent flag that travels with them.
+    """
     digest = hashlib.sha256()
     for state in sorted(states, key=lambda s: s.id):
-        digest.update(json.dumps(state.to_json(), sort_keys=True, separators=(",", ":")).encode())
+        data = state.to_json()
+        if public:
+            data["fields"] = {
+                name: [[key, None] for key, _ in writes] if name in _CONSENTED else writes
+                for name, writes in data["fields"].items()
+            }
+        digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+_CONSENTED = PRIVATE_FIELDS | {"share_contact"}

@@ -360,10 +360,46 @@ class Store:
         ) as cur:
             return [op_from_json(json.loads(body)) async for (body,) in cur]
 
-    async def state_hash(self) -> str:
+    async def held_beyond(self) -> dict[int, list[int]]:
+        """Per origin, the seqs we hold past a gap in its log."""
+        out: dict[int, list[int]] = {}
+        async with self._db.execute(
+            "SELECT o.origin, o.seq FROM ops o JOIN origins g ON g.origin = o.origin"
+            " WHERE o.seq > g.contiguous ORDER BY o.origin, o.seq"
+        ) as cur:
+            async for origin, seq in cur:
+                out.setdefault(origin, []).append(seq)
+        return out
+
+    async def ops_for_offer(
+        self, ranges: dict[int, list[tuple[int, int]]], limit: int
+    ) -> list[tuple[Op, bool]]:
+        """Ops in ``ranges``, most urgent record first, each with its record's contact consent."""
+        where: list[str] = []
+        params: list[int] = []
+        for origin, spans in ranges.items():
+            for lo, hi in spans:
+                where.append("(o.origin = ? AND o.seq BETWEEN ? AND ?)")
+                params.extend((origin, lo, hi))
+        if not where:
+            return []
+        out = []
+        for start in range(0, len(where), 300):  # stay under SQLite's parameter limit
+            async with self._db.execute(
+                "SELECT o.body, coalesce(json_extract(r.state, '$.fields.share_contact[0][1]'), 0),"
+                " coalesce(r.urgency_rank, 99) AS u, o.hlc FROM ops o LEFT JOIN records r"
+                " ON r.hub = o.rec_hub AND r.seq = o.rec_seq"
+                f" WHERE {' OR '.join(where[start : start + 300])} ORDER BY u, o.hlc LIMIT ?",
+                (*params[start * 3 : (start + 300) * 3], limit),
+            ) as cur:
+                out.extend([(json.loads(b), bool(c), u, h) async for b, c, u, h in cur])
+        out.sort(key=lambda row: (row[2], row[3]))
+        return [(op_from_json(body), consented) for body, consented, _, _ in out[:limit]]
+
+    async def state_hash(self, *, public: bool = False) -> str:
         async with self._db.execute("SELECT state FROM records ORDER BY hub, seq") as cur:
             states = [RecordState.from_json(json.loads(s)) async for (s,) in cur]
-        return state_hash(states)
+        return state_hash(states, public=public)
 
     async def integrity_check(self) -> str:
         return str(await self._scalar("PRAGMA integrity_check"))

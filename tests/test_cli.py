@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -161,22 +162,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_the_demo_serves_a_hub_with_sample_records(tmp_path: Path) -> None:
+def test_the_demo_runs_three_hubs_that_gossip_their_records_to_each_other(tmp_path: Path) -> None:
     port = free_port()
-    command = ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port)]
+    command = ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port), "--time-scale", "10"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "fieldkit", *command],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # uvicorn says when it is listening
-            if "Uvicorn running on" in line:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the guide is printed once every hub is listening
+            if "Ctrl-C stops the demo" in line:
                 break
-        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()
-        assert health["records"] == 28
-        assert "Boil water order" in httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text
+        far = f"http://127.0.0.1:{port + 2}/hub/status.json"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # records cross two radio hops to reach hub 3
+            status = httpx.get(far, timeout=10).json()
+            if sum(status["records"].values()) == 28:
+                break
+            time.sleep(0.5)
+        assert sum(status["records"].values()) == 28
+        assert len(status["version_vector"]) == 3
+        assert [p["hub"] for p in status["radio"]["peers"]]  # it heard its neighbour
+        assert "Boil water order" in httpx.get(f"http://127.0.0.1:{port}/board", timeout=10).text
     finally:
-        proc.terminate()
-        rest = proc.communicate(timeout=30)[1]
-    assert "Application shutdown complete" in rest  # a clean stop on SIGTERM
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0
+    assert "demo stopped" in out

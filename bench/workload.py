@@ -1,0 +1,45 @@
+"""Shared by the sync benchmarks: the corpus as ops, spread over hubs as residents made them."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from fieldkit.clock import HybridClock
+from fieldkit.interchange import json_line_fields, row_from_fields
+from fieldkit.ops import Create, Op, RecordId, draft_fields, shareable
+from fieldkit.refcode import format_code
+
+CORPUS = Path(__file__).with_name("corpus.jsonl")
+KEY = b"benchmark network key, 32 bytes!"
+
+
+def records(path: Path = CORPUS) -> list[dict[str, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json_line_fields(line) for line in lines if line.strip()]
+
+
+def ops_at_hubs(count: int, hub_ids: list[int], path: Path = CORPUS) -> dict[int, list[Op]]:
+    """``count`` corpus records, created round-robin at ``hub_ids``, as each hub logs them
+    (contact details only where the resident consented: that is what leaves a hub)."""
+    rows = records(path)
+    by_hub: dict[int, list[Op]] = {h: [] for h in hub_ids}
+    clocks = {h: HybridClock() for h in hub_ids}
+    for n in range(count):
+        fields = dict(rows[n % len(rows)])
+        fields.pop("id", None)
+        fields.pop("hub", None)
+        new = row_from_fields(fields)
+        hub = hub_ids[n % len(hub_ids)]
+        seq = len(by_hub[hub]) + 1
+        created = new.created_at or 1_795_500_000_000 + n * 60_000
+        ref = new.ref or format_code(int(hashlib.sha256(str(n).encode()).hexdigest(), 16) >> 226)
+        body = Create(RecordId(hub, seq), new.draft.kind, created, draft_fields(new.draft), ref)
+        op = Op(hub, seq, clocks[hub].tick(created + n), body)
+        by_hub[hub].append(shareable(op, new.draft.share_contact))
+    return by_hub
+
+
+def urgency_of(op: Op) -> str:
+    assert isinstance(op.body, Create)
+    return str(op.body.fields["urgency"])

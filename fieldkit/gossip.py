@@ -1,0 +1,158 @@
+"""A hub's gossip over one transport: frames in, frames out, around the sans-I/O engine.
+
+:class:`GossipNode` owns no clock and no socket: the radio runner (or the deterministic
+simulator) hands it received payloads and asks it, at a given time, what to send. It checks
+every frame's authenticator and counter (forged and replayed frames are counted and dropped),
+feeds the :class:`~fieldkit.sync.SyncEngine`, stores new ops through its :class:`Replica`, and
+packs the most urgent wanted ops into frames.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from fieldkit import codec
+from fieldkit.messages import Envelope, Ops, Summary, Want
+from fieldkit.ops import Op
+from fieldkit.sync import SendOps, SendSummary, SyncEngine, summary_of
+
+REPLAY_WINDOW = 64
+
+
+class Replica(Protocol):
+    """What gossip needs from a hub's ops (a Store-backed hub, or an in-memory one)."""
+
+    async def version_vector(self) -> dict[int, int]: ...
+
+    async def held_beyond(self) -> dict[int, list[int]]: ...
+
+    async def shareable_ops(self, ids: Iterable[tuple[int, int]]) -> list[Op]:
+        """These ops, most urgent record first, private fields stripped without consent."""
+        ...
+
+    async def receive(self, ops: Sequence[Op]) -> int: ...
+
+
+class ReplayGuard:
+    """Per sender, accept each frame counter once, within a window below the highest seen."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[int, set[int]]] = {}
+
+    def accept(self, sender: int, counter: int) -> bool:
+        top, recent = self._seen.get(sender, (-1, set()))
+        if counter <= top - REPLAY_WINDOW or counter in recent:
+            return False
+        recent.add(counter)
+        top = max(top, counter)
+        self._seen[sender] = (top, {c for c in recent if c > top - REPLAY_WINDOW})
+        return True
+
+
+@dataclass
+class GossipStats:
+    frames_in: int = 0
+    frames_out: int = 0
+    bytes_in: int = 0
+    control_bytes_out: int = 0
+    data_bytes_out: int = 0
+    ops_in_new: int = 0
+    ops_in_dup: int = 0
+    ops_out: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    payload: bytes
+    control: bool  # a summary (control traffic) rather than ops (data)
+
+
+class GossipNode:
+    def __init__(
+        self,
+        hub: int,
+        replica: Replica,
+        key: bytes,
+        engine: SyncEngine,
+        *,
+        budget: int = 200,
+        counter: int = 0,
+    ) -> None:
+        self.hub = hub
+        self.replica = replica
+        self.key = key
+        self.engine = engine
+        self.budget = budget
+        self.counter = counter
+        self.guard = ReplayGuard()
+        self.stats = GossipStats()
+
+    def _next_counter(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    async def receive(self, payload: bytes, now: int) -> None:
+        """A payload heard on the transport: authenticate, de-duplicate, act on it."""
+        self.stats.frames_in += 1
+        self.stats.bytes_in += len(payload)
+        try:
+            env = codec.decode_envelope(self.key, payload)
+        except codec.DecodeError as exc:
+            self.stats.rejected[exc.reason] += 1
+            return
+        if env.sender == self.hub:
+            self.stats.rejected["own"] += 1
+            return
+        if not self.guard.accept(env.sender, env.counter):
+            self.stats.rejected["replay"] += 1
+            return
+        await self.handle(env, now)
+
+    async def handle(self, env: Envelope, now: int) -> None:
+        msg = env.message
+        if isinstance(msg, Summary):
+            self.engine.heard_summary(env.sender, msg, await self.replica.version_vector(), now)
+        elif isinstance(msg, Ops):
+            new = await self.replica.receive(msg.ops)
+            self.stats.ops_in_new += new
+            self.stats.ops_in_dup += len(msg.ops) - new
+            self.engine.heard_ops(env.sender, ((op.origin, op.seq) for op in msg.ops), now)
+            if new:
+                self.engine.changed(now)
+        elif isinstance(msg, Want):
+            pass  # summaries carry what we need; explicit wants are for HTTP and bundles
+
+    async def next_payload(self, now: int) -> Outgoing | int | None:
+        """What to send now, or the time to ask again (None: when something happens)."""
+        mine = await self.replica.version_vector()
+        action = self.engine.next_action(mine, now)
+        if isinstance(action, SendSummary):
+            summary = summary_of(mine, await self.replica.held_beyond())
+            payload = codec.encode_envelope(
+                self.key, Envelope(self.hub, self._next_counter(), summary)
+            )
+            self.engine.sent_summary(now)
+            self.stats.frames_out += 1
+            self.stats.control_bytes_out += len(payload)
+            return Outgoing(payload, control=True)
+        if isinstance(action, SendOps):
+            ops = await self.replica.shareable_ops(action.ids)
+            payload, fitted = codec.pack_ops(
+                self.key, self.hub, self._next_counter(), ops, self.budget
+            )
+            sent = ops[:fitted]
+            self.engine.sent_ops(((op.origin, op.seq) for op in sent), now)
+            self.stats.frames_out += 1
+            self.stats.ops_out += len(sent)
+            self.stats.data_bytes_out += len(payload)
+            return Outgoing(payload, control=False)
+        return action.until
+
+
+def vector_gap(mine: Mapping[int, int], theirs: Mapping[int, int]) -> int:
+    """How many ops ``theirs`` is behind ``mine`` (for status pages and tests)."""
+    return sum(max(0, top - theirs.get(o, 0)) for o, top in mine.items())

@@ -1,0 +1,149 @@
+"""Hubs gossiping over the simulated radio channel, in simulated time (deterministic).
+
+The same :class:`~fieldkit.gossip.GossipNode` a real hub runs, driven by the pure
+:class:`~fieldkit.mesh.sim_radio.RadioModel` instead of sockets and wall clocks: no sleeps,
+hours of radio time in seconds, the same outcome for the same seed. The convergence property
+tests and the sync benchmarks run on it; the end-to-end tests use the real library instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from fieldkit.gossip import GossipNode, Outgoing, Replica
+from fieldkit.mesh import airtime
+from fieldkit.mesh.sim_radio import AirPacket, Delivery, RadioModel
+from fieldkit.mesh.sim_topology import Topology
+from fieldkit.sync import SyncEngine, SyncSettings
+
+BROADCAST = 0xFFFFFFFF
+
+
+@dataclass
+class SimHub:
+    index: int
+    hub_id: int
+    replica: Replica
+    node: GossipNode
+    wake: float | None = 0.0
+    busy_until: float = 0.0
+    online: bool = True
+    airtime_control_ms: float = 0.0
+    airtime_data_ms: float = 0.0
+
+
+@dataclass
+class GossipSimulation:
+    """N hubs, one per radio of ``topology``; ``replicas[i]`` holds hub i's ops."""
+
+    topology: Topology
+    replicas: Sequence[Replica]
+    key: bytes
+    seed: int = 0
+    preset: str = "LONG_FAST"
+    region: str = "US"
+    hop_limit: int = 0
+    settings: SyncSettings = field(default_factory=SyncSettings)
+    hub_ids: Sequence[int] | None = None
+    budget: int = 200
+
+    def __post_init__(self) -> None:
+        rng = random.Random(self.seed)
+        self.rng = rng
+        self.modem = airtime.preset(self.preset)
+        self.radio = RadioModel(
+            self.topology,
+            self.modem,
+            random.Random(rng.random()),
+            duty_cycle_budget_s=airtime.duty_cycle_budget_s(self.region),
+        )
+        ids = self.hub_ids or [0xA0000000 + i for i in range(self.topology.n)]
+        self.hubs = [
+            SimHub(i, ids[i], replica, self._node(ids[i], replica))
+            for i, replica in enumerate(self.replicas)
+        ]
+        self.now = 0.0
+        self._packet_ids = itertools.count(1)
+
+    def _node(self, hub_id: int, replica: Replica, counter: int = 0) -> GossipNode:
+        engine = SyncEngine(hub_id, self.settings, random.Random(self.rng.random()))
+        return GossipNode(hub_id, replica, self.key, engine, budget=self.budget, counter=counter)
+
+    @property
+    def now_ms(self) -> int:
+        return round(self.now * 1000)
+
+    def changed(self, index: int) -> None:
+        """Hub ``index`` got new local ops (a resident submitted)."""
+        hub = self.hubs[index]
+        hub.node.engine.changed(self.now_ms)
+        hub.wake = self.now
+
+    def restart(self, index: int) -> None:
+        """Hub ``index`` reboots: its gossip memory is gone, its ops and counter are kept."""
+        hub = self.hubs[index]
+        hub.node = self._node(hub.hub_id, hub.replica, hub.node.counter + 1000)
+        hub.wake = self.now
+
+    def set_online(self, index: int, online: bool) -> None:
+        """Power hub ``index`` (and its radio) off or on: a partition, or a runner leaving."""
+        hub = self.hubs[index]
+        hub.online = online
+        self.radio.set_online(index, online, self.now)
+        if online:
+            self.restart(index)
+
+    async def run(self, until_s: float, done: Callable[[], bool] | None = None) -> float:
+        """Advance to ``until_s`` (or until ``done()``); returns the simulated time reached."""
+        while self.now < until_s:
+            if done is not None and done():
+                break
+            times = [t for t in (self.radio.next_event_time(),) if t is not None]
+            times += [
+                max(h.wake, h.busy_until) for h in self.hubs if h.online and h.wake is not None
+            ]
+            if not times:
+                break
+            self.now = max(self.now, min(min(times), until_s))
+            for event in self.radio.advance(self.now):
+                if isinstance(event, Delivery) and self.hubs[event.node].online:
+                    await self.hubs[event.node].node.receive(event.packet.payload, self.now_ms)
+                    self.hubs[event.node].wake = self.now
+            for hub in self.hubs:
+                if (
+                    hub.online
+                    and hub.wake is not None
+                    and max(hub.wake, hub.busy_until) <= self.now
+                ):
+                    await self._step(hub)
+        return self.now
+
+    async def _step(self, hub: SimHub) -> None:
+        if self.radio.queue_length(hub.index):  # the channel was busy: let the radio catch up
+            hub.wake = self.now + self.modem.symbol_s * 64
+            return
+        out = await hub.node.next_payload(self.now_ms)
+        if not isinstance(out, Outgoing):
+            hub.wake = None if out is None else out / 1000
+            return
+        size = airtime.frame_size(len(out.payload))
+        packet = AirPacket(
+            origin=self.radio.node_nums[hub.index], dest=BROADCAST,
+            packet_id=next(self._packet_ids), portnum=airtime.PRIVATE_APP,
+            payload=out.payload, hop_limit=self.hop_limit, hop_start=self.hop_limit, size=size,
+        )  # fmt: skip
+        self.radio.submit(hub.index, packet, self.now)
+        spent = airtime.time_on_air_s(size, self.modem)
+        if out.control:
+            hub.airtime_control_ms += spent * 1000
+        else:
+            hub.airtime_data_ms += spent * 1000
+        hub.busy_until = self.now + spent  # one frame at a time through the radio
+        hub.wake = hub.busy_until
+
+    def airtime_ms(self) -> float:
+        """All airtime the radios spent (our frames, relays and ACKs)."""
+        return sum(s.airtime_ms for s in self.radio.stats())

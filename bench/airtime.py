@@ -22,20 +22,20 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
+
+from workload import json_text, split_utf8
 
 from fieldkit.clock import HybridClock
 from fieldkit.codec import TAG_BYTES, pack_ops
 from fieldkit.codec_ops import OpsWriter
 from fieldkit.codec_text import deflate, pack_text
-from fieldkit.interchange import json_line_fields, parse_iso, row_from_fields, to_public
+from fieldkit.interchange import json_line_fields, parse_iso, row_from_fields
 from fieldkit.mesh.airtime import PRIVATE_APP, TEXT_MESSAGE_APP, packet_airtime_s, preset
 from fieldkit.ops import Create, Op, RecordId, draft_fields, shareable, strip_private
 from fieldkit.records import Urgency
 from fieldkit.refcode import format_code
-from fieldkit.state import fold
 
 DEFAULT_CORPUS = Path(__file__).with_name("corpus.jsonl")
 KEY = b"benchmark network key, 32 bytes!"
@@ -89,24 +89,6 @@ def pack_all(ops: Sequence[Op], budget: int) -> list[tuple[bytes, int]]:
         start += n
         counter += 1
     return frames
-
-
-def json_text(op: Op) -> bytes:
-    (state,) = fold([op]).values()
-    record = to_public(state.view())
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def split_utf8(data: bytes, limit: int = 200) -> list[bytes]:
-    """Text messages of at most ``limit`` bytes, never cutting a character in two."""
-    pieces = []
-    while data:
-        cut = min(limit, len(data))
-        while cut < len(data) and (data[cut] & 0xC0) == 0x80:
-            cut -= 1
-        pieces.append(data[:cut])
-        data = data[cut:]
-    return pieces
 
 
 def has_note(op: Op) -> bool:

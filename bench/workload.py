@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from fieldkit.clock import HybridClock
-from fieldkit.interchange import json_line_fields, row_from_fields
+from fieldkit.interchange import json_line_fields, row_from_fields, to_public
 from fieldkit.ops import Create, Op, RecordId, draft_fields, shareable
 from fieldkit.refcode import format_code
+from fieldkit.state import fold
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
 KEY = b"benchmark network key, 32 bytes!"
@@ -43,3 +45,22 @@ def ops_at_hubs(count: int, hub_ids: list[int], path: Path = CORPUS) -> dict[int
 def urgency_of(op: Op) -> str:
     assert isinstance(op.body, Create)
     return str(op.body.fields["urgency"])
+
+
+def json_text(op: Op) -> bytes:
+    """The record as a volunteer would paste it today: its public JSON, compact."""
+    (state,) = fold([op]).values()
+    record = to_public(state.view())
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def split_utf8(data: bytes, limit: int = 200) -> list[bytes]:
+    """Text messages of at most ``limit`` bytes, never cutting a character in two."""
+    pieces = []
+    while data:
+        cut = min(limit, len(data))
+        while cut < len(data) and (data[cut] & 0xC0) == 0x80:
+            cut -= 1
+        pieces.append(data[:cut])
+        data = data[cut:]
+    return pieces

@@ -30,8 +30,8 @@ caller's job). Then, by message:
   ascending order, hub (32 bits) and its contiguous seq in w bits — 10 hubs at seqs in the
   thousands make a 73-byte frame, ~5.6 bytes a hub; then the extras: uvar(origins), per
   origin hub, uvar(count) and zigzag steps from the vector's seq.
-* **Want**: uvar(origins) then per origin, ascending: hub (32 bits), uvar(ranges), and per
-  range zigzag(lo − previous hi − 1) and uvar(hi − lo).
+* **Want**: the provider asked (32 bits), uvar(origins), then per origin, ascending: hub
+  (32 bits), uvar(ranges), and per range zigzag(lo − previous hi − 1) and uvar(hi − lo).
 * **Ops**: see :mod:`fieldkit.codec_ops`: a hub table (the sender is hub 0 for free), then
   each op delta-coded against the previous one, in the given order (the caller orders by
   urgency). All text goes to the *text stream*, compressed with a preset dictionary when that
@@ -321,6 +321,8 @@ def _read_summary(r: BitReader) -> Summary:
 
 
 def _write_want(w: BitWriter, want: Want) -> None:
+    _hub_ok(want.provider)
+    w.bits(want.provider, 32)
     hubs = sorted(want.ranges)
     w.uvar(len(hubs), 3)
     for hub in hubs:
@@ -338,6 +340,9 @@ def _write_want(w: BitWriter, want: Want) -> None:
 
 
 def _read_want(r: BitReader) -> Want:
+    provider = r.bits(32)
+    if provider == 0:
+        raise BodyError("bad_message", "want names no provider")
     ranges: dict[int, tuple[tuple[int, int], ...]] = {}
     last = -1
     for _ in range(r.uvar(3)):
@@ -354,4 +359,4 @@ def _read_want(r: BitReader) -> Want:
             items.append((lo, hi))
             prev = hi
         ranges[hub] = tuple(items)
-    return Want(ranges)
+    return Want(provider, ranges)

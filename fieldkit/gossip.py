@@ -17,7 +17,15 @@ from typing import Protocol
 from fieldkit import codec
 from fieldkit.messages import Envelope, Ops, Summary, Want
 from fieldkit.ops import Op
-from fieldkit.sync import SendOps, SendSummary, SyncEngine, summary_of
+from fieldkit.sync import (
+    SendOps,
+    SendSummary,
+    SendWant,
+    SyncEngine,
+    expand,
+    summary_of,
+    to_ranges,
+)
 
 REPLAY_WINDOW = 64
 
@@ -58,6 +66,8 @@ class GossipStats:
     frames_out: int = 0
     bytes_in: int = 0
     control_bytes_out: int = 0
+    summaries_out: int = 0
+    wants_out: int = 0
     data_bytes_out: int = 0
     ops_in_new: int = 0
     ops_in_dup: int = 0
@@ -117,14 +127,18 @@ class GossipNode:
         if isinstance(msg, Summary):
             self.engine.heard_summary(env.sender, msg, await self.replica.version_vector(), now)
         elif isinstance(msg, Ops):
+            ids = [(op.origin, op.seq) for op in msg.ops]
+            vector, beyond = await self.replica.version_vector(), await self.replica.held_beyond()
+            fresh = [(o, s) for o, s in ids if s > vector.get(o, 0) and s not in beyond.get(o, ())]
             new = await self.replica.receive(msg.ops)
             self.stats.ops_in_new += new
             self.stats.ops_in_dup += len(msg.ops) - new
-            self.engine.heard_ops(env.sender, ((op.origin, op.seq) for op in msg.ops), now)
+            self.engine.heard_ops(env.sender, ids, now, fresh)
             if new:
                 self.engine.changed(now)
         elif isinstance(msg, Want):
-            pass  # summaries carry what we need; explicit wants are for HTTP and bundles
+            mine = await self.replica.version_vector()
+            self.engine.heard_want(env.sender, msg.provider, msg.ranges, mine, now)
 
     async def next_payload(self, now: int) -> Outgoing | int | None:
         """What to send now, or the time to ask again (None: when something happens)."""
@@ -136,6 +150,19 @@ class GossipNode:
                 self.key, Envelope(self.hub, self._next_counter(), summary)
             )
             self.engine.sent_summary(now)
+            self.stats.summaries_out += 1
+            self.stats.frames_out += 1
+            self.stats.control_bytes_out += len(payload)
+            return Outgoing(payload, control=True)
+        if isinstance(action, SendWant):
+            held = await self.replica.held_beyond()  # past a gap: don't ask for those again
+            ids = {(o, s) for o, s in expand(action.ranges) if s not in held.get(o, ())}
+            want = Want(action.provider, to_ranges(ids))
+            payload = codec.encode_envelope(
+                self.key, Envelope(self.hub, self._next_counter(), want)
+            )
+            self.engine.sent_want(action.provider, ids, now)
+            self.stats.wants_out += 1
             self.stats.frames_out += 1
             self.stats.control_bytes_out += len(payload)
             return Outgoing(payload, control=True)

@@ -33,8 +33,12 @@ class Ops:
 
 @dataclass(frozen=True)
 class Want:
-    """Ask for specific ops: per origin, inclusive seq ranges (gap repair)."""
+    """Ask one hub, ``provider``, for ops: per origin, inclusive seq ranges.
 
+    Only the provider answers, so hubs that cannot hear each other do not answer at once.
+    """
+
+    provider: int
     ranges: Mapping[int, Sequence[tuple[int, int]]]
 
 

@@ -76,6 +76,8 @@ class RadioSync:
         self.wake.set()
 
     async def run(self) -> None:
+        # ops this hub held before it started are not "new": neighbours ask for what they lack
+        self.node.engine.own_floor = (await self.hub.store.version_vector()).get(self.hub.id, 0)
         receiver = asyncio.create_task(self._receive())
         try:
             await self._send_loop()

@@ -13,24 +13,9 @@ from fieldkit.hub import Hub
 from fieldkit.ops import Op, RecordId, shareable
 from fieldkit.state import RecordState, state_hash
 from fieldkit.store import URGENCY_RANK
+from fieldkit.sync import to_ranges
 
 _LEAST_URGENT = len(URGENCY_RANK)
-
-
-def to_ranges(ids: Iterable[tuple[int, int]]) -> dict[int, list[tuple[int, int]]]:
-    """Op ids as inclusive seq ranges per origin."""
-    by_origin: dict[int, list[int]] = {}
-    for origin, seq in ids:
-        by_origin.setdefault(origin, []).append(seq)
-    out: dict[int, list[tuple[int, int]]] = {}
-    for origin, seqs in by_origin.items():
-        seqs.sort()
-        ranges = [(seqs[0], seqs[0])]
-        for s in seqs[1:]:
-            lo, hi = ranges[-1]
-            ranges[-1:] = [(lo, s)] if s <= hi + 1 else [(lo, hi), (s, s)]
-        out[origin] = ranges
-    return out
 
 
 class StoreReplica:

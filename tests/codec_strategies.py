@@ -130,6 +130,7 @@ def _range(pair: tuple[int, int]) -> tuple[int, int]:
 
 wants = st.builds(
     Want,
+    st.integers(1, U32),
     st.dictionaries(
         st.integers(0, U32),
         st.lists(st.tuples(seqs, seqs).map(_range), max_size=6).map(tuple),

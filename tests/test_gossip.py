@@ -17,7 +17,7 @@ from fieldkit.replica import MemoryReplica
 from fieldkit.sync import SyncEngine, SyncSettings
 
 KEY = b"k" * 32
-FAST = SyncSettings(debounce=1_000, jitter=1_500, suppress=15_000, heartbeat_min=20_000)
+FAST = SyncSettings(debounce=5_000, jitter=1_500, forward=5_000, heartbeat_min=20_000)
 
 
 def create(hub: int, seq: int, urgency: str = "today", **extra: object) -> Op:

@@ -139,6 +139,7 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         vector = await hub.store.version_vector()
     finally:
         await hub.store.close()
+    radio = await _running_radio(config)
     if args.json:
         print(
             json.dumps(
@@ -147,12 +148,50 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                     "name": config.hub_name,
                     "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
                     "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
+                    "radio": radio,
                 }
             )
         )
         return 0
     _print_status(sys.stdout, hub.id, config, counts, vector)
+    _print_radio(sys.stdout, config, radio)
     return 0
+
+
+async def _running_radio(config: Config) -> dict[str, Any] | None:
+    """The radio's state lives in the running hub (``fieldkit run``): ask it, briefly."""
+    if not config.radio_url:
+        return None
+    import httpx
+
+    host = "127.0.0.1" if config.web_host in ("0.0.0.0", "::") else config.web_host
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            reply = await client.get(f"http://{host}:{config.web_port}/hub/status.json")
+        radio: dict[str, Any] | None = reply.json().get("radio")
+        return radio
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def _print_radio(out: TextIO, config: Config, radio: Mapping[str, Any] | None) -> None:
+    if not config.radio_url:
+        print("radio    none configured", file=out)
+        return
+    if radio is None:
+        print(f"radio    {config.radio_url} (hub not running: start it with `fieldkit run`)",
+              file=out)  # fmt: skip
+        return
+    state = "connected" if radio["connected"] else "NOT CONNECTED"
+    left = radio["duty_cycle_left_ms"]
+    budget = "no duty-cycle limit" if left is None else f"budget left {left / 1000:.0f} s"
+    print(f"radio    {config.radio_url} {state}, airtime {(radio['airtime_ms'] or 0) / 1000:.1f} s,"
+          f" {budget}", file=out)  # fmt: skip
+    for peer in radio["peers"]:
+        diff = ", ".join(f"{o} {d:+d}" for o, d in peer["ahead_behind"].items()) or "in sync"
+        print(f"  peer {peer['hub']}  heard {peer['last_heard_s_ago']:.0f} s ago  {diff}", file=out)
+    if radio["rejected"]:
+        print(f"  rejected frames: {radio['rejected']}", file=out)
 
 
 def _print_status(

@@ -185,6 +185,10 @@ def test_the_demo_runs_three_hubs_that_gossip_their_records_to_each_other(tmp_pa
         assert len(status["version_vector"]) == 3
         assert [p["hub"] for p in status["radio"]["peers"]]  # it heard its neighbour
         assert "Boil water order" in httpx.get(f"http://127.0.0.1:{port}/board", timeout=10).text
+        hub3 = tmp_path / "demo" / "hub-3" / "fieldkit.toml"
+        shown = fieldkit(tmp_path, "status", "--config", str(hub3)).stdout
+        assert "connected, airtime" in shown
+        assert "  peer " in shown  # what it heard from its neighbour, and when
     finally:
         proc.send_signal(signal.SIGINT)
         out = proc.communicate(timeout=30)[0]

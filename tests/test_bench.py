@@ -1,0 +1,35 @@
+"""The sync benchmarks run with one command and print `name: value` lines (figures are theirs
+to report; here only what must hold whatever the machine: nothing lost, in-sync in one frame)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).parents[1] / "bench"
+
+
+def run(script: str, *args: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    lines = [line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line]
+    return {name: float(value) for name, value in lines}
+
+
+def test_convergence_loses_nothing_and_confirms_sync_in_one_frame_each() -> None:
+    out = run("convergence.py", "--records", "40", "--hours", "0.5")
+    assert out["line5_gossip_ops_missing"] == 0
+    assert out["mesh10_gossip_ops_missing"] == 0
+    assert out["in_sync_frames_each"] == 1
+    assert out["in_sync_data_bytes"] == 0
+    assert "mesh10_airtime_ratio_vs_json_flooding" in out
+
+
+def test_runner_reports_ops_and_critical_ops_crossed_beside_the_ideal() -> None:
+    out = run("runner.py", "--ops", "100", "--contact", "30")
+    assert 0 < out["ops_crossed"] <= 100
+    assert out["critical_crossed"] <= out["critical_ops"]
+    assert out["ops_crossed_over_ideal"] > 0

@@ -74,7 +74,7 @@ REASONS = frozenset({
 })  # fmt: skip
 MAX_TEXT_BYTES = 1 << 24  # a frame never inflates to more than this, whatever it announces
 
-_SUMMARY, _OPS, _WANT = 0, 1, 2
+_SUMMARY, _OPS, _WANT, _OPS_SUMMARY = 0, 1, 2, 3
 _MAC_LABEL = b"fieldkit wire frame v1"
 _SEQ_MAX = (1 << 64) - 1
 _HEADER_CHUNK = 7
@@ -126,7 +126,9 @@ def encode_envelope(key: bytes, env: Envelope) -> bytes:
         w = _header(_WANT, env.sender, env.counter)
         _write_want(w, message)
     else:
-        w = _header(_OPS, env.sender, env.counter)
+        w = _header(_OPS if message.summary is None else _OPS_SUMMARY, env.sender, env.counter)
+        if message.summary is not None:
+            _write_summary(w, message.summary)
         ops = OpsWriter(env.sender)
         for op in message.ops:
             ops.add(op)
@@ -178,9 +180,10 @@ def decode_envelope(key: bytes, data: bytes) -> Envelope:
             message = _read_want(r)
         elif kind == _OPS:
             message = Ops(tuple(_read_ops(r, sender, body[1:])))
-        else:
-            raise DecodeError("bad_enum", f"unknown message type {kind}")
-        if kind != _OPS and r.byte_end != len(body) - 1:
+        else:  # ops with the sender's summary riding along
+            summary = _read_summary(r)
+            message = Ops(tuple(_read_ops(r, sender, body[1:])), summary)
+        if kind in (_SUMMARY, _WANT) and r.byte_end != len(body) - 1:
             raise DecodeError("trailing", "bytes after the message")
         if not r.padding_is_zero():
             raise DecodeError("trailing", "stray bits after the message")
@@ -225,16 +228,21 @@ def _read_ops(r: BitReader, sender: int, stream: bytes) -> list[Op]:
 
 
 def pack_ops(
-    key: bytes, sender: int, counter: int, ops: Sequence[Op], budget: int = 200
-) -> tuple[bytes, int]:
-    """A frame of at most ``budget`` bytes holding the longest prefix of ``ops`` that fits.
+    key: bytes, sender: int, counter: int, ops: Sequence[Op], budget: int = 200,
+    summary: Summary | None = None,
+) -> tuple[bytes, int]:  # fmt: skip
+    """A frame of at most ``budget`` bytes holding the longest prefix of ``ops`` that fits
+    (after ``summary``, when one rides along).
 
     Returns ``(frame, how_many)``. The ops keep their order (put the most urgent first).
     ValueError if not even the first op fits alone (or ``ops`` is empty, or an op is invalid).
     """
     if not ops:
         raise ValueError("no ops to pack")
-    header = _header(_OPS, sender, counter).bit_length
+    head = _header(_OPS if summary is None else _OPS_SUMMARY, sender, counter)
+    if summary is not None:
+        _write_summary(head, summary)
+    header = head.bit_length
     writer = OpsWriter(sender)
     sizes: list[tuple[int, int]] = []  # after each op: (bytes without text, texts so far)
     for op in ops:
@@ -249,7 +257,7 @@ def pack_ops(
     for k in range(len(sizes), 0, -1):  # the largest k that fits (text size is not monotone)
         fixed, n_texts = sizes[k - 1]
         if fixed + len(pack_text(b"".join(writer.texts[:n_texts]))[1]) <= budget:
-            frame = encode_envelope(key, Envelope(sender, counter, Ops(tuple(ops[:k]))))
+            frame = encode_envelope(key, Envelope(sender, counter, Ops(tuple(ops[:k]), summary)))
             assert len(frame) <= budget, (len(frame), budget)
             return frame, k
     raise ValueError(f"op {ops[0].origin:08x}-{ops[0].seq} does not fit in {budget} bytes")

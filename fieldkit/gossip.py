@@ -9,6 +9,7 @@ packs the most urgent wanted ops into frames.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,7 +79,11 @@ class GossipStats:
 @dataclass(frozen=True)
 class Outgoing:
     payload: bytes
-    control: bool  # a summary (control traffic) rather than ops (data)
+    control_bytes: int  # how much of it is control traffic (a summary or want), not ops
+
+    @property
+    def control(self) -> bool:
+        return self.control_bytes >= len(self.payload)
 
 
 class GossipNode:
@@ -153,7 +158,7 @@ class GossipNode:
             self.stats.summaries_out += 1
             self.stats.frames_out += 1
             self.stats.control_bytes_out += len(payload)
-            return Outgoing(payload, control=True)
+            return Outgoing(payload, len(payload))
         if isinstance(action, SendWant):
             held = await self.replica.held_beyond()  # past a gap: don't ask for those again
             ids = {(o, s) for o, s in expand(action.ranges) if s not in held.get(o, ())}
@@ -165,18 +170,30 @@ class GossipNode:
             self.stats.wants_out += 1
             self.stats.frames_out += 1
             self.stats.control_bytes_out += len(payload)
-            return Outgoing(payload, control=True)
+            return Outgoing(payload, len(payload))
         if isinstance(action, SendOps):
             ops = await self.replica.shareable_ops(action.ids)
-            payload, fitted = codec.pack_ops(
-                self.key, self.hub, self._next_counter(), ops, self.budget
-            )
+            counter = self._next_counter()
+            payload, fitted = codec.pack_ops(self.key, self.hub, counter, ops, self.budget)
+            riding = 0
+            if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
+                summary = summary_of(mine, await self.replica.held_beyond())
+                with contextlib.suppress(ValueError):  # no room even for one op: not this time
+                    both, fitted_both = codec.pack_ops(
+                        self.key, self.hub, counter, ops, self.budget, summary
+                    )
+                    if fitted_both == fitted:  # only if it displaces no op
+                        riding = len(both) - len(payload)
+                        payload = both
+                        self.engine.sent_summary(now)
+                        self.stats.summaries_out += 1
             sent = ops[:fitted]
             self.engine.sent_ops(((op.origin, op.seq) for op in sent), now)
             self.stats.frames_out += 1
             self.stats.ops_out += len(sent)
-            self.stats.data_bytes_out += len(payload)
-            return Outgoing(payload, control=False)
+            self.stats.control_bytes_out += riding
+            self.stats.data_bytes_out += len(payload) - riding
+            return Outgoing(payload, riding)
         return action.until
 
 

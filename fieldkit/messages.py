@@ -26,9 +26,11 @@ class Summary:
 
 @dataclass(frozen=True)
 class Ops:
-    """A batch of ops, any origins, in any order."""
+    """A batch of ops, any origins, in any order; a summary may ride along (it costs a
+    frame's fixed overhead less than a summary of its own)."""
 
     ops: Sequence[Op]
+    summary: Summary | None = None
 
 
 @dataclass(frozen=True)

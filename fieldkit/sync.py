@@ -253,6 +253,11 @@ class SyncEngine:
             self.serving.clear()  # the burst is over: the asker will ask again
         self._pace(now)
 
+    def summary_may_ride(self, now: int) -> bool:
+        """A summary is pending and due within half the debounce: let it ride on data."""
+        due = self.summary_due
+        return due is not None and due - now <= self.settings.debounce // 2
+
     def sent_want(self, provider: int, ids: set[tuple[int, int]], now: int) -> None:
         self.request = Request(provider, ids, now + self._patience())
         self._pace(now)
@@ -355,9 +360,8 @@ class SyncEngine:
             self.want_at = None
             return None
         if self.want_at is None:  # first give pushes already on their way time to arrive
-            self.want_at = (
-                now + self.settings.forward + self.rng.randrange(self.settings.jitter + 1)
-            )
+            wait = 2 * self._window()  # a push takes up to one window, and its pacing
+            self.want_at = now + wait + self.rng.randrange(self.settings.jitter + 1)
         if now < self.want_at:
             return None
         self.want_at = None

@@ -139,8 +139,11 @@ class GossipSimulation:
         spent = airtime.time_on_air_s(size, self.modem)
         if out.control:
             hub.airtime_control_ms += spent * 1000
-        else:
-            hub.airtime_data_ms += spent * 1000
+        else:  # a summary riding on data costs only its bytes
+            data_only = airtime.frame_size(len(out.payload) - out.control_bytes)
+            data_s = airtime.time_on_air_s(data_only, self.modem)
+            hub.airtime_data_ms += data_s * 1000
+            hub.airtime_control_ms += (spent - data_s) * 1000
         hub.busy_until = self.now + spent  # one frame at a time through the radio
         hub.wake = hub.busy_until
 

@@ -138,7 +138,9 @@ wants = st.builds(
     ),
 )
 messages: st.SearchStrategy[Message] = st.one_of(
-    summaries, wants, st.lists(ops(), max_size=8).map(lambda o: Ops(tuple(o)))
+    summaries,
+    wants,
+    st.builds(lambda o, s: Ops(tuple(o), s), st.lists(ops(), max_size=8), st.none() | summaries),
 )
 envelopes = st.builds(Envelope, st.integers(0, U32), _int(0, U64, 1), messages)
 

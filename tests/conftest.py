@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -42,3 +43,18 @@ async def hub2(tmp_path: Path, wall: FakeWall) -> AsyncIterator[Hub]:
     async with await Store.open(tmp_path / "hub2.sqlite3") as s:
         await create_identity(s)
         yield await Hub.open(s, wall=wall)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """With FIELDKIT_NO_SKIPS=1 (CI sets it), a skipped test fails: a tool the suite needs
+    (Chromium, dnsmasq, root for namespaces) must be installed, never silently missing."""
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        os.environ.get("FIELDKIT_NO_SKIPS") == "1"
+        and report.skipped
+        and not hasattr(report, "wasxfail")
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"skipped where nothing may be skipped: {report.longrepr}"

@@ -206,8 +206,22 @@ def header(kind: int) -> BitWriter:
     return w
 
 
-def test_an_unknown_message_type_is_a_bad_enum() -> None:
-    assert reason(sealed_bits(header(3))) == "bad_enum"
+def test_ops_with_a_summary_cut_after_the_header_are_refused() -> None:
+    assert reason(sealed_bits(header(3))) in {"truncated", "bad_varint", "bad_message"}
+
+
+def test_a_summary_rides_along_with_ops_when_there_is_room() -> None:
+    summary = Summary({HUB: 3, HUB + 1: 9})
+    ops = [create(seq) for seq in range(1, 30)]
+    alone, fitted_alone = pack_ops(KEY, HUB, 1, ops)
+    both, fitted = pack_ops(KEY, HUB, 1, ops, summary=summary)
+    assert len(both) <= 200
+    assert 1 <= fitted <= fitted_alone
+    env = decode_envelope(KEY, both)
+    assert isinstance(env.message, Ops)
+    assert env.message.summary == summary
+    assert list(env.message.ops) == ops[:fitted]
+    assert decode_envelope(KEY, alone).message == Ops(tuple(ops[:fitted_alone]))
 
 
 def test_bytes_after_a_message_are_trailing() -> None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from fieldkit.batching import GroupCommit, ItemFailed
 from fieldkit.clock import HybridClock
 from fieldkit.errors import FieldkitError, NotFound, StoreError
 from fieldkit.ops import (
@@ -77,6 +78,8 @@ class Hub:
         self.random_bits = random_bits
         #: Called after every committed change (local or received): gossip listens here.
         self.on_change: list[Callable[[], None]] = []
+        #: Residents' submissions, group-committed: concurrent ones share a transaction.
+        self.intake: GroupCommit[NewRecord, Submitted] = GroupCommit(self._commit_intake)
 
     def _changed(self) -> None:
         for listener in self.on_change:
@@ -105,8 +108,24 @@ class Hub:
         return op
 
     async def submit(self, draft: Draft, idempotency_key: str | None = None) -> Submitted:
-        """Create a record; the same ``idempotency_key`` (a form token) never creates two."""
-        (done,) = await self.submit_batch([NewRecord(draft, idempotency_key)])
+        """Create a record; the same ``idempotency_key`` (a form token) never creates two.
+
+        Returns once the record is committed to disk. Concurrent calls are committed
+        together, in one transaction (see :mod:`fieldkit.batching`); an error in one of them
+        is raised to its caller only.
+        """
+        return await self.intake.submit(NewRecord(draft, idempotency_key))
+
+    async def _commit_intake(self, batch: Sequence[NewRecord]) -> list[Submitted]:
+        done = []
+        async with self.store.transaction() as tx:
+            for index, new in enumerate(batch):
+                try:
+                    done.append(await self._submit(tx, new))
+                except Exception as exc:
+                    raise ItemFailed(index, exc) from exc
+        if any(d.new for d in done):
+            self._changed()
         return done
 
     async def submit_batch(self, batch: Sequence[NewRecord]) -> list[Submitted]:
@@ -125,31 +144,36 @@ class Hub:
 
     async def _submit(self, tx: Tx, new: NewRecord) -> Submitted:
         key = new.idempotency_key
-        known = await tx.recall(key) if key else None
-        if known is None and new.record_id is not None:
-            state = await tx.state(new.record_id)
-            known = new.record_id if state is not None and state.complete else None
-        if known is None:
-            seq = await tx.next_seq(self.id)
-            known = new.record_id or RecordId(self.id, seq)
-            body = Create(
-                record=known,
-                kind=new.draft.kind,
-                created_at=self.wall() if new.created_at is None else new.created_at,
-                fields=draft_fields(new.draft),
-                ref=self.new_ref() if new.ref is None else new.ref,
-                status=new.status,
-                status_message=new.status_message,
-            )
-            await tx.add(Op(self.id, seq, self.clock.tick(self.wall()), body))
-            if key:
-                await tx.remember(key, known)
-            created = True
+        seq = await tx.next_seq(self.id)
+        if new.record_id is None:
+            # claim the key for the record it is about to create: one statement, not two
+            record = RecordId(self.id, seq)
+            known = await tx.claim(key, record) if key else None
         else:
-            created = False
-        state = await tx.state(known)
+            record = new.record_id
+            known = await tx.recall(key) if key else None
+            if known is None:
+                state = await tx.state(record)
+                known = record if state is not None and state.complete else None
+        if known is not None:
+            state = await tx.state(known)
+            assert state is not None
+            return Submitted(state.view(), False)
+        body = Create(
+            record=record,
+            kind=new.draft.kind,
+            created_at=self.wall() if new.created_at is None else new.created_at,
+            fields=draft_fields(new.draft),
+            ref=self.new_ref() if new.ref is None else new.ref,
+            status=new.status,
+            status_message=new.status_message,
+        )
+        folded = await tx.append(Op(self.id, seq, self.clock.tick(self.wall()), body))
+        if key and new.record_id is not None:
+            await tx.remember(key, record)
+        state = folded[0] if folded else await tx.state(record)
         assert state is not None
-        return Submitted(state.view(), created)
+        return Submitted(state.view(), True)
 
     async def _change(
         self, records: Iterable[RecordId], make: Callable[[list[Record]], Body]

@@ -3,7 +3,8 @@
 Durability: WAL journal with ``synchronous=FULL``. In WAL mode ``NORMAL`` skips the fsync at
 each commit, so a power cut can roll back the last commits: a resident who saw "thank you"
 could lose their submission. ``FULL`` fsyncs the WAL on every commit, which costs one flush
-per transaction (imports batch many lines into one transaction to keep that cheap).
+per transaction (imports batch many lines into one transaction to keep that cheap, and
+residents' concurrent submissions share one: see :mod:`fieldkit.batching`).
 
 Every write runs in a ``BEGIN IMMEDIATE`` transaction that appends the op *and* updates the
 folded record state, the version vector and the reference-code index, so they never disagree.
@@ -13,6 +14,7 @@ Schema changes are migrations keyed by ``PRAGMA user_version``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -75,24 +77,38 @@ def _rank(urgency: Any) -> int | None:
 
 
 class Tx:
-    """One open write transaction. Obtain it from :meth:`Store.transaction`."""
+    """One open write transaction. Obtain it from :meth:`Store.transaction`.
+
+    Each call is a round trip to SQLite's thread, so the write path keeps them few: the
+    version vector row of each origin is read once per transaction and written back once,
+    just before the commit (:meth:`flush`), and :meth:`append` hands back the folded state it
+    saved instead of having it read again.
+    """
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        #: origin -> [contiguous, max_seq] as this transaction has made them
+        self._origins: dict[int, list[int]] = {}
+        self._dirty: set[int] = set()
+
+    async def _origin(self, origin: int) -> list[int]:
+        row = self._origins.get(origin)
+        if row is None:
+            rows = await self._db.execute_fetchall(
+                "SELECT contiguous, max_seq FROM origins WHERE origin = ?", (origin,)
+            )
+            row = self._origins[origin] = list(next(iter(rows), (0, 0)))
+        return row
 
     async def next_seq(self, origin: int) -> int:
-        async with self._db.execute(
-            "SELECT max_seq FROM origins WHERE origin = ?", (origin,)
-        ) as cur:
-            row = await cur.fetchone()
-        return (row[0] if row else 0) + 1
+        return (await self._origin(origin))[1] + 1
 
     async def recall(self, key: str) -> RecordId | None:
         """The record an idempotency key (form token, import line) already created."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT hub, seq FROM idempotency WHERE key = ?", (key,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = next(iter(rows), None)
         return RecordId(row[0], row[1]) if row else None
 
     async def remember(self, key: str, record: RecordId) -> None:
@@ -101,60 +117,87 @@ class Tx:
             (key, record.hub, record.seq),
         )
 
+    async def claim(self, key: str, record: RecordId) -> RecordId | None:
+        """Remember ``key`` for ``record`` unless it is known: None, or the record it names."""
+        cur = await self._db.execute(
+            "INSERT INTO idempotency (key, hub, seq) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (key, record.hub, record.seq),
+        )
+        return None if cur.rowcount == 1 else await self.recall(key)
+
     async def state(self, record: RecordId) -> RecordState | None:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT state FROM records WHERE hub = ? AND seq = ?", (record.hub, record.seq)
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = next(iter(rows), None)
         return RecordState.from_json(json.loads(row[0])) if row else None
+
+    async def _states(self, records: tuple[RecordId, ...]) -> list[RecordState]:
+        """The stored (or else empty) state of each record, in one query."""
+        rows = await self._db.execute_fetchall(
+            "SELECT state FROM records WHERE "
+            + " OR ".join(["(hub = ? AND seq = ?)"] * len(records)),
+            [n for rid in records for n in (rid.hub, rid.seq)],
+        )
+        found = {s.id: s for s in (RecordState.from_json(json.loads(r[0])) for r in rows)}
+        return [found.get(rid) or RecordState(rid) for rid in records]
 
     async def add(self, op: Op) -> bool:
         """Append ``op`` unless it is already here, and fold it in. True if it was new."""
-        async with self._db.execute(
-            "SELECT 1 FROM ops WHERE origin = ? AND seq = ?", (op.origin, op.seq)
-        ) as cur:
-            if await cur.fetchone():
-                return False
-        states = {rid: await self.state(rid) or RecordState(rid) for rid in op.records()}
+        return await self.append(op) is not None
+
+    async def append(self, op: Op) -> tuple[RecordState, ...] | None:
+        """Like :meth:`add`; returns the folded state of the op's records, or None if known."""
+        records = tuple(dict.fromkeys(op.records()))
+        states = await self._states(records)
         stored = op
-        if isinstance(op.body, Create | Update) and states[op.body.record].redacted:
+        if isinstance(op.body, Create | Update) and states[0].redacted:
             stored = strip_private(op)
-        first = op.records()[0]
-        await self._db.execute(
+        first = records[0]
+        cur = await self._db.execute(
             "INSERT INTO ops (origin, seq, hlc, rec_hub, rec_seq, body, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (origin, seq) DO NOTHING",
             (op.origin, op.seq, op.hlc, first.hub, first.seq,
              json.dumps(op_to_json(stored), separators=(",", ":")), int(time.time())),
         )  # fmt: skip
+        if cur.rowcount != 1:
+            return None
         await self._advance_vector(op.origin, op.seq)
-        for state in states.values():
+        for state in states:
             state.apply(op)
             await self._save(state)
         if isinstance(op.body, Redact):
             await self._purge(op.body.record)
-        return True
+        return tuple(states)
 
     async def _advance_vector(self, origin: int, seq: int) -> None:
-        async with self._db.execute(
-            "SELECT contiguous, max_seq FROM origins WHERE origin = ?", (origin,)
-        ) as cur:
-            row = await cur.fetchone()
-        contiguous, max_seq = row if row else (0, 0)
+        row = await self._origin(origin)
+        contiguous, max_seq = row
         if seq == contiguous + 1:
-            async with self._db.execute(
-                "SELECT seq FROM ops WHERE origin = ? AND seq > ? ORDER BY seq",
-                (origin, contiguous),
-            ) as cur:
-                async for (have,) in cur:
+            if seq > max_seq:  # the next op, and none held beyond it: no gap to close
+                contiguous = seq
+            else:
+                rows = await self._db.execute_fetchall(
+                    "SELECT seq FROM ops WHERE origin = ? AND seq > ? ORDER BY seq",
+                    (origin, contiguous),
+                )
+                for (have,) in rows:
                     if have != contiguous + 1:
                         break
                     contiguous = have
-        await self._db.execute(
-            "INSERT INTO origins (origin, contiguous, max_seq) VALUES (?, ?, ?)"
-            " ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous,"
-            " max_seq = excluded.max_seq",
-            (origin, contiguous, max(max_seq, seq)),
-        )
+        row[:] = [contiguous, max(max_seq, seq)]
+        self._dirty.add(origin)
+
+    async def flush(self) -> None:
+        """Write the version vector rows this transaction changed (before it commits)."""
+        if self._dirty:
+            await self._db.executemany(
+                "INSERT INTO origins (origin, contiguous, max_seq) VALUES (?, ?, ?)"
+                " ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous,"
+                " max_seq = excluded.max_seq",
+                [(origin, *self._origins[origin]) for origin in sorted(self._dirty)],
+            )
+            self._dirty.clear()
 
     async def _save(self, state: RecordState) -> None:
         rid = state.id
@@ -175,10 +218,11 @@ class Tx:
                 json.dumps(state.to_json(), separators=(",", ":")),
             ),
         )  # fmt: skip
-        await self._db.executemany(
-            "INSERT OR IGNORE INTO refs (ref, hub, seq) VALUES (?, ?, ?)",
-            [(ref, rid.hub, rid.seq) for ref in state.refs],
-        )
+        if state.refs:
+            await self._db.executemany(
+                "INSERT OR IGNORE INTO refs (ref, hub, seq) VALUES (?, ?, ?)",
+                [(ref, rid.hub, rid.seq) for ref in state.refs],
+            )
 
     async def _purge(self, record: RecordId) -> None:
         """Rewrite the stored ops of a redacted record so its personal data is gone from disk."""
@@ -202,6 +246,8 @@ class Store:
         self._db = db
         self.path = path
         self._write_lock = asyncio.Lock()
+        #: Write transactions committed through this Store (each one fsync with FULL sync).
+        self.commits = 0
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -257,11 +303,21 @@ class Store:
         async with self._write_lock:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield Tx(self._db)
+                tx = Tx(self._db)
+                yield tx
+                await tx.flush()
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
-            await self._db.execute("COMMIT")
+            try:
+                await self._db.execute("COMMIT")
+            except BaseException:
+                # a failed COMMIT can leave the transaction open: never let the next one
+                # (another batch of submissions) join it
+                with contextlib.suppress(Exception):
+                    await self._db.execute("ROLLBACK")
+                raise
+            self.commits += 1
 
     # --- identity -----------------------------------------------------------------------
 

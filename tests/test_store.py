@@ -171,3 +171,39 @@ async def test_stored_state_equals_the_pure_fold_in_any_arrival_order(
         for op in arrivals:
             await hub.receive([op])
         assert await store.state_hash() == state_hash(fold(ops).values())
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=op_logs(max_ops=20), order=st.randoms(use_true_random=False))
+async def test_stored_state_equals_the_pure_fold_when_many_ops_share_a_transaction(
+    tmp_path_factory: pytest.TempPathFactory,
+    ops: list[Op],
+    order,  # type: ignore[no-untyped-def]
+) -> None:
+    path = tmp_path_factory.mktemp("fold") / "hub.sqlite3"
+    async with await Store.open(path) as store:
+        await create_identity(store)
+        hub = await Hub.open(store)
+        arrivals = ops + ops[: len(ops) // 3]
+        order.shuffle(arrivals)
+        cut = order.randint(0, len(arrivals))
+        await hub.receive(arrivals[:cut])
+        await hub.receive(arrivals[cut:])
+        assert await store.state_hash() == state_hash(fold(ops).values())
+        expected: dict[int, int] = {}
+        for origin in {op.origin for op in ops}:
+            seqs = {op.seq for op in ops if op.origin == origin}
+            expected[origin] = next(n for n in range(len(seqs) + 1) if n + 1 not in seqs)
+        assert await store.version_vector() == expected
+        assert sorted(await store.held_beyond()) == sorted(
+            o for o in expected if any(op.seq > expected[o] for op in ops if op.origin == o)
+        )
+
+
+async def test_ops_received_out_of_order_in_one_transaction_close_their_gaps(hub: Hub) -> None:
+    assert await hub.receive([remote_create(3), remote_create(1), remote_create(2)]) == 3
+    assert (await hub.store.version_vector())[OTHER] == 3
+    assert await hub.receive([remote_create(5), remote_create(3)]) == 1
+    assert (await hub.store.version_vector())[OTHER] == 3
+    await hub.submit(DRAFT)
+    assert await hub.store.version_vector() == {OTHER: 3, hub.id: 1}

@@ -141,6 +141,9 @@ class GossipNode:
             self.engine.heard_ops(env.sender, ids, now, fresh)
             if new:
                 self.engine.changed(now)
+            if msg.summary is not None:  # a summary that rode along: as if sent on its own
+                vector = await self.replica.version_vector()
+                self.engine.heard_summary(env.sender, msg.summary, vector, now)
         elif isinstance(msg, Want):
             mine = await self.replica.version_vector()
             self.engine.heard_want(env.sender, msg.provider, msg.ranges, mine, now)

@@ -165,3 +165,17 @@ def test_the_replay_guard_accepts_each_counter_once_within_its_window() -> None:
     assert guard.accept(1, 300)
     assert not guard.accept(1, 200)  # too far behind the newest
     assert guard.accept(2, 100)  # every sender has its own counters
+
+
+async def test_a_summary_riding_on_ops_counts_as_the_senders_summary() -> None:
+    from fieldkit import codec
+    from fieldkit.messages import Ops
+
+    replica = MemoryReplica()
+    node = GossipNode(0xB, replica, KEY, SyncEngine(0xB, FAST))
+    summary = Summary({0xA: 7})
+    await node.receive(
+        codec.encode_envelope(KEY, Envelope(0xA, 1, Ops((create(0xA, 1),), summary))), 0
+    )
+    assert len(replica.ops) == 1
+    assert node.engine.peers[0xA].summary == summary

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from fieldkit.errors import FieldError, NotFound, ValidationError
@@ -63,6 +63,9 @@ def new_token() -> str:
     return secrets.token_urlsafe(18)
 
 
+_TOKEN_MARK = "TOKEN-PLACEHOLDER-0123456789"  # never a real token: those are base64url of 18
+
+
 class ResidentPages:
     """Route handlers for one hub; every dependency comes in through the constructor."""
 
@@ -71,6 +74,7 @@ class ResidentPages:
         self.r = renderer
         self.clients = clients
         self.writes = writes
+        self._blank_forms: dict[tuple[str, str, str], str] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -143,8 +147,18 @@ class ResidentPages:
         kind = request.query_params.get("kind", "")
         if kind not in (Kind.NEED, Kind.OFFER):
             return RedirectResponse(f"/?lang={lang.code}", status_code=303)
-        form = {"kind": kind, "token": new_token()}
-        return self.r.render(request, lang, "intake.html", form=form, errors={})
+        if not set(request.query_params) <= {"kind", "lang"}:
+            form = {"kind": kind, "token": new_token()}
+            return self.r.render(request, lang, "intake.html", form=form, errors={})
+        # The blank form is the page residents load most: render it once per language and
+        # kind, and give each copy its own one-time token.
+        key = (lang.code, kind, request.query_params.get("lang", ""))
+        blank = self._blank_forms.get(key)
+        if blank is None:
+            form = {"kind": kind, "token": _TOKEN_MARK}
+            page = self.r.render(request, lang, "intake.html", form=form, errors={})
+            blank = self._blank_forms[key] = bytes(page.body).decode()
+        return HTMLResponse(blank.replace(_TOKEN_MARK, new_token()))
 
     async def intake_submit(self, request: Request) -> Response:
         lang, form = await self._form(request)

@@ -212,3 +212,16 @@ async def test_a_notice_cannot_be_posted_through_the_resident_form(
         form["kind"] = "notice"
         assert (await client.post("/intake", data=form)).status_code == 400
     assert await stored(hub) == 0
+
+
+async def test_every_blank_form_carries_its_own_token_and_two_residents_two_records(
+    client_for: ClientFactory, hub: Hub
+) -> None:
+    async with client_for() as client:
+        first = await intake(client, lang="vi")
+        second = await intake(client, lang="vi")
+        assert first["token"] != second["token"]
+        assert "PLACEHOLDER" not in first["token"]
+        for form in (first, second):
+            assert (await client.post("/intake", data=form)).status_code == 303
+    assert await stored(hub) == 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -198,8 +198,3 @@ class GossipNode:
             self.stats.data_bytes_out += len(payload) - riding
             return Outgoing(payload, riding)
         return action.until
-
-
-def vector_gap(mine: Mapping[int, int], theirs: Mapping[int, int]) -> int:
-    """How many ops ``theirs`` is behind ``mine`` (for status pages and tests)."""
-    return sum(max(0, top - theirs.get(o, 0)) for o, top in mine.items())

@@ -65,11 +65,6 @@ def to_ranges(ids: Iterable[tuple[int, int]]) -> dict[int, list[tuple[int, int]]
     return out
 
 
-def lacking(mine: Mapping[int, int], theirs: Summary) -> bool:
-    """True if the summary's sender holds ops we do not."""
-    return any(top > mine.get(origin, 0) for origin, top in theirs.vector.items())
-
-
 def expand(ranges: Mapping[int, Iterable[tuple[int, int]]]) -> set[tuple[int, int]]:
     return {(o, s) for o, rs in ranges.items() for lo, hi in rs for s in range(lo, hi + 1)}
 
@@ -96,7 +91,6 @@ class Peer:
     summary: Summary
     last_heard: int
     frames: int = 0
-    summary_heard: int = 0
     strikes: int = 0  # requests it left unanswered
 
 
@@ -175,7 +169,7 @@ class SyncEngine:
         self, sender: int, summary: Summary, mine: Mapping[int, int], now: int
     ) -> None:
         peer = self._peer(sender, summary, now)
-        peer.summary, peer.summary_heard = summary, now
+        peer.summary = summary
         lacks = sorted(expand(missing(mine, summary)))[: self.settings.push_limit]
         for op_id in lacks:  # they lack what we hold: pass it on (unless overheard first)
             self.forwarding.setdefault(op_id, now + self.rng.randrange(self._window() + 1))

@@ -83,6 +83,7 @@ class SyncSettings:
     push_limit: int = 10_000  # ops pushed at once to a neighbour whose summary shows it lacks them
     heartbeat_min: int = 10 * 60_000  # first heartbeat after a change; doubles while quiet
     heartbeat_max: int = 20 * 60_000
+    heartbeat_alone: int = 2 * 60_000  # while no neighbour is heard (waiting for a runner)
     peer_timeout: int = 60 * 60_000  # forget a neighbour not heard for this long
 
 
@@ -233,6 +234,8 @@ class SyncEngine:
         self.last_summary = now
         self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
                              self.settings.heartbeat_max)  # fmt: skip
+        if not self.peers:  # alone: a runner may pass by any minute, so speak up more often
+            self.heartbeat = min(self.heartbeat, self.settings.heartbeat_alone)
         self.next_heartbeat = now + self._spread(self.heartbeat)
         self._pace(now)
 

@@ -176,6 +176,7 @@ def test_a_change_is_summarised_within_the_debounce_however_many_follow() -> Non
 
 def test_heartbeats_back_off_and_are_spread_so_hubs_fall_out_of_step() -> None:
     a = engine()
+    a.heard_summary(B, Summary({}), {}, now=0)
     a.changed(now=0)
     a.sent_summary(QUICK.debounce)
     first = a.heartbeat
@@ -198,3 +199,15 @@ def test_frames_are_paced_only_when_two_neighbours_could_collide() -> None:
         gaps.add(two.not_before - QUICK.frame)
     assert max(gaps) > 0
     assert min(gaps) >= 0
+
+
+def test_a_hub_that_hears_nobody_announces_itself_every_couple_of_minutes() -> None:
+    alone = engine()
+    for _ in range(5):
+        alone.sent_summary(alone.next_heartbeat)
+    assert alone.heartbeat == QUICK.heartbeat_alone
+    neighbour = engine()
+    neighbour.heard_summary(B, Summary({}), {}, now=0)
+    for _ in range(5):
+        neighbour.sent_summary(neighbour.next_heartbeat)
+    assert neighbour.heartbeat == QUICK.heartbeat_max

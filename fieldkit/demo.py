@@ -28,7 +28,7 @@ AREAS = (
 )
 NAMES = ("St. Mary's · Riverside", "Library · Downtown", "Fire station · Hillside")
 #: Quicker than a real deployment, so a visitor sees records move within seconds.
-DEMO_SETTINGS = SyncSettings(debounce=20_000, jitter=1_500, forward=3_000, heartbeat_min=30_000)
+DEMO_SETTINGS = SyncSettings(debounce=5_000, jitter=2_000, forward=10_000, heartbeat_min=20_000)
 
 
 async def _prepare(root: Path, index: int, port: int, radio_port: int, key: bytes | None) -> bytes:

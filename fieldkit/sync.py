@@ -172,8 +172,11 @@ class SyncEngine:
         peer = self._peer(sender, summary, now)
         peer.summary = summary
         lacks = sorted(expand(missing(mine, summary)))[: self.settings.push_limit]
-        for op_id in lacks:  # they lack what we hold: pass it on (unless overheard first)
-            self.forwarding.setdefault(op_id, now + self.rng.randrange(self._window() + 1))
+        # They lack what we hold: pass it on, unless overheard first. Over the whole forward
+        # window even with one neighbour known: others we cannot hear may answer the same
+        # summary, and we must not all collide at its sender.
+        for op_id in lacks:
+            self.forwarding.setdefault(op_id, now + self.rng.randrange(self.settings.forward + 1))
 
     def heard_want(
         self, sender: int, provider: int, ranges: Mapping[int, Sequence[tuple[int, int]]],

@@ -45,6 +45,7 @@ def _parse_area(text: str) -> Area:
 
 async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     path = Path(args.config) if args.config else Path(args.dir) / CONFIG_FILE
+    given = parse_key(args.network_key) if args.network_key else None  # before writing
     if path.exists() and not args.force:
         note = "kept the existing"
     else:
@@ -57,7 +58,6 @@ async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         note = "wrote"
     config = load_config(path, env)
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    given = parse_key(args.network_key) if args.network_key else None
     async with await Store.open(config.db_path) as store:
         hub_id = await create_identity(store)
         await ensure_network_key(store, given)

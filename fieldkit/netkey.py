@@ -17,14 +17,17 @@ from fieldkit.store import Store
 
 KEY_BYTES = 32
 META_KEY = "network_key"
+#: Keys are shown as ``fk1.`` + base64url: recognisable, versioned, and never starting with a
+#: dash that a command line would take for an option.
+PREFIX = "fk1."
 
 
 def format_key(key: bytes) -> str:
-    return base64.urlsafe_b64encode(key).decode().rstrip("=")
+    return PREFIX + base64.urlsafe_b64encode(key).decode().rstrip("=")
 
 
 def parse_key(text: str, source: str = "--network-key") -> bytes:
-    cleaned = "".join(text.split())
+    cleaned = "".join(text.split()).removeprefix(PREFIX)
     try:
         key = base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
     except (binascii.Error, ValueError):

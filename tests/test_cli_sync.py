@@ -36,7 +36,8 @@ def two_hubs(tmp_path: Path) -> tuple[Path, Path]:
     b.mkdir()
     assert fieldkit(a, "init", "--name", "A").returncode == 0
     key = fieldkit(a, "key").stdout.strip()
-    assert len(key) == 43
+    assert key.startswith("fk1.")  # never "-…", which a command line would take for an option
+    assert len(key) == 47
     assert fieldkit(b, "init", "--name", "B", "--network-key", key).returncode == 0
     assert fieldkit(a, "import", str(SAMPLE)).returncode == 0
     return a, b
@@ -131,3 +132,14 @@ def test_sync_with_a_hub_that_is_not_there_says_so(two_hubs: tuple[Path, Path]) 
     done = fieldkit(a, "sync", f"http://127.0.0.1:{free_port()}")
     assert done.returncode == 1
     assert done.stderr.startswith("fieldkit: error: cannot reach")
+
+
+def test_network_keys_round_trip_and_a_bad_one_is_refused_clearly(tmp_path: Path) -> None:
+    from fieldkit.netkey import format_key, parse_key
+
+    for raw in (b"\xf8" * 32, bytes(range(32))):  # base64 of 0xf8… starts with "-"
+        assert parse_key(format_key(raw)) == raw
+        assert not format_key(raw).startswith("-")
+    done = fieldkit(tmp_path, "init", "--network-key", "fk1.tooshort")
+    assert done.returncode == 1
+    assert "config --network-key: not a network key" in done.stderr

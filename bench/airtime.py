@@ -21,11 +21,10 @@ Prints ``name: value`` lines; every ratio comes from this run; the last line is
 from __future__ import annotations
 
 import argparse
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from workload import json_text, split_utf8
+from workload import create_op, fallback_ref, json_text, split_utf8
 
 from fieldkit.clock import HybridClock
 from fieldkit.codec import TAG_BYTES, pack_ops
@@ -33,9 +32,8 @@ from fieldkit.codec_ops import OpsWriter
 from fieldkit.codec_text import deflate, pack_text
 from fieldkit.interchange import json_line_fields, parse_iso, row_from_fields
 from fieldkit.mesh.airtime import PRIVATE_APP, TEXT_MESSAGE_APP, packet_airtime_s, preset
-from fieldkit.ops import Create, Op, RecordId, draft_fields, shareable, strip_private
+from fieldkit.ops import Create, Op, RecordId, shareable, strip_private
 from fieldkit.records import Urgency
-from fieldkit.refcode import format_code
 
 DEFAULT_CORPUS = Path(__file__).with_name("corpus.jsonl")
 KEY = b"benchmark network key, 32 bytes!"
@@ -57,13 +55,8 @@ def load_ops(path: Path, *, strip_notes: bool = False) -> list[Op]:
             seqs[RELAY] = seqs.get(RELAY, 0) + 1
             rid = RecordId(RELAY, seqs[RELAY])
         created = new.created_at if new.created_at is not None else NO_ID_START + n * 60_000
-        ref = new.ref or format_code(int(hashlib.sha256(line.encode()).hexdigest(), 16) >> 226)
         clock = clocks.setdefault(rid.hub, HybridClock())
-        body = Create(
-            rid, new.draft.kind, created, draft_fields(new.draft), ref, new.status,
-            new.status_message,
-        )  # fmt: skip
-        op = Op(rid.hub, rid.seq, clock.tick(created), body)
+        op = create_op(new, rid, created, new.ref or fallback_ref(line), clock.tick(created))
         if strip_notes and not new.draft.share_contact:
             ops.append(strip_private(op))  # contact and note
         else:

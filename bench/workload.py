@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from fieldkit.clock import HybridClock
 from fieldkit.interchange import json_line_fields, row_from_fields, to_public
-from fieldkit.ops import Create, Op, RecordId, draft_fields, shareable
+from fieldkit.ops import Create, NewRecord, Op, RecordId, draft_fields, shareable
+from fieldkit.records import Status
 from fieldkit.refcode import format_code
 from fieldkit.state import fold
 
@@ -21,9 +23,24 @@ def records(path: Path = CORPUS) -> list[dict[str, str]]:
     return [json_line_fields(line) for line in lines if line.strip()]
 
 
+def fallback_ref(seed: str) -> str:
+    """A stable reference code for a corpus line that has none."""
+    return format_code(int(hashlib.sha256(seed.encode()).hexdigest(), 16) >> 226)
+
+
+def create_op(new: NewRecord, rid: RecordId, created: int, ref: str, hlc: int) -> Op:
+    """The Create op a hub logs for one corpus record (as stored: the caller decides what of
+    it may leave the hub)."""
+    body = Create(
+        rid, new.draft.kind, created, draft_fields(new.draft), ref, new.status, new.status_message
+    )
+    return Op(rid.hub, rid.seq, hlc, body)
+
+
 def ops_at_hubs(count: int, hub_ids: list[int], path: Path = CORPUS) -> dict[int, list[Op]]:
-    """``count`` corpus records, created round-robin at ``hub_ids``, as each hub logs them
-    (contact details only where the resident consented: that is what leaves a hub)."""
+    """``count`` corpus records, created round-robin at ``hub_ids`` as new, open submissions,
+    as each hub logs them (contact details only where the resident consented: that is what
+    leaves a hub)."""
     rows = records(path)
     by_hub: dict[int, list[Op]] = {h: [] for h in hub_ids}
     clocks = {h: HybridClock() for h in hub_ids}
@@ -31,13 +48,12 @@ def ops_at_hubs(count: int, hub_ids: list[int], path: Path = CORPUS) -> dict[int
         fields = dict(rows[n % len(rows)])
         fields.pop("id", None)
         fields.pop("hub", None)
-        new = row_from_fields(fields)
+        new = replace(row_from_fields(fields), status=Status.OPEN, status_message="")
         hub = hub_ids[n % len(hub_ids)]
-        seq = len(by_hub[hub]) + 1
+        rid = RecordId(hub, len(by_hub[hub]) + 1)
         created = new.created_at or 1_795_500_000_000 + n * 60_000
-        ref = new.ref or format_code(int(hashlib.sha256(str(n).encode()).hexdigest(), 16) >> 226)
-        body = Create(RecordId(hub, seq), new.draft.kind, created, draft_fields(new.draft), ref)
-        op = Op(hub, seq, clocks[hub].tick(created + n), body)
+        op = create_op(new, rid, created, new.ref or fallback_ref(str(n)),
+                       clocks[hub].tick(created + n))  # fmt: skip
         by_hub[hub].append(shareable(op, new.draft.share_contact))
     return by_hub
 

@@ -135,26 +135,15 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     config = load(args, env)
     hub = await open_hub(config)
     try:
-        counts = await hub.store.counts()
-        vector = await hub.store.version_vector()
+        status = await hub.status(config.hub_name)
     finally:
         await hub.store.close()
-    radio = await _running_radio(config)
+    status["radio"] = await _running_radio(config)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "hub": hub_name(hub.id),
-                    "name": config.hub_name,
-                    "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
-                    "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
-                    "radio": radio,
-                }
-            )
-        )
+        print(json.dumps(status))
         return 0
-    _print_status(sys.stdout, hub.id, config, counts, vector)
-    _print_radio(sys.stdout, config, radio)
+    _print_status(sys.stdout, config, status)
+    _print_radio(sys.stdout, config, status["radio"])
     return 0
 
 
@@ -194,22 +183,18 @@ def _print_radio(out: TextIO, config: Config, radio: Mapping[str, Any] | None) -
         print(f"  rejected frames: {radio['rejected']}", file=out)
 
 
-def _print_status(
-    out: TextIO,
-    hub_id: int,
-    config: Config,
-    counts: Mapping[tuple[str, str], int],
-    vector: Mapping[int, int],
-) -> None:
-    print(f"hub      {hub_name(hub_id)}  “{config.hub_name}”", file=out)
+def _print_status(out: TextIO, config: Config, status: Mapping[str, Any]) -> None:
+    print(f"hub      {status['hub']}  “{status['name']}”", file=out)
     print(f"database {config.db_path}", file=out)
+    records: Mapping[str, int] = status["records"]
     for kind in ("need", "offer", "notice"):
-        parts = [f"{s} {n}" for (k, s), n in sorted(counts.items()) if k == kind]
+        parts = [f"{key.partition('.')[2]} {n}" for key, n in records.items()
+                 if key.partition(".")[0] == kind]  # fmt: skip
         print(f"{kind + 's':9}{', '.join(parts) or 'none'}", file=out)
     print("version vector (ops held, per origin hub):", file=out)
-    for origin, seq in sorted(vector.items()):
-        mine = "  (this hub)" if origin == hub_id else ""
-        print(f"  {hub_name(origin)}  {seq}{mine}", file=out)
+    for origin, seq in status["version_vector"].items():
+        mine = "  (this hub)" if origin == status["hub"] else ""
+        print(f"  {origin}  {seq}{mine}", file=out)
 
 
 async def cmd_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -148,12 +148,15 @@ class GossipNode:
             mine = await self.replica.version_vector()
             self.engine.heard_want(env.sender, msg.provider, msg.ranges, mine, now)
 
+    async def _summary(self, mine: Mapping[int, int]) -> Summary:
+        return summary_of(mine, await self.replica.held_beyond())
+
     async def next_payload(self, now: int) -> Outgoing | int | None:
         """What to send now, or the time to ask again (None: when something happens)."""
         mine = await self.replica.version_vector()
         action = self.engine.next_action(mine, now)
         if isinstance(action, SendSummary):
-            summary = summary_of(mine, await self.replica.held_beyond())
+            summary = await self._summary(mine)
             payload = codec.encode_envelope(
                 self.key, Envelope(self.hub, self._next_counter(), summary)
             )
@@ -180,7 +183,7 @@ class GossipNode:
             payload, fitted = codec.pack_ops(self.key, self.hub, counter, ops, self.budget)
             riding = 0
             if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
-                summary = summary_of(mine, await self.replica.held_beyond())
+                summary = await self._summary(mine)
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
                     both, fitted_both = codec.pack_ops(
                         self.key, self.hub, counter, ops, self.budget, summary

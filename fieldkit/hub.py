@@ -10,6 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fieldkit.batching import GroupCommit, ItemFailed
 from fieldkit.clock import HybridClock
@@ -27,6 +28,7 @@ from fieldkit.ops import (
     Update,
     check_fields,
     draft_fields,
+    hub_name,
 )
 from fieldkit.records import Draft, Kind, Status
 from fieldkit.refcode import BITS, format_code
@@ -214,6 +216,17 @@ class Hub:
 
     async def redact(self, record: RecordId) -> Op:
         return await self._change([record], lambda _: Redact(record))
+
+    async def status(self, name: str) -> dict[str, Any]:
+        """What ``fieldkit status`` and the status page show of the hub itself."""
+        counts = await self.store.counts()
+        vector = await self.store.version_vector()
+        return {
+            "hub": hub_name(self.id),
+            "name": name,
+            "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
+            "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
+        }
 
     async def receive(self, ops: Iterable[Op]) -> int:
         """Take ops from another hub (radio, runner, bundle, cloud); returns how many were new."""

@@ -20,20 +20,14 @@ from starlette.routing import BaseRoute, Route
 from fieldkit.bundle import BundleError
 from fieldkit.exchange import answer
 from fieldkit.hub import Hub
-from fieldkit.ops import hub_name
 
 MAX_BODY = 64 * 1024 * 1024
 RadioStatus = Callable[[], Awaitable[dict[str, Any]]]
 
 
 async def hub_status(hub: Hub, name: str, radio: RadioStatus | None) -> dict[str, Any]:
-    counts = await hub.store.counts()
-    vector = await hub.store.version_vector()
     return {
-        "hub": hub_name(hub.id),
-        "name": name,
-        "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
-        "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
+        **await hub.status(name),
         "radio": await radio() if radio else None,
         "time": time.time(),
     }

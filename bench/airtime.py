@@ -4,12 +4,12 @@
 
 Each record of the corpus (public JSON form, as ``fieldkit export`` writes it) becomes the
 Create op its hub would have logged, as it may leave the hub: without the resident's consent
-(``share_contact`` false) its contact is blanked (:func:`fieldkit.ops.shareable`, what the
-gossip sends); with ``--strip-notes`` its note too (:func:`fieldkit.ops.strip_private`).
+(``share_contact`` false) its contact is blanked (:func:`fieldkit.core.ops.shareable`, what the
+gossip sends); with ``--strip-notes`` its note too (:func:`fieldkit.core.ops.strip_private`).
 
 * **codec**: one hub relays all of them, most urgent first (as the gossip orders them),
   packed into frames of at most
-  ``--budget`` bytes with :func:`fieldkit.codec.pack_ops` (header and MAC included); the
+  ``--budget`` bytes with :func:`fieldkit.wire.frame.pack_ops` (header and MAC included); the
   airtime of each frame as a PRIVATE_APP packet is summed.
 * **baseline**: what a volunteer would do today — paste each record's public JSON (compact,
   UTF-8) into the Meshtastic app as text messages of at most 200 bytes each.
@@ -26,14 +26,14 @@ from pathlib import Path
 
 from workload import create_op, fallback_ref, json_text, split_utf8
 
-from fieldkit.clock import HybridClock
-from fieldkit.codec import TAG_BYTES, pack_ops
-from fieldkit.codec_ops import OpsWriter
-from fieldkit.codec_text import deflate, pack_text
-from fieldkit.interchange import json_line_fields, parse_iso, row_from_fields
+from fieldkit.core.clock import HybridClock
+from fieldkit.core.interchange import json_line_fields, parse_iso, row_from_fields
+from fieldkit.core.ops import Create, Op, RecordId, shareable, strip_private
+from fieldkit.core.records import Urgency
 from fieldkit.mesh.airtime import PRIVATE_APP, TEXT_MESSAGE_APP, packet_airtime_s, preset
-from fieldkit.ops import Create, Op, RecordId, shareable, strip_private
-from fieldkit.records import Urgency
+from fieldkit.wire.frame import TAG_BYTES, pack_ops
+from fieldkit.wire.ops_body import OpsWriter
+from fieldkit.wire.text import deflate, pack_text
 
 DEFAULT_CORPUS = Path(__file__).with_name("corpus.jsonl")
 KEY = b"benchmark network key, 32 bytes!"

@@ -24,12 +24,12 @@ from collections.abc import Callable
 
 from workload import KEY, json_text, ops_at_hubs, split_utf8
 
-from fieldkit import codec
+from fieldkit.core.ops import Op
 from fieldkit.mesh import airtime, sim_topology
 from fieldkit.mesh.gossip_sim import BROADCAST, GossipSimulation
 from fieldkit.mesh.sim_radio import AirPacket, Delivery, RadioModel
-from fieldkit.ops import Op
-from fieldkit.replica import MemoryReplica
+from fieldkit.sync.replica import MemoryReplica
+from fieldkit.wire import frame as codec
 
 Arrival = tuple[float, int, Op]  # when, at which hub index, the op
 

@@ -31,7 +31,9 @@ except ImportError:
 
 # Coverage guidance for fieldkit's modules (atheris instruments them as they are imported).
 with atheris.instrument_imports(include=["fieldkit"]) if atheris else contextlib.nullcontext():
-    from fieldkit.codec import (
+    from fieldkit.core.ops import Create, FieldValue, Match, Op, RecordId, SetStatus, Update
+    from fieldkit.core.records import Kind, Status
+    from fieldkit.wire.frame import (
         REASONS,
         TAG_BYTES,
         WIRE_VERSION,
@@ -40,9 +42,7 @@ with atheris.instrument_imports(include=["fieldkit"]) if atheris else contextlib
         encode_envelope,
         seal,
     )
-    from fieldkit.messages import Envelope, Ops, Summary, Want
-    from fieldkit.ops import Create, FieldValue, Match, Op, RecordId, SetStatus, Update
-    from fieldkit.records import Kind, Status
+    from fieldkit.wire.messages import Envelope, Ops, Summary, Want
 
 KEY = b"fuzzing network key, 32 bytes..."
 HUB, OTHER = 0x3FA9C2D1, 0x0B0B0B0B

@@ -17,8 +17,8 @@ import json
 import random
 from pathlib import Path
 
-from fieldkit.interchange import iso_ms, parse_iso
-from fieldkit.refcode import format_code
+from fieldkit.core.interchange import iso_ms, parse_iso
+from fieldkit.core.refcode import format_code
 
 HUBS = ("3fa9c2d1", "b20e77a4", "5c1d09f3", "e8a4b612")
 AREAS = ("riverside", "downtown", "hillside", "north-end", "port", "eastgate")

@@ -15,10 +15,10 @@ import asyncio
 
 from workload import KEY, ops_at_hubs, urgency_of
 
-from fieldkit import codec
 from fieldkit.mesh import airtime, sim_topology
 from fieldkit.mesh.gossip_sim import GossipSimulation
-from fieldkit.replica import MemoryReplica
+from fieldkit.sync.replica import MemoryReplica
+from fieldkit.wire import frame as codec
 
 A, B = 0xC0000001, 0xC0000002
 

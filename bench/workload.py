@@ -7,12 +7,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from fieldkit.clock import HybridClock
-from fieldkit.interchange import json_line_fields, row_from_fields, to_public
-from fieldkit.ops import Create, NewRecord, Op, RecordId, draft_fields, shareable
-from fieldkit.records import Status
-from fieldkit.refcode import format_code
-from fieldkit.state import fold
+from fieldkit.core.clock import HybridClock
+from fieldkit.core.fold import fold
+from fieldkit.core.interchange import json_line_fields, row_from_fields, to_public
+from fieldkit.core.ops import Create, NewRecord, Op, RecordId, draft_fields, shareable
+from fieldkit.core.records import Status
+from fieldkit.core.refcode import format_code
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
 KEY = b"benchmark network key, 32 bytes!"

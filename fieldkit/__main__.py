@@ -1,5 +1,5 @@
 import sys
 
-from fieldkit.cli import main
+from fieldkit.cli.main import main
 
 sys.exit(main())

@@ -1,6 +1,6 @@
 """Hubs gossiping over the simulated radio channel, in simulated time (deterministic).
 
-The same :class:`~fieldkit.gossip.GossipNode` a real hub runs, driven by the pure
+The same :class:`~fieldkit.sync.node.GossipNode` a real hub runs, driven by the pure
 :class:`~fieldkit.mesh.sim_radio.RadioModel` instead of sockets and wall clocks: no sleeps,
 hours of radio time in seconds, the same outcome for the same seed. The convergence property
 tests and the sync benchmarks run on it; the end-to-end tests use the real library instead.
@@ -13,11 +13,11 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from fieldkit.gossip import GossipNode, Outgoing, Replica
 from fieldkit.mesh import airtime
 from fieldkit.mesh.sim_radio import AirPacket, Delivery, RadioModel
 from fieldkit.mesh.sim_topology import Topology
-from fieldkit.sync import SyncEngine, SyncSettings
+from fieldkit.sync.engine import SyncEngine, SyncSettings
+from fieldkit.sync.node import GossipNode, Outgoing, Replica
 
 BROADCAST = 0xFFFFFFFF
 

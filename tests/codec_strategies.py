@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from fieldkit.messages import Envelope, Message, Ops, Summary, Want
-from fieldkit.ops import MESSAGE_MAX, Body, Create, Match, Op, RecordId, Redact, SetStatus, Update
-from fieldkit.records import (
+from fieldkit.core.ops import (
+    MESSAGE_MAX,
+    Body,
+    Create,
+    Match,
+    Op,
+    RecordId,
+    Redact,
+    SetStatus,
+    Update,
+)
+from fieldkit.core.records import (
     AREA_MAX,
     LANGUAGE_MAX,
     LOCATION_MAX,
@@ -20,7 +29,8 @@ from fieldkit.records import (
     Status,
     Urgency,
 )
-from fieldkit.refcode import format_code
+from fieldkit.core.refcode import format_code
+from fieldkit.wire.messages import Envelope, Message, Ops, Summary, Want
 
 U32 = (1 << 32) - 1
 U64 = (1 << 64) - 1

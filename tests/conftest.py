@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fieldkit.hub import Hub, create_identity
-from fieldkit.store import Store
+from fieldkit.app.hub import Hub, create_identity
+from fieldkit.store.sqlite import Store
 
 
 class FakeWall:

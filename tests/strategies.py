@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from fieldkit.ops import Body, Create, Match, Op, RecordId, Redact, SetStatus, Update
-from fieldkit.records import Category, Kind, Status, Urgency
+from fieldkit.core.ops import Body, Create, Match, Op, RecordId, Redact, SetStatus, Update
+from fieldkit.core.records import Category, Kind, Status, Urgency
 
 HUBS = (0x0A0A0A0A, 0x0B0B0B0B, 0x0C0C0C0C)
 RECORDS = tuple(RecordId(HUBS[i % 3], i + 1) for i in range(4))

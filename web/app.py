@@ -21,9 +21,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fieldkit.config import Config
-from fieldkit.hub import Hub
-from fieldkit.ops import hub_name
+from fieldkit.app.config import Config
+from fieldkit.app.hub import Hub
+from fieldkit.core.ops import hub_name
 from fieldkit.web.captive import Clients, find_probe, host_name, is_own_host
 from fieldkit.web.i18n import load_languages
 from fieldkit.web.pages import ResidentPages, client_address

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote_to_bytes
 
+from fieldkit.core.records import Draft, Kind, parse_bool, parse_draft
 from fieldkit.errors import FieldError, ValidationError
-from fieldkit.records import Draft, Kind, parse_bool, parse_draft
 
 MAX_BODY = 16 * 1024
 MAX_FIELDS = 40

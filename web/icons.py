@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fieldkit.records import Category
+from fieldkit.core.records import Category
 
 ICONS: Mapping[str, str] = {
     Category.WATER: "M12 3C9 8 6 11 6 15a6 6 0 0 0 12 0c0-4-3-7-6-12z",

@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from fieldkit.app.hub import Hub
+from fieldkit.core.fold import Record
+from fieldkit.core.records import Kind, Status
+from fieldkit.core.refcode import parse_code
 from fieldkit.errors import FieldError, NotFound, ValidationError
-from fieldkit.hub import Hub
-from fieldkit.records import Kind, Status
-from fieldkit.refcode import parse_code
-from fieldkit.state import Record
 from fieldkit.web.captive import Clients
 from fieldkit.web.forms import (
     MAX_BODY,

@@ -15,8 +15,8 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from fieldkit.config import Config
-from fieldkit.records import Category, Status, Urgency
+from fieldkit.app.config import Config
+from fieldkit.core.records import Category, Status, Urgency
 from fieldkit.web.i18n import Language, choose_language
 
 from .icons import ICONS

@@ -1,6 +1,6 @@
 """Hub-to-hub sync over HTTP, and the hub's sync status (page and JSON).
 
-``POST /sync/v1`` takes a bundle of envelopes (see :mod:`fieldkit.exchange`) authenticated
+``POST /sync/v1`` takes a bundle of envelopes (see :mod:`fieldkit.sync.exchange`) authenticated
 with the network key and answers with one; ``GET /hub/status`` shows peers heard, last
 contact, ops ahead/behind per origin and airtime; ``/hub/status.json`` is the same for
 ``fieldkit status``.
@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fieldkit.bundle import BundleError
-from fieldkit.exchange import answer
-from fieldkit.hub import Hub
+from fieldkit.app.hub import Hub
+from fieldkit.sync.exchange import answer
+from fieldkit.wire.bundle_format import BundleError
 
 MAX_BODY = 64 * 1024 * 1024
 RadioStatus = Callable[[], Awaitable[dict[str, Any]]]

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fieldkit.config import Area, Config
-from fieldkit.hub import Hub
+from fieldkit.app.config import Area, Config
+from fieldkit.app.hub import Hub
 from fieldkit.web.app import create_app
 
 HUB_IP = "10.42.0.1"

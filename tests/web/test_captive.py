@@ -8,7 +8,7 @@ import pytest
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from fieldkit.hub import Hub
+from fieldkit.app.hub import Hub
 from fieldkit.web.app import CAPTIVE_API_PATH
 from fieldkit.web.captive import PROBES, Clients, host_name, is_own_host
 

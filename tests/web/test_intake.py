@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from fieldkit.hub import Hub
-from fieldkit.records import Category, Kind, Urgency
+from fieldkit.app.hub import Hub
+from fieldkit.core.records import Category, Kind, Urgency
 from fieldkit.web.ratelimit import RateLimiter
 
 from .conftest import ClientFactory, code_of, intake

@@ -9,9 +9,9 @@ from importlib import resources
 import pytest
 from babel.messages.pofile import read_po
 
-from fieldkit.config import DEFAULT_LANGUAGES
+from fieldkit.app.config import DEFAULT_LANGUAGES
+from fieldkit.core.records import parse_draft
 from fieldkit.errors import ValidationError
-from fieldkit.records import parse_draft
 from fieldkit.web.i18n import choose_language, load_languages, parse_accept_language
 
 from .conftest import ClientFactory, intake

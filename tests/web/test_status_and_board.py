@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fieldkit.hub import Hub
-from fieldkit.records import Category, Contact, Draft, Kind, Status, Urgency
-from fieldkit.transfer import import_file
+from fieldkit.app.hub import Hub
+from fieldkit.app.import_export import import_file
+from fieldkit.core.records import Category, Contact, Draft, Kind, Status, Urgency
 from fieldkit.web.app import create_app
 
 from .conftest import ClientFactory, code_of, intake, make_config

@@ -7,8 +7,8 @@ import re
 import httpx
 import pytest
 
-from fieldkit.hub import Hub
-from fieldkit.records import Category, Draft, Kind, Urgency
+from fieldkit.app.hub import Hub
+from fieldkit.core.records import Category, Draft, Kind, Urgency
 
 from .conftest import ClientFactory, code_of, intake
 

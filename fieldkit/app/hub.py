@@ -1,0 +1,240 @@
+"""A hub: its identity, clock and store, and the operations people perform on records.
+
+Dependencies are passed in (store, wall clock, randomness), so two complete hubs run side by
+side in one test process.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fieldkit.core.clock import HybridClock
+from fieldkit.core.fold import Record
+from fieldkit.core.ops import (
+    Body,
+    Create,
+    FieldValue,
+    Match,
+    NewRecord,
+    Op,
+    RecordId,
+    Redact,
+    SetStatus,
+    Update,
+    check_fields,
+    draft_fields,
+    hub_name,
+)
+from fieldkit.core.records import Draft, Kind, Status
+from fieldkit.core.refcode import BITS, format_code
+from fieldkit.errors import FieldkitError, NotFound, StoreError
+from fieldkit.store.group_commit import GroupCommit, ItemFailed
+from fieldkit.store.sqlite import Store, Tx
+
+HUB_ID_KEY = "hub_id"
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def create_identity(
+    store: Store, random_bits: Callable[[int], int] = secrets.randbits
+) -> int:
+    """Give a new store its hub id (once; an existing id is kept and returned)."""
+    existing = await store.meta(HUB_ID_KEY)
+    if existing is not None:
+        return int(existing, 16)
+    hub_id = 0
+    while hub_id == 0:
+        hub_id = random_bits(32)
+    await store.set_meta(HUB_ID_KEY, f"{hub_id:08x}")
+    return hub_id
+
+
+@dataclass(frozen=True)
+class Submitted:
+    record: Record
+    new: bool
+
+
+class Hub:
+    """Records as people change them: each change is one op, appended and folded atomically."""
+
+    def __init__(
+        self,
+        store: Store,
+        hub_id: int,
+        clock: HybridClock,
+        wall: Callable[[], int] = wall_ms,
+        random_bits: Callable[[int], int] = secrets.randbits,
+    ) -> None:
+        self.store = store
+        self.id = hub_id
+        self.clock = clock
+        self.wall = wall
+        self.random_bits = random_bits
+        #: Called after every committed change (local or received): gossip listens here.
+        self.on_change: list[Callable[[], None]] = []
+        #: Residents' submissions, group-committed: concurrent ones share a transaction.
+        self.intake: GroupCommit[NewRecord, Submitted] = GroupCommit(self._commit_intake)
+
+    def _changed(self) -> None:
+        for listener in self.on_change:
+            listener()
+
+    @classmethod
+    async def open(
+        cls,
+        store: Store,
+        wall: Callable[[], int] = wall_ms,
+        random_bits: Callable[[int], int] = secrets.randbits,
+    ) -> Hub:
+        hub_hex = await store.meta(HUB_ID_KEY)
+        if hub_hex is None:
+            raise StoreError(f"{store.path} has no hub identity: run `fieldkit init` first")
+        hub_id = int(hub_hex, 16)
+        clock = HybridClock(await store.max_hlc(hub_id))
+        return cls(store, hub_id, clock, wall, random_bits)
+
+    def new_ref(self) -> str:
+        return format_code(self.random_bits(BITS))
+
+    async def _append(self, tx: Tx, body: Body) -> Op:
+        op = Op(self.id, await tx.next_seq(self.id), self.clock.tick(self.wall()), body)
+        await tx.add(op)
+        return op
+
+    async def submit(self, draft: Draft, idempotency_key: str | None = None) -> Submitted:
+        """Create a record; the same ``idempotency_key`` (a form token) never creates two.
+
+        Returns once the record is committed to disk. Concurrent calls are committed
+        together, in one transaction (see :mod:`fieldkit.store.group_commit`); an error in
+        one of them is raised to its caller only.
+        """
+        return await self.intake.submit(NewRecord(draft, idempotency_key))
+
+    async def _commit_intake(self, batch: Sequence[NewRecord]) -> list[Submitted]:
+        done = []
+        async with self.store.transaction() as tx:
+            for index, new in enumerate(batch):
+                try:
+                    done.append(await self._submit(tx, new))
+                except Exception as exc:
+                    raise ItemFailed(index, exc) from exc
+        if any(d.new for d in done):
+            self._changed()
+        return done
+
+    async def submit_batch(self, batch: Sequence[NewRecord]) -> list[Submitted]:
+        """Create several records in one transaction: all of them are stored, or none.
+
+        A record whose idempotency key was seen before, or whose own id (an imported
+        record's) is already here, is not created again.
+        """
+        done = []
+        async with self.store.transaction() as tx:
+            for new in batch:
+                done.append(await self._submit(tx, new))
+        if any(d.new for d in done):
+            self._changed()
+        return done
+
+    async def _submit(self, tx: Tx, new: NewRecord) -> Submitted:
+        key = new.idempotency_key
+        seq = await tx.next_seq(self.id)
+        if new.record_id is None:
+            # claim the key for the record it is about to create: one statement, not two
+            record = RecordId(self.id, seq)
+            known = await tx.claim(key, record) if key else None
+        else:
+            record = new.record_id
+            known = await tx.recall(key) if key else None
+            if known is None:
+                state = await tx.state(record)
+                known = record if state is not None and state.complete else None
+        if known is not None:
+            state = await tx.state(known)
+            assert state is not None
+            return Submitted(state.view(), False)
+        body = Create(
+            record=record,
+            kind=new.draft.kind,
+            created_at=self.wall() if new.created_at is None else new.created_at,
+            fields=draft_fields(new.draft),
+            ref=self.new_ref() if new.ref is None else new.ref,
+            status=new.status,
+            status_message=new.status_message,
+        )
+        folded = await tx.append(Op(self.id, seq, self.clock.tick(self.wall()), body))
+        if key and new.record_id is not None:
+            await tx.remember(key, record)
+        state = folded[0] if folded else await tx.state(record)
+        assert state is not None
+        return Submitted(state.view(), True)
+
+    async def _change(
+        self, records: Iterable[RecordId], make: Callable[[list[Record]], Body]
+    ) -> Op:
+        async with self.store.transaction() as tx:
+            current = []
+            for rid in records:
+                state = await tx.state(rid)
+                if state is None or not state.complete:
+                    raise NotFound(f"no record {rid} on this hub")
+                current.append(state.view())
+            op = await self._append(tx, make(current))
+        self._changed()
+        return op
+
+    async def update(self, record: RecordId, fields: Mapping[str, FieldValue]) -> Op:
+        checked = check_fields(fields)
+        return await self._change([record], lambda _: Update(record, checked))
+
+    async def set_status(self, record: RecordId, status: Status, message: str = "") -> Op:
+        """Move a record on; ``open`` on a closed record re-opens it at the next epoch."""
+
+        def make(current: list[Record]) -> Body:
+            (rec,) = current
+            reopen = status is Status.OPEN and rec.status is not Status.OPEN
+            return SetStatus(record, status, rec.epoch + (1 if reopen else 0), message)
+
+        return await self._change([record], make)
+
+    async def match(self, need: RecordId, offer: RecordId, message: str = "") -> Op:
+        def make(current: list[Record]) -> Body:
+            need_rec, offer_rec = current
+            if need_rec.kind is not Kind.NEED or offer_rec.kind is not Kind.OFFER:
+                raise FieldkitError("a match pairs a need with an offer")
+            return Match(need, offer, need_rec.epoch, offer_rec.epoch, message)
+
+        return await self._change([need, offer], make)
+
+    async def redact(self, record: RecordId) -> Op:
+        return await self._change([record], lambda _: Redact(record))
+
+    async def status(self, name: str) -> dict[str, Any]:
+        """What ``fieldkit status`` and the status page show of the hub itself."""
+        counts = await self.store.counts()
+        vector = await self.store.version_vector()
+        return {
+            "hub": hub_name(self.id),
+            "name": name,
+            "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
+            "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
+        }
+
+    async def receive(self, ops: Iterable[Op]) -> int:
+        """Take ops from another hub (radio, runner, bundle, cloud); returns how many were new."""
+        new = 0
+        async with self.store.transaction() as tx:
+            for op in ops:
+                self.clock.observe(op.hlc, self.wall())
+                new += await tx.add(op)
+        if new:
+            self._changed()
+        return new

@@ -1,0 +1,166 @@
+"""Import and export files (the I/O edge around :mod:`fieldkit.core.interchange`).
+
+Imports are idempotent and crash-safe: lines are committed in batches, each line's identity
+(its record id, or a digest of its content) is stored in the same transaction as the record,
+so re-running an interrupted or repeated import creates each record exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+from typing import TextIO
+
+from fieldkit.app.hub import Hub
+from fieldkit.core.interchange import (
+    CSV_COLUMNS,
+    PUBLIC_OMITS,
+    ColumnMapping,
+    flatten,
+    json_line_fields,
+    row_from_fields,
+    to_public,
+)
+from fieldkit.core.ops import NewRecord
+from fieldkit.errors import ImportFileError, ValidationError
+from fieldkit.store.sqlite import Store
+
+FORMATS = ("jsonl", "csv")
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    existing: int = 0
+    errors: list[LineError] = field(default_factory=list)
+
+
+def detect_format(path: Path) -> str:
+    if not path.is_file():
+        raise ImportFileError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    try:
+        with path.open("rb") as f:
+            head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError as exc:
+        raise ImportFileError(f"cannot read {path}: {exc.strerror}") from None
+    return "jsonl" if head.startswith(b"{") else "csv"
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, Mapping[str, str] | LineError]]:
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                yield number, LineError(number, "not UTF-8 text")
+                continue
+            if not text.strip():
+                continue
+            try:
+                yield number, json_line_fields(text)
+            except ValidationError as exc:
+                yield number, LineError(number, exc.errors[0].render())
+
+
+def _csv_lines(path: Path) -> Iterator[tuple[int, Mapping[str, str] | LineError]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames:
+                raise ImportFileError(f"{path}: no header row")
+            for row in reader:
+                if None in row:
+                    yield reader.line_num, LineError(reader.line_num, "more cells than headers")
+                    continue
+                yield reader.line_num, {k: v or "" for k, v in row.items()}
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{path}: not UTF-8 text (save it as “CSV UTF-8”)") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"{path}: not readable as CSV: {exc}") from None
+
+
+async def import_file(
+    hub: Hub,
+    path: Path,
+    *,
+    fmt: str | None = None,
+    mapping: ColumnMapping | None = None,
+    areas: Mapping[str, str] | None = None,
+    batch_size: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a JSON Lines or CSV file (optionally through a spreadsheet column mapping)."""
+    fmt = fmt or detect_format(path)
+    lines = _jsonl_lines(path) if fmt == "jsonl" else _csv_lines(path)
+    report = ImportReport()
+    pending: list[NewRecord] = []
+    done_lines = 0
+
+    async def flush() -> None:
+        results = await hub.submit_batch(pending)
+        report.created += sum(r.new for r in results)
+        report.existing += sum(not r.new for r in results)
+        pending.clear()
+        if progress:
+            progress(done_lines)
+
+    for number, fields in lines:
+        done_lines = number
+        if isinstance(fields, LineError):
+            report.errors.append(fields)
+            continue
+        if mapping:
+            fields = mapping.apply(fields)
+        try:
+            pending.append(
+                row_from_fields(
+                    fields,
+                    areas,
+                    time_format=mapping.time_format if mapping else "",
+                    tz=mapping.tz if mapping else UTC,
+                )
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{e.field}: {e.render()}" for e in exc.errors)
+            report.errors.append(LineError(number, problems))
+        if len(pending) >= batch_size:
+            await flush()
+    if pending:
+        await flush()
+    return report
+
+
+async def export_records(store: Store, out: TextIO, fmt: str, *, public: bool = False) -> int:
+    """Write every record in its public form; returns how many."""
+    count = 0
+    writer = None
+    if fmt == "csv":
+        columns = [c for c in CSV_COLUMNS if not public or c not in PUBLIC_OMITS]
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+    async for record in store.iter_records():
+        obj = to_public(record, public=public)
+        if writer is not None:
+            writer.writerow(flatten(obj))
+        else:
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        count += 1
+    return count

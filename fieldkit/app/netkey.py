@@ -1,0 +1,59 @@
+"""The network key: every hub of one network shares it; frames and bundles carry its MAC.
+
+32 random bytes, made by ``fieldkit init`` (or given to it with ``--network-key`` to join an
+existing network) and kept in the hub's database. Shown as base64url text; treat it as a
+secret — whoever has it can speak for the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Callable
+
+from fieldkit.errors import ConfigError, StoreError
+from fieldkit.store.sqlite import Store
+
+KEY_BYTES = 32
+META_KEY = "network_key"
+#: Keys are shown as ``fk1.`` + base64url: recognisable, versioned, and never starting with a
+#: dash that a command line would take for an option.
+PREFIX = "fk1."
+
+
+def format_key(key: bytes) -> str:
+    return PREFIX + base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
+def parse_key(text: str, source: str = "--network-key") -> bytes:
+    cleaned = "".join(text.split()).removeprefix(PREFIX)
+    try:
+        key = base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise ConfigError(source, f"not a network key (expected {KEY_BYTES} bytes in base64url)")
+    return key
+
+
+async def network_key(store: Store) -> bytes:
+    text = await store.meta(META_KEY)
+    if text is None:
+        raise StoreError(f"{store.path} has no network key: run `fieldkit init`")
+    return parse_key(text, "database network key")
+
+
+async def ensure_network_key(
+    store: Store,
+    given: bytes | None = None,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> bytes:
+    """The hub's key: ``given`` replaces it (joining a network); otherwise kept or created."""
+    if given is None:
+        existing = await store.meta(META_KEY)
+        if existing is not None:
+            return parse_key(existing, "database network key")
+        given = random_bytes(KEY_BYTES)
+    await store.set_meta(META_KEY, format_key(given))
+    return given

@@ -1,0 +1,97 @@
+"""Serving a hub: its web pages, its sync API and, with a radio, its gossip (the I/O edge)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+
+from fieldkit.app.config import Config
+from fieldkit.app.hub import Hub
+from fieldkit.app.netkey import network_key
+from fieldkit.core.ops import hub_name
+from fieldkit.sync.engine import SyncSettings
+from fieldkit.sync.radio import RadioSync
+from fieldkit.web.app import create_app
+from fieldkit.web.sync_api import sync_routes
+
+log = logging.getLogger(__name__)
+
+
+async def serve_hub(
+    hub: Hub,
+    config: Config,
+    *,
+    host: str,
+    port: int,
+    settings: SyncSettings | None = None,
+    time_scale: float = 1.0,
+    log_level: str = "info",
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Serve until cancelled or interrupted; the radio, if configured, gossips meanwhile.
+
+    With ``stop``, the caller owns the signals (several hubs in one process, the demo) and
+    setting it shuts this hub down.
+    """
+    key = await network_key(hub.store)
+    radio: RadioSync | None = None
+    gossip: asyncio.Task[None] | None = None
+    transport = None
+    if config.radio_url:
+        from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
+
+        transport = MeshtasticTransport(config.radio_url)
+        await transport.start()  # keeps trying in the background until the radio answers
+        counter = await RadioSync.start_counter(hub)
+        radio = RadioSync(
+            hub, transport, key, settings=settings, time_scale=time_scale, counter=counter
+        )
+        gossip = asyncio.create_task(radio.run())
+    routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)
+    app = create_app(hub, config, extra_routes=routes)
+    uv_config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
+    server = uvicorn.Server(uv_config) if stop is None else _SharedSignals(uv_config, stop, ready)
+    print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
+    try:
+        await server.serve()
+    finally:
+        if gossip is not None:
+            gossip.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gossip
+        if transport is not None:
+            await transport.close()
+
+
+class _SharedSignals(uvicorn.Server):
+    """A server that leaves signals to its caller and stops when told to."""
+
+    def __init__(
+        self, config: uvicorn.Config, stop: asyncio.Event, ready: asyncio.Event | None
+    ) -> None:
+        super().__init__(config)
+        self._stop = stop
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self._ready is not None and self.started:
+            self._ready.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        watcher = asyncio.get_running_loop().create_task(self._watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+
+    async def _watch(self) -> None:
+        await self._stop.wait()
+        self.should_exit = True

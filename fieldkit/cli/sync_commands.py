@@ -1,0 +1,116 @@
+"""``fieldkit key``, ``fieldkit sync`` and ``fieldkit bundle``: moving ops between hubs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fieldkit.app.netkey import format_key, network_key
+from fieldkit.cli.common import load, open_hub
+from fieldkit.core.interchange import parse_iso
+from fieldkit.errors import FieldkitError, UsageError
+from fieldkit.sync.exchange import export_bundle, import_bundle, sync_with
+
+
+async def cmd_key(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    hub = await open_hub(load(args, env))
+    try:
+        print(format_key(await network_key(hub.store)))
+    finally:
+        await hub.store.close()
+    return 0
+
+
+async def cmd_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    import httpx
+
+    url = args.url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"expected a hub address like http://10.0.0.2:8080, got {args.url!r}")
+    hub = await open_hub(load(args, env))
+    try:
+        key = await network_key(hub.store)
+        async with httpx.AsyncClient(timeout=args.timeout) as client:
+
+            async def post(body: bytes) -> bytes:
+                try:
+                    reply = await client.post(f"{url}/sync/v1", content=body)
+                except httpx.HTTPError as exc:
+                    raise FieldkitError(f"cannot reach {url}: {exc}") from None
+                if reply.status_code != 200:
+                    raise FieldkitError(f"{url} refused: {reply.text.strip() or reply.status_code}")
+                return reply.content
+
+            report = await sync_with(hub, key, post)
+    finally:
+        await hub.store.close()
+    print(f"received {report.received_new} new ops ({report.received} sent to us), "
+          f"sent {report.sent}")  # fmt: skip
+    return 0
+
+
+async def cmd_bundle(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    hub = await open_hub(load(args, env))
+    try:
+        key = await network_key(hub.store)
+        path = Path(args.file)
+        if args.action == "export":
+            since = _since(args.since)
+            data, count = await export_bundle(hub, key, since)
+            _write_atomically(path, data)
+            print(f"wrote {count} ops to {path} ({len(data)} bytes)")
+        else:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
+            new, total = await import_bundle(hub, key, data)
+            print(f"{new} new ops ({total} in the bundle)")
+    finally:
+        await hub.store.close()
+    return 0
+
+
+def _since(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise UsageError(
+            f"--since: expected a date like 2026-11-20 or 2026-11-20T14:00, got {text!r}"
+        ) from None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A runner may pull the stick at any moment: never leave half a bundle behind."""
+    with tempfile.NamedTemporaryFile(dir=path.parent or ".", delete=False) as tmp:
+        tmp.write(data)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    os.replace(tmp.name, path)
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("key", parents=[common], help="print this network's key (to join hubs)")
+    p.set_defaults(func=cmd_key)
+
+    p = sub.add_parser("sync", parents=[common], help="sync with another hub over HTTP")
+    p.add_argument("url", help="the other hub, like http://10.0.0.2:8080")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("bundle", parents=[common], help="carry ops between hubs in a file")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION",
+                               parser_class=type(p))  # fmt: skip
+    e = actions.add_parser("export", parents=[common], help="write this hub's ops to FILE")
+    e.add_argument("--since", metavar="DATE", help="only ops from this date on (ISO 8601)")
+    e.add_argument("file")
+    e.set_defaults(func=cmd_bundle)
+    i = actions.add_parser("import", parents=[common], help="take the ops in FILE")
+    i.add_argument("file")
+    i.set_defaults(func=cmd_bundle)

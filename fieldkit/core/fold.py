@@ -1,0 +1,330 @@
+"""Folding ops into record state (pure core).
+
+Every merge here is commutative, associative and idempotent, so the state a replica shows
+depends only on the *set* of ops it holds: not on their order, nor on duplicates.
+
+- Plain fields are last-writer-wins registers ordered by ``(hlc, origin)``. Each field keeps
+  its top :data:`KEEP` writes, so a coordinator can see concurrent values that lost.
+- Status is a lattice: the maximum of ``(fulfilled, epoch, rank, hlc, origin)`` with
+  ``open < matched < cancelled < fulfilled``. Fulfilled absorbs everything; re-opening is
+  ``open`` at a higher epoch.
+- Matches are a grow-only set; reference codes are a grow-only set; ``created_at`` is the
+  minimum seen; redaction is absorbing: once redacted, personal fields stay blank.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fieldkit.core.ops import (
+    PLAIN_FIELDS,
+    PRIVATE_FIELDS,
+    REDACTED_FIELDS,
+    Create,
+    FieldValue,
+    Match,
+    Op,
+    RecordId,
+    Redact,
+    SetStatus,
+    Update,
+)
+from fieldkit.core.records import (
+    STATUS_RANK,
+    Category,
+    Contact,
+    Kind,
+    QuantityUnit,
+    Status,
+    Urgency,
+)
+
+KEEP = 3
+
+Key = tuple[int, int]
+
+
+@dataclass(frozen=True, order=True)
+class Write:
+    """One value written to one field, ordered by its last-writer-wins key."""
+
+    key: Key
+    value: FieldValue = field(compare=False)
+
+
+@dataclass(frozen=True, order=True)
+class StatusClaim:
+    order: tuple[int, int, int, int, int]
+    status: Status = field(compare=False)
+    message: str = field(compare=False, default="")
+
+    @classmethod
+    def of(cls, status: Status, epoch: int, key: Key, message: str = "") -> StatusClaim:
+        fulfilled = 1 if status is Status.FULFILLED else 0
+        return cls((fulfilled, epoch, STATUS_RANK[status], key[0], key[1]), status, message)
+
+    @property
+    def epoch(self) -> int:
+        return self.order[1]
+
+    @property
+    def origin(self) -> int:
+        return self.order[4]
+
+
+T = TypeVar("T", Write, StatusClaim)
+
+
+def _keep_top(items: list[T], new: T) -> list[T]:
+    """The :data:`KEEP` greatest of ``items`` and ``new`` (equality is by order key only)."""
+    if new in items:
+        return items
+    merged = list(items)
+    merged.append(new)
+    merged.sort(reverse=True)
+    return merged[:KEEP]
+
+
+def _blank(name: str, value: FieldValue) -> FieldValue:
+    if name == "share_contact":
+        return False
+    return "" if name in REDACTED_FIELDS else value
+
+
+@dataclass
+class RecordState:
+    """Everything the fold knows about one record; JSON-serialisable via :meth:`to_json`."""
+
+    id: RecordId
+    kind: Write | None = None
+    created_at: int | None = None
+    refs: set[str] = field(default_factory=set)
+    fields: dict[str, list[Write]] = field(default_factory=dict)
+    status: list[StatusClaim] = field(default_factory=list)
+    matches: set[RecordId] = field(default_factory=set)
+    redacted: bool = False
+    updated: int = 0
+
+    def apply(self, op: Op) -> None:
+        """Merge one op into this record (ops that don't concern it are ignored)."""
+        body = op.body
+        if self.id not in op.records():
+            return
+        self.updated = max(self.updated, op.hlc)
+        if isinstance(body, Create):
+            write = Write(op.key, body.kind.value)
+            if self.kind is None or write > self.kind:
+                self.kind = write
+            if self.created_at is None or body.created_at < self.created_at:
+                self.created_at = body.created_at
+            if body.ref:
+                self.refs.add(body.ref)
+            self._write(op.key, body.fields)
+            self._claim(StatusClaim.of(body.status, 0, op.key, body.status_message))
+        elif isinstance(body, Update):
+            self._write(op.key, body.fields)
+        elif isinstance(body, SetStatus):
+            self._claim(StatusClaim.of(body.status, body.epoch, op.key, body.message))
+        elif isinstance(body, Match):
+            if body.need == self.id:
+                other, epoch = body.offer, body.need_epoch
+            else:
+                other, epoch = body.need, body.offer_epoch
+            self.matches.add(other)
+            self._claim(StatusClaim.of(Status.MATCHED, epoch, op.key, body.message))
+        elif isinstance(body, Redact):
+            self.redacted = True
+            self.fields = {
+                name: sorted({Write(w.key, _blank(name, w.value)) for w in writes}, reverse=True)
+                for name, writes in self.fields.items()
+            }
+
+    def _write(self, key: Key, values: Iterable[tuple[str, FieldValue]] | Any) -> None:
+        for name, value in dict(values).items():
+            kept = _blank(name, value) if self.redacted else value
+            self.fields[name] = _keep_top(self.fields.get(name, []), Write(key, kept))
+
+    def _claim(self, claim: StatusClaim) -> None:
+        self.status = _keep_top(self.status, claim)
+
+    # --- reading ------------------------------------------------------------------------
+
+    @property
+    def complete(self) -> bool:
+        """True once the create op is here (updates may arrive before it)."""
+        return self.kind is not None
+
+    def value(self, name: str) -> FieldValue:
+        writes = self.fields.get(name)
+        return writes[0].value if writes else None
+
+    def view(self) -> Record:
+        if self.kind is None or self.created_at is None:
+            raise ValueError(f"record {self.id} has no create op yet")
+        top = self.status[0]
+        unit = self.value("quantity_unit")
+        quantity = self.value("quantity")
+        return Record(
+            id=self.id,
+            kind=Kind(str(self.kind.value)),
+            category=Category(str(self.value("category"))),
+            urgency=Urgency(str(self.value("urgency"))),
+            quantity=quantity if isinstance(quantity, int) else None,
+            quantity_unit=QuantityUnit(unit) if isinstance(unit, str) else None,
+            area=str(self.value("area") or ""),
+            note=str(self.value("note") or ""),
+            contact=Contact(
+                name=str(self.value("contact_name") or ""),
+                phone=str(self.value("contact_phone") or ""),
+                location=str(self.value("contact_location") or ""),
+            ),
+            share_contact=bool(self.value("share_contact")),
+            language=str(self.value("language") or "en"),
+            refs=tuple(sorted(self.refs)),
+            status=top.status,
+            status_message=top.message,
+            epoch=top.epoch,
+            matches=tuple(sorted(self.matches)),
+            created_at=self.created_at,
+            redacted=self.redacted,
+            updated=self.updated,
+            conflicts=self.conflicts(),
+        )
+
+    def conflicts(self) -> tuple[Conflict, ...]:
+        """Concurrent writes by other hubs that lost, for a coordinator to review."""
+        out: list[Conflict] = []
+        for name in PLAIN_FIELDS:
+            writes = self.fields.get(name, [])
+            if writes:
+                winner, seen = writes[0], {writes[0].key[1]}
+                for w in writes[1:]:  # each other hub's latest write only
+                    if w.key[1] not in seen and w.value != winner.value:
+                        out.append(Conflict(name, w.value, w.key[1], w.key[0]))
+                    seen.add(w.key[1])
+        if self.status:
+            top = self.status[0]
+            out.extend(
+                Conflict("status", c.status.value, c.origin, c.order[3])
+                for c in self.status[1:]
+                if c.epoch == top.epoch
+                and c.origin != top.origin
+                and c.status not in (top.status, Status.OPEN)
+            )
+        return tuple(out)
+
+    # --- persistence --------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "kind": [list(self.kind.key), self.kind.value] if self.kind else None,
+            "created_at": self.created_at,
+            "refs": sorted(self.refs),
+            "fields": {
+                name: [[list(w.key), w.value] for w in writes]
+                for name, writes in sorted(self.fields.items())
+            },
+            "status": [[list(c.order), c.status.value, c.message] for c in self.status],
+            "matches": sorted(str(m) for m in self.matches),
+            "redacted": self.redacted,
+            "updated": self.updated,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RecordState:
+        kind = data["kind"]
+        return cls(
+            id=RecordId.parse(data["id"]),
+            kind=Write((kind[0][0], kind[0][1]), kind[1]) if kind else None,
+            created_at=data["created_at"],
+            refs=set(data["refs"]),
+            fields={
+                name: [Write((k[0], k[1]), v) for k, v in writes]
+                for name, writes in data["fields"].items()
+            },
+            status=[
+                StatusClaim((o[0], o[1], o[2], o[3], o[4]), Status(s), m)
+                for o, s, m in data["status"]
+            ],
+            matches={RecordId.parse(m) for m in data["matches"]},
+            redacted=data["redacted"],
+            updated=data["updated"],
+        )
+
+
+@dataclass(frozen=True)
+class Conflict:
+    field: str
+    value: FieldValue
+    hub: int
+    hlc: int
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record as people see it: the fold's winners, plus what lost concurrently."""
+
+    id: RecordId
+    kind: Kind
+    category: Category
+    urgency: Urgency
+    quantity: int | None
+    quantity_unit: QuantityUnit | None
+    area: str
+    note: str
+    contact: Contact
+    share_contact: bool
+    language: str
+    refs: tuple[str, ...]
+    status: Status
+    status_message: str
+    epoch: int
+    matches: tuple[RecordId, ...]
+    created_at: int
+    redacted: bool
+    updated: int
+    conflicts: tuple[Conflict, ...] = ()
+
+    @property
+    def hub(self) -> int:
+        return self.id.hub
+
+    @property
+    def ref(self) -> str:
+        return self.refs[0] if self.refs else ""
+
+
+def fold(ops: Iterable[Op]) -> dict[RecordId, RecordState]:
+    """The state of every record touched by ``ops``, in any order, with any duplicates."""
+    states: dict[RecordId, RecordState] = {}
+    for op in ops:
+        for rid in op.records():
+            states.setdefault(rid, RecordState(rid)).apply(op)
+    return states
+
+
+def state_hash(states: Iterable[RecordState], *, public: bool = False) -> str:
+    """A digest of whole replica state: equal op sets give equal hashes.
+
+    ``public`` leaves out what may differ between hubs by design: contact details, which
+    travel only with consent, and the consent flag that travels with them.
+    """
+    digest = hashlib.sha256()
+    for state in sorted(states, key=lambda s: s.id):
+        data = state.to_json()
+        if public:
+            data["fields"] = {
+                name: [[key, None] for key, _ in writes] if name in _CONSENTED else writes
+                for name, writes in data["fields"].items()
+            }
+        digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+_CONSENTED = PRIVATE_FIELDS | {"share_contact"}

@@ -1,0 +1,363 @@
+"""The operation log's vocabulary (pure core).
+
+Every change is an :class:`Op` appended to its origin hub's log; ``(origin, seq)`` is its
+identity and seq counts 1, 2, 3… per origin. A record's state is a deterministic fold of its
+ops (see :mod:`fieldkit.core.fold`), so any replica holding the same ops shows the same state.
+
+Notices are records of kind ``notice``: they are posted with a :class:`Create` op.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldkit.core.records import (
+    AREA_MAX,
+    LANGUAGE_MAX,
+    LOCATION_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    PHONE_MAX,
+    QUANTITY_MAX,
+    Category,
+    Draft,
+    Kind,
+    QuantityUnit,
+    Status,
+    Urgency,
+)
+from fieldkit.errors import FieldkitError
+
+FieldValue = str | int | bool | None
+
+#: Last-writer-wins fields, in wire order (the codec numbers them by this position).
+PLAIN_FIELDS: tuple[str, ...] = (
+    "category",
+    "urgency",
+    "quantity",
+    "quantity_unit",
+    "area",
+    "note",
+    "language",
+    "share_contact",
+    "contact_name",
+    "contact_phone",
+    "contact_location",
+)
+PRIVATE_FIELDS: frozenset[str] = frozenset({"contact_name", "contact_phone", "contact_location"})
+#: What a redaction erases: the private contact and the free-text note (which may hold it too).
+REDACTED_FIELDS: frozenset[str] = PRIVATE_FIELDS | {"note"}
+MESSAGE_MAX = 200
+
+_TEXT_LIMITS = {
+    "area": AREA_MAX,
+    "note": NOTE_MAX,
+    "language": LANGUAGE_MAX,
+    "contact_name": NAME_MAX,
+    "contact_phone": PHONE_MAX,
+    "contact_location": LOCATION_MAX,
+}
+_ENUM_FIELDS: Mapping[str, frozenset[str]] = {
+    "category": frozenset(Category),
+    "urgency": frozenset(Urgency),
+}
+
+
+class InvalidOp(FieldkitError):
+    """An op (from another hub, a bundle or an import) that breaks the rules."""
+
+
+_RECORD_ID_RE = re.compile(r"^([0-9a-f]{8})-([1-9][0-9]{0,11})$")
+
+
+@dataclass(frozen=True, order=True)
+class RecordId:
+    """A record is named by the op that first created it: its origin hub and seq."""
+
+    hub: int
+    seq: int
+
+    def __str__(self) -> str:
+        return f"{self.hub:08x}-{self.seq}"
+
+    @classmethod
+    def parse(cls, text: str) -> RecordId:
+        match = _RECORD_ID_RE.match(text.strip().lower())
+        if not match:
+            raise ValueError(f"not a record id: {text!r} (expected like 3fa9c2d1-42)")
+        return cls(int(match.group(1), 16), int(match.group(2)))
+
+
+def hub_name(hub: int) -> str:
+    return f"{hub:08x}"
+
+
+@dataclass(frozen=True)
+class Create:
+    record: RecordId
+    kind: Kind
+    created_at: int
+    fields: Mapping[str, FieldValue]
+    ref: str = ""
+    status: Status = Status.OPEN
+    status_message: str = ""
+
+
+@dataclass(frozen=True)
+class Update:
+    record: RecordId
+    fields: Mapping[str, FieldValue]
+
+
+@dataclass(frozen=True)
+class SetStatus:
+    """Open → matched → fulfilled, or cancelled; re-opening is ``open`` at a higher epoch."""
+
+    record: RecordId
+    status: Status
+    epoch: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Match:
+    """A need matched with an offer: both become ``matched`` at their current epochs."""
+
+    need: RecordId
+    offer: RecordId
+    need_epoch: int = 0
+    offer_epoch: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Redact:
+    """Erase a record's personal data everywhere, for good."""
+
+    record: RecordId
+
+
+Body = Create | Update | SetStatus | Match | Redact
+
+
+@dataclass(frozen=True)
+class Op:
+    origin: int
+    seq: int
+    hlc: int
+    body: Body = field(compare=True)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Last-writer-wins order: hybrid clock, then origin hub."""
+        return (self.hlc, self.origin)
+
+    def records(self) -> tuple[RecordId, ...]:
+        if isinstance(self.body, Match):
+            return (self.body.need, self.body.offer)
+        return (self.body.record,)
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What a :class:`Create` op is made from: a draft plus what an import may bring along."""
+
+    draft: Draft
+    idempotency_key: str | None = None
+    record_id: RecordId | None = None
+    created_at: int | None = None
+    status: Status = Status.OPEN
+    status_message: str = ""
+    ref: str | None = None
+
+
+def shareable(op: Op, consented: bool) -> Op:
+    """The op as it may leave this hub: contact details only with the resident's consent."""
+    if consented:
+        return op
+    body = op.body
+    if isinstance(body, Create | Update) and any(body.fields.get(name) for name in PRIVATE_FIELDS):
+        return strip_private(op, PRIVATE_FIELDS)
+    return op
+
+
+def draft_fields(draft: Draft) -> dict[str, FieldValue]:
+    """A draft's plain fields, keyed as :data:`PLAIN_FIELDS`."""
+    return {
+        "category": draft.category.value,
+        "urgency": draft.urgency.value,
+        "quantity": draft.quantity,
+        "quantity_unit": draft.quantity_unit.value if draft.quantity_unit else None,
+        "area": draft.area,
+        "note": draft.note,
+        "language": draft.language,
+        "share_contact": draft.share_contact,
+        "contact_name": draft.contact.name,
+        "contact_phone": draft.contact.phone,
+        "contact_location": draft.contact.location,
+    }
+
+
+def check_fields(fields: Mapping[str, Any]) -> dict[str, FieldValue]:
+    """Check plain field values that came from outside (another hub, a file)."""
+    out: dict[str, FieldValue] = {}
+    for name, value in fields.items():
+        if name not in PLAIN_FIELDS:
+            raise InvalidOp(f"unknown field {name!r}")
+        if name in _ENUM_FIELDS:
+            if value not in _ENUM_FIELDS[name]:
+                raise InvalidOp(f"{name}: unknown value {value!r}")
+        elif name == "quantity_unit":
+            if value is not None and value not in frozenset(QuantityUnit):
+                raise InvalidOp(f"quantity_unit: unknown value {value!r}")
+        elif name == "quantity":
+            is_int = isinstance(value, int) and not isinstance(value, bool)
+            ok = value is None or (is_int and 1 <= value <= QUANTITY_MAX)
+            if not ok:
+                raise InvalidOp(f"quantity: not a whole number 1..{QUANTITY_MAX}: {value!r}")
+        elif name == "share_contact":
+            if not isinstance(value, bool):
+                raise InvalidOp(f"share_contact: not true/false: {value!r}")
+        elif not isinstance(value, str) or len(value) > _TEXT_LIMITS[name]:
+            raise InvalidOp(f"{name}: not text of at most {_TEXT_LIMITS[name]} characters")
+        out[name] = value
+    return out
+
+
+def strip_private(op: Op, erase: frozenset[str] = REDACTED_FIELDS) -> Op:
+    """The op with the ``erase`` fields blanked and consent withdrawn.
+
+    By default the redactable fields (contact and note), for redaction; with
+    ``erase=PRIVATE_FIELDS``, only the contact, for sending without the resident's consent.
+    """
+    body = op.body
+    if isinstance(body, Create | Update):
+        fields = {
+            name: ("" if name in erase else (False if name == "share_contact" else v))
+            for name, v in body.fields.items()
+        }
+        if isinstance(body, Create):
+            return Op(op.origin, op.seq, op.hlc, _replace_create(body, fields))
+        return Op(op.origin, op.seq, op.hlc, Update(body.record, fields))
+    return op
+
+
+def _replace_create(body: Create, fields: Mapping[str, FieldValue]) -> Create:
+    return Create(
+        body.record, body.kind, body.created_at, fields, body.ref, body.status, body.status_message
+    )
+
+
+# --- JSON form (the store's column, the HTTP sync API) ---------------------------------
+
+
+def op_to_json(op: Op) -> dict[str, Any]:
+    body = op.body
+    out: dict[str, Any] = {"origin": op.origin, "seq": op.seq, "hlc": op.hlc}
+    if isinstance(body, Create):
+        out |= {
+            "op": "create",
+            "record": str(body.record),
+            "kind": body.kind.value,
+            "created_at": body.created_at,
+            "fields": dict(body.fields),
+            "ref": body.ref,
+            "status": body.status.value,
+            "status_message": body.status_message,
+        }
+    elif isinstance(body, Update):
+        out |= {"op": "update", "record": str(body.record), "fields": dict(body.fields)}
+    elif isinstance(body, SetStatus):
+        out |= {
+            "op": "status",
+            "record": str(body.record),
+            "status": body.status.value,
+            "epoch": body.epoch,
+            "message": body.message,
+        }
+    elif isinstance(body, Match):
+        out |= {
+            "op": "match",
+            "need": str(body.need),
+            "offer": str(body.offer),
+            "need_epoch": body.need_epoch,
+            "offer_epoch": body.offer_epoch,
+            "message": body.message,
+        }
+    else:
+        out |= {"op": "redact", "record": str(body.record)}
+    return out
+
+
+def _int(data: Mapping[str, Any], name: str, lo: int = 0, hi: int = (1 << 64) - 1) -> int:
+    value = data.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise InvalidOp(f"{name}: expected a whole number {lo}..{hi}, got {value!r}")
+    return value
+
+
+def _str(data: Mapping[str, Any], name: str, limit: int = MESSAGE_MAX) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidOp(f"{name}: expected text of at most {limit} characters")
+    return value
+
+
+def _rid(data: Mapping[str, Any], name: str) -> RecordId:
+    try:
+        return RecordId.parse(str(data.get(name, "")))
+    except ValueError as exc:
+        raise InvalidOp(str(exc)) from None
+
+
+def op_from_json(data: Mapping[str, Any]) -> Op:
+    """Parse and check an op; raises :class:`InvalidOp` naming what is wrong."""
+    origin = _int(data, "origin", 1, 0xFFFFFFFF)
+    seq = _int(data, "seq", 1)
+    hlc = _int(data, "hlc")
+    kind = data.get("op")
+    body: Body
+    try:
+        if kind == "create":
+            fields = data.get("fields")
+            if not isinstance(fields, dict):
+                raise InvalidOp("fields: expected an object")
+            body = Create(
+                record=_rid(data, "record"),
+                kind=Kind(str(data.get("kind"))),
+                created_at=_int(data, "created_at", 0, (1 << 48) - 1),
+                fields=check_fields(fields),
+                ref=_str(data, "ref", 16),
+                status=Status(data.get("status", "open")),
+                status_message=_str(data, "status_message"),
+            )
+        elif kind == "update":
+            fields = data.get("fields")
+            if not isinstance(fields, dict):
+                raise InvalidOp("fields: expected an object")
+            body = Update(_rid(data, "record"), check_fields(fields))
+        elif kind == "status":
+            body = SetStatus(
+                _rid(data, "record"),
+                Status(str(data.get("status"))),
+                _int(data, "epoch", 0, 0xFFFF),
+                _str(data, "message"),
+            )
+        elif kind == "match":
+            body = Match(
+                _rid(data, "need"),
+                _rid(data, "offer"),
+                _int(data, "need_epoch", 0, 0xFFFF),
+                _int(data, "offer_epoch", 0, 0xFFFF),
+                _str(data, "message"),
+            )
+        elif kind == "redact":
+            body = Redact(_rid(data, "record"))
+        else:
+            raise InvalidOp(f"unknown op {kind!r}")
+    except ValueError as exc:  # an enum value that is not ours
+        raise InvalidOp(str(exc)) from None
+    return Op(origin, seq, hlc, body)

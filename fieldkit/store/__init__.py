@@ -1,0 +1,1 @@
+"""The store: the storage port and its SQLite adapter, and group commit."""

@@ -1,0 +1,461 @@
+"""The Store: the only code that touches SQLite.
+
+Durability: WAL journal with ``synchronous=FULL``. In WAL mode ``NORMAL`` skips the fsync at
+each commit, so a power cut can roll back the last commits: a resident who saw "thank you"
+could lose their submission. ``FULL`` fsyncs the WAL on every commit, which costs one flush
+per transaction (imports batch many lines into one transaction to keep that cheap, and
+residents' concurrent submissions share one: see :mod:`fieldkit.store.group_commit`).
+
+Every write runs in a ``BEGIN IMMEDIATE`` transaction that appends the op *and* updates the
+folded record state, the version vector and the reference-code index, so they never disagree.
+Schema changes are migrations keyed by ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from fieldkit.core.fold import Record, RecordState, state_hash
+from fieldkit.core.ops import (
+    Create,
+    Op,
+    RecordId,
+    Redact,
+    Update,
+    op_from_json,
+    op_to_json,
+    strip_private,
+)
+from fieldkit.core.records import Kind, Status, Urgency
+from fieldkit.errors import StoreError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the operation log, folded records, version vector, reference codes, idempotency keys
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE ops (
+        origin INTEGER NOT NULL, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
+        rec_hub INTEGER NOT NULL, rec_seq INTEGER NOT NULL,
+        body TEXT NOT NULL, received_at INTEGER NOT NULL,
+        PRIMARY KEY (origin, seq)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX ops_by_record ON ops (rec_hub, rec_seq);
+    CREATE TABLE origins (
+        origin INTEGER PRIMARY KEY, contiguous INTEGER NOT NULL, max_seq INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE records (
+        hub INTEGER NOT NULL, seq INTEGER NOT NULL, complete INTEGER NOT NULL,
+        kind TEXT, category TEXT, urgency_rank INTEGER, status TEXT, area TEXT,
+        created_at INTEGER, updated INTEGER NOT NULL, state TEXT NOT NULL,
+        PRIMARY KEY (hub, seq)
+    ) STRICT;
+    CREATE INDEX records_listing ON records (complete, kind, status, urgency_rank, created_at);
+    CREATE TABLE refs (
+        ref TEXT NOT NULL, hub INTEGER NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY (ref, hub, seq)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY, hub INTEGER NOT NULL, seq INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+URGENCY_RANK = {u.value: i for i, u in enumerate(Urgency)}
+
+
+def _rank(urgency: Any) -> int | None:
+    return URGENCY_RANK.get(urgency) if isinstance(urgency, str) else None
+
+
+class Tx:
+    """One open write transaction. Obtain it from :meth:`Store.transaction`.
+
+    Each call is a round trip to SQLite's thread, so the write path keeps them few: the
+    version vector row of each origin is read once per transaction and written back once,
+    just before the commit (:meth:`flush`), and :meth:`append` hands back the folded state it
+    saved instead of having it read again.
+    """
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        #: origin -> [contiguous, max_seq] as this transaction has made them
+        self._origins: dict[int, list[int]] = {}
+        self._dirty: set[int] = set()
+
+    async def _origin(self, origin: int) -> list[int]:
+        row = self._origins.get(origin)
+        if row is None:
+            rows = await self._db.execute_fetchall(
+                "SELECT contiguous, max_seq FROM origins WHERE origin = ?", (origin,)
+            )
+            row = self._origins[origin] = list(next(iter(rows), (0, 0)))
+        return row
+
+    async def next_seq(self, origin: int) -> int:
+        return (await self._origin(origin))[1] + 1
+
+    async def recall(self, key: str) -> RecordId | None:
+        """The record an idempotency key (form token, import line) already created."""
+        rows = await self._db.execute_fetchall(
+            "SELECT hub, seq FROM idempotency WHERE key = ?", (key,)
+        )
+        row = next(iter(rows), None)
+        return RecordId(row[0], row[1]) if row else None
+
+    async def remember(self, key: str, record: RecordId) -> None:
+        await self._db.execute(
+            "INSERT INTO idempotency (key, hub, seq) VALUES (?, ?, ?)",
+            (key, record.hub, record.seq),
+        )
+
+    async def claim(self, key: str, record: RecordId) -> RecordId | None:
+        """Remember ``key`` for ``record`` unless it is known: None, or the record it names."""
+        cur = await self._db.execute(
+            "INSERT INTO idempotency (key, hub, seq) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (key, record.hub, record.seq),
+        )
+        return None if cur.rowcount == 1 else await self.recall(key)
+
+    async def state(self, record: RecordId) -> RecordState | None:
+        rows = await self._db.execute_fetchall(
+            "SELECT state FROM records WHERE hub = ? AND seq = ?", (record.hub, record.seq)
+        )
+        row = next(iter(rows), None)
+        return RecordState.from_json(json.loads(row[0])) if row else None
+
+    async def _states(self, records: tuple[RecordId, ...]) -> list[RecordState]:
+        """The stored (or else empty) state of each record, in one query."""
+        rows = await self._db.execute_fetchall(
+            "SELECT state FROM records WHERE "
+            + " OR ".join(["(hub = ? AND seq = ?)"] * len(records)),
+            [n for rid in records for n in (rid.hub, rid.seq)],
+        )
+        found = {s.id: s for s in (RecordState.from_json(json.loads(r[0])) for r in rows)}
+        return [found.get(rid) or RecordState(rid) for rid in records]
+
+    async def add(self, op: Op) -> bool:
+        """Append ``op`` unless it is already here, and fold it in. True if it was new."""
+        return await self.append(op) is not None
+
+    async def append(self, op: Op) -> tuple[RecordState, ...] | None:
+        """Like :meth:`add`; returns the folded state of the op's records, or None if known."""
+        records = tuple(dict.fromkeys(op.records()))
+        states = await self._states(records)
+        stored = op
+        if isinstance(op.body, Create | Update) and states[0].redacted:
+            stored = strip_private(op)
+        first = records[0]
+        cur = await self._db.execute(
+            "INSERT INTO ops (origin, seq, hlc, rec_hub, rec_seq, body, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (origin, seq) DO NOTHING",
+            (op.origin, op.seq, op.hlc, first.hub, first.seq,
+             json.dumps(op_to_json(stored), separators=(",", ":")), int(time.time())),
+        )  # fmt: skip
+        if cur.rowcount != 1:
+            return None
+        await self._advance_vector(op.origin, op.seq)
+        for state in states:
+            state.apply(op)
+            await self._save(state)
+        if isinstance(op.body, Redact):
+            await self._purge(op.body.record)
+        return tuple(states)
+
+    async def _advance_vector(self, origin: int, seq: int) -> None:
+        row = await self._origin(origin)
+        contiguous, max_seq = row
+        if seq == contiguous + 1:
+            if seq > max_seq:  # the next op, and none held beyond it: no gap to close
+                contiguous = seq
+            else:
+                rows = await self._db.execute_fetchall(
+                    "SELECT seq FROM ops WHERE origin = ? AND seq > ? ORDER BY seq",
+                    (origin, contiguous),
+                )
+                for (have,) in rows:
+                    if have != contiguous + 1:
+                        break
+                    contiguous = have
+        row[:] = [contiguous, max(max_seq, seq)]
+        self._dirty.add(origin)
+
+    async def flush(self) -> None:
+        """Write the version vector rows this transaction changed (before it commits)."""
+        if self._dirty:
+            await self._db.executemany(
+                "INSERT INTO origins (origin, contiguous, max_seq) VALUES (?, ?, ?)"
+                " ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous,"
+                " max_seq = excluded.max_seq",
+                [(origin, *self._origins[origin]) for origin in sorted(self._dirty)],
+            )
+            self._dirty.clear()
+
+    async def _save(self, state: RecordState) -> None:
+        rid = state.id
+        await self._db.execute(
+            "INSERT INTO records (hub, seq, complete, kind, category, urgency_rank, status, area,"
+            " created_at, updated, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (hub, seq) DO UPDATE SET complete = excluded.complete,"
+            " kind = excluded.kind, category = excluded.category,"
+            " urgency_rank = excluded.urgency_rank, status = excluded.status,"
+            " area = excluded.area, created_at = excluded.created_at,"
+            " updated = excluded.updated, state = excluded.state",
+            (
+                rid.hub, rid.seq, int(state.complete),
+                state.kind.value if state.kind else None,
+                state.value("category"), _rank(state.value("urgency")),
+                state.status[0].status.value if state.status else None,
+                state.value("area"), state.created_at, state.updated,
+                json.dumps(state.to_json(), separators=(",", ":")),
+            ),
+        )  # fmt: skip
+        if state.refs:
+            await self._db.executemany(
+                "INSERT OR IGNORE INTO refs (ref, hub, seq) VALUES (?, ?, ?)",
+                [(ref, rid.hub, rid.seq) for ref in state.refs],
+            )
+
+    async def _purge(self, record: RecordId) -> None:
+        """Rewrite the stored ops of a redacted record so its personal data is gone from disk."""
+        async with self._db.execute(
+            "SELECT origin, seq, body FROM ops WHERE rec_hub = ? AND rec_seq = ?",
+            (record.hub, record.seq),
+        ) as cur:
+            rows = await cur.fetchall()
+        for origin, seq, body in rows:
+            stripped = op_to_json(strip_private(op_from_json(json.loads(body))))
+            await self._db.execute(
+                "UPDATE ops SET body = ? WHERE origin = ? AND seq = ?",
+                (json.dumps(stripped, separators=(",", ":")), origin, seq),
+            )
+
+
+class Store:
+    """Hub storage over aiosqlite. Open with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+        self._write_lock = asyncio.Lock()
+        #: Write transactions committed through this Store (each one fsync with FULL sync).
+        self.commits = 0
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Store:
+        path = Path(path)
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except Exception as exc:  # sqlite3.OperationalError, and path errors
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        store = cls(db, path)
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = FULL")
+            await db.execute("PRAGMA busy_timeout = 10000")
+            await store._migrate()
+        except Exception as exc:
+            await db.close()
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"cannot use database {path}: {exc}") from exc
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _migrate(self) -> None:
+        version = await self._scalar("PRAGMA user_version")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema {version}, newer than this fieldkit "
+                f"({SCHEMA_VERSION}): upgrade fieldkit"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            async with self.transaction():
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        await self._db.execute(statement)
+                await self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    async def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        async with self._db.execute(sql, tuple(params)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A ``BEGIN IMMEDIATE`` write transaction: all of it commits, or none of it."""
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                tx = Tx(self._db)
+                yield tx
+                await tx.flush()
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            try:
+                await self._db.execute("COMMIT")
+            except BaseException:
+                # a failed COMMIT can leave the transaction open: never let the next one
+                # (another batch of submissions) join it
+                with contextlib.suppress(Exception):
+                    await self._db.execute("ROLLBACK")
+                raise
+            self.commits += 1
+
+    # --- identity -----------------------------------------------------------------------
+
+    async def meta(self, key: str) -> str | None:
+        value = await self._scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(value) if value is not None else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.transaction():
+            await self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    async def max_hlc(self, origin: int) -> int:
+        """The latest clock this origin used, so a restarted hub never goes back in time."""
+        return int(await self._scalar("SELECT max(hlc) FROM ops WHERE origin = ?", (origin,)) or 0)
+
+    # --- reading ------------------------------------------------------------------------
+
+    async def get(self, record: RecordId) -> Record | None:
+        async with self._db.execute(
+            "SELECT state FROM records WHERE hub = ? AND seq = ? AND complete = 1",
+            (record.hub, record.seq),
+        ) as cur:
+            row = await cur.fetchone()
+        return RecordState.from_json(json.loads(row[0])).view() if row else None
+
+    async def find_by_ref(self, ref: str) -> list[Record]:
+        return await self._records(
+            "SELECT r.state FROM refs f JOIN records r ON r.hub = f.hub AND r.seq = f.seq"
+            " WHERE f.ref = ? AND r.complete = 1 ORDER BY r.created_at",
+            (ref,),
+        )
+
+    async def list_records(
+        self,
+        *,
+        kind: Kind | None = None,
+        status: Status | None = None,
+        area: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Record]:
+        """Complete records, most urgent first, then oldest first."""
+        where, params = ["complete = 1"], []
+        for column, value in (("kind", kind), ("status", status), ("area", area)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(str(value))
+        return await self._records(
+            f"SELECT state FROM records WHERE {' AND '.join(where)}"
+            " ORDER BY urgency_rank, created_at, hub, seq LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def _records(self, sql: str, params: Iterable[Any]) -> list[Record]:
+        async with self._db.execute(sql, tuple(params)) as cur:
+            rows = await cur.fetchall()
+        return [RecordState.from_json(json.loads(row[0])).view() for row in rows]
+
+    async def iter_records(self, batch: int = 500) -> AsyncIterator[Record]:
+        """Every complete record in id order, without holding them all in memory."""
+        last = (-1, -1)
+        while True:
+            async with self._db.execute(
+                "SELECT hub, seq, state FROM records WHERE complete = 1 AND (hub, seq) > (?, ?)"
+                " ORDER BY hub, seq LIMIT ?",
+                (*last, batch),
+            ) as cur:
+                rows = list(await cur.fetchall())
+            if not rows:
+                return
+            for row in rows:
+                yield RecordState.from_json(json.loads(row[2])).view()
+            last = (rows[-1][0], rows[-1][1])
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """Complete records by (kind, status)."""
+        async with self._db.execute(
+            "SELECT kind, status, count(*) FROM records WHERE complete = 1 GROUP BY kind, status"
+        ) as cur:
+            return {(kind, status): n async for kind, status, n in cur}
+
+    async def version_vector(self) -> dict[int, int]:
+        """Per origin hub, the highest seq up to which we hold every op."""
+        async with self._db.execute("SELECT origin, contiguous FROM origins") as cur:
+            return {origin: contiguous async for origin, contiguous in cur}
+
+    async def ops_since(self, origin: int, after_seq: int, limit: int = 1000) -> list[Op]:
+        """Ops of one origin with seq > ``after_seq``, in seq order."""
+        async with self._db.execute(
+            "SELECT body FROM ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (origin, after_seq, limit),
+        ) as cur:
+            return [op_from_json(json.loads(body)) async for (body,) in cur]
+
+    async def held_beyond(self) -> dict[int, list[int]]:
+        """Per origin, the seqs we hold past a gap in its log."""
+        out: dict[int, list[int]] = {}
+        async with self._db.execute(
+            "SELECT o.origin, o.seq FROM ops o JOIN origins g ON g.origin = o.origin"
+            " WHERE o.seq > g.contiguous ORDER BY o.origin, o.seq"
+        ) as cur:
+            async for origin, seq in cur:
+                out.setdefault(origin, []).append(seq)
+        return out
+
+    async def ops_for_offer(
+        self, ranges: dict[int, list[tuple[int, int]]], limit: int
+    ) -> list[tuple[Op, bool]]:
+        """Ops in ``ranges``, most urgent record first, each with its record's contact consent."""
+        where: list[str] = []
+        params: list[int] = []
+        for origin, spans in ranges.items():
+            for lo, hi in spans:
+                where.append("(o.origin = ? AND o.seq BETWEEN ? AND ?)")
+                params.extend((origin, lo, hi))
+        if not where:
+            return []
+        out = []
+        for start in range(0, len(where), 300):  # stay under SQLite's parameter limit
+            async with self._db.execute(
+                "SELECT o.body, coalesce(json_extract(r.state, '$.fields.share_contact[0][1]'), 0),"
+                " coalesce(r.urgency_rank, 99) AS u, o.hlc FROM ops o LEFT JOIN records r"
+                " ON r.hub = o.rec_hub AND r.seq = o.rec_seq"
+                f" WHERE {' OR '.join(where[start : start + 300])} ORDER BY u, o.hlc LIMIT ?",
+                (*params[start * 3 : (start + 300) * 3], limit),
+            ) as cur:
+                out.extend([(json.loads(b), bool(c), u, h) async for b, c, u, h in cur])
+        out.sort(key=lambda row: (row[2], row[3]))
+        return [(op_from_json(body), consented) for body, consented, _, _ in out[:limit]]
+
+    async def state_hash(self, *, public: bool = False) -> str:
+        async with self._db.execute("SELECT state FROM records ORDER BY hub, seq") as cur:
+            states = [RecordState.from_json(json.loads(s)) async for (s,) in cur]
+        return state_hash(states, public=public)
+
+    async def integrity_check(self) -> str:
+        return str(await self._scalar("PRAGMA integrity_check"))

@@ -1,0 +1,403 @@
+"""The sync protocol, sans-I/O: who lacks what, and what to put on air next.
+
+Each hub broadcasts a :class:`Summary` (its version vector) when its ops change and, rarely,
+as a heartbeat. A hub that learns from a neighbour's summary that the neighbour holds ops it
+lacks asks that one neighbour for them with a :class:`Want`; only the asked hub answers, most
+urgent first, in a short burst; every hub that overhears the answer takes the ops too. A
+hub's own new ops are pushed once right away, since every neighbour lacks them. Lost frames
+are repaired by asking again: the asker knows what it still lacks.
+
+The engine never touches a clock, radio or store: every call passes ``now`` (milliseconds of
+radio time) and the hub's current version vector, and it answers with an :class:`Action`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from fieldkit.wire.messages import Summary
+
+Ranges = dict[int, list[tuple[int, int]]]
+MAX_EXTRA = 16
+
+
+def summary_of(vector: Mapping[int, int], held_beyond: Mapping[int, Iterable[int]]) -> Summary:
+    """Our summary: the vector, plus a few seqs held past a gap (capped per origin)."""
+    extra = {o: sorted(s)[:MAX_EXTRA] for o, s in held_beyond.items() if s}
+    return Summary(dict(vector), {o: tuple(s) for o, s in extra.items() if s})
+
+
+def missing(mine: Mapping[int, int], theirs: Summary) -> Ranges:
+    """Inclusive seq ranges we hold (contiguously) that the summary's sender lacks."""
+    out: Ranges = {}
+    for origin, top in mine.items():
+        have = theirs.vector.get(origin, 0)
+        if top <= have:
+            continue
+        skip = sorted(s for s in theirs.extra.get(origin, ()) if have < s <= top)
+        ranges, lo = [], have + 1
+        for s in skip:
+            if s > lo:
+                ranges.append((lo, s - 1))
+            lo = max(lo, s + 1)
+        if lo <= top:
+            ranges.append((lo, top))
+        if ranges:
+            out[origin] = ranges
+    return out
+
+
+def to_ranges(ids: Iterable[tuple[int, int]]) -> dict[int, list[tuple[int, int]]]:
+    """Op ids as inclusive seq ranges per origin."""
+    by_origin: dict[int, list[int]] = {}
+    for origin, seq in ids:
+        by_origin.setdefault(origin, []).append(seq)
+    out: dict[int, list[tuple[int, int]]] = {}
+    for origin, seqs in by_origin.items():
+        seqs.sort()
+        ranges = [(seqs[0], seqs[0])]
+        for s in seqs[1:]:
+            lo, hi = ranges[-1]
+            ranges[-1:] = [(lo, s)] if s <= hi + 1 else [(lo, hi), (s, s)]
+        out[origin] = ranges
+    return out
+
+
+def expand(ranges: Mapping[int, Iterable[tuple[int, int]]]) -> set[tuple[int, int]]:
+    return {(o, s) for o, rs in ranges.items() for lo, hi in rs for s in range(lo, hi + 1)}
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """Timings in milliseconds of radio time."""
+
+    debounce: int = 10 * 60_000  # summarise a change this long after it (pushes move ops;
+    # summaries are for repair and for neighbours that were away)
+    jitter: int = 4_000  # random spread of every scheduled send: hubs must not fall in step
+    forward: int = 30_000  # new ops wait up to this long before we pass them on, so that a
+    # neighbour that passes them on first is overheard and we need not
+    frame: int = 2_200  # airtime of a full frame (LongFast); paces requests and bursts
+    burst: int = 8  # frames a provider sends per request before the requester asks again
+    push_limit: int = 10_000  # ops pushed at once to a neighbour whose summary shows it lacks them
+    heartbeat_min: int = 10 * 60_000  # first heartbeat after a change; doubles while quiet
+    heartbeat_max: int = 20 * 60_000
+    heartbeat_alone: int = 2 * 60_000  # while no neighbour is heard (waiting for a runner)
+    peer_timeout: int = 60 * 60_000  # forget a neighbour not heard for this long
+
+
+@dataclass
+class Peer:
+    summary: Summary
+    last_heard: int
+    frames: int = 0
+    strikes: int = 0  # requests it left unanswered
+
+
+@dataclass(frozen=True)
+class SendSummary:
+    pass
+
+
+@dataclass(frozen=True)
+class SendOps:
+    """Send these ops (the caller orders them by urgency and packs what fits)."""
+
+    ids: frozenset[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class SendWant:
+    """Ask ``provider`` for these ops."""
+
+    provider: int
+    ranges: Ranges
+
+
+@dataclass(frozen=True)
+class Wait:
+    until: int | None  # None: nothing to do until something is heard or changes
+
+
+Action = SendSummary | SendOps | SendWant | Wait
+
+
+@dataclass
+class Request:
+    provider: int
+    ids: set[tuple[int, int]]
+    deadline: int  # give up waiting for the provider then
+    received: int = 0
+
+
+@dataclass
+class SyncEngine:
+    """One hub's gossip state. Feed it what happens; ask it what to do next.
+
+    Data moves by *pull*: a hub that learns from a neighbour's summary that the neighbour
+    holds ops it lacks asks that one neighbour for them (:class:`SendWant`); only the asked
+    hub answers, most urgent first, so two hubs that cannot hear each other do not answer
+    at once and collide at the asker. Ops are broadcast, so every hub that lacks them takes
+    them. A hub's own new ops are pushed once straight away: every neighbour lacks them.
+    """
+
+    hub: int
+    settings: SyncSettings = field(default_factory=SyncSettings)
+    rng: random.Random = field(default_factory=random.Random)
+    peers: dict[int, Peer] = field(default_factory=dict)
+    serving: dict[tuple[int, int], int] = field(default_factory=dict)  # op id → requested at
+    serve_budget: int = 0  # frames left in the current burst
+    request: Request | None = None
+    want_at: int | None = None  # ask then (a random wait: others may be asking too)
+    pushed: set[tuple[int, int]] = field(default_factory=set)  # own ops already pushed
+    forwarding: dict[tuple[int, int], int] = field(default_factory=dict)  # op id → not before
+    own_floor: int | None = None  # own ops up to here predate this engine: never pushed
+    summary_due: int | None = 0  # send one at start-up
+    last_summary: int = -(10**9)
+    heartbeat: int = 0
+    next_heartbeat: int = 0
+    not_before: int = 0  # pacing: no send before this time
+
+    def __post_init__(self) -> None:
+        if self.summary_due == 0:  # announce ourselves at start-up, not in step with others
+            self.summary_due = self.rng.randrange(self.settings.jitter + 1)
+            self.next_heartbeat = self.summary_due + self._spread(self.settings.heartbeat_min)
+
+    # --- what happened ------------------------------------------------------------------
+
+    def heard_summary(
+        self, sender: int, summary: Summary, mine: Mapping[int, int], now: int
+    ) -> None:
+        peer = self._peer(sender, summary, now)
+        peer.summary = summary
+        lacks = sorted(expand(missing(mine, summary)))[: self.settings.push_limit]
+        # They lack what we hold: pass it on, unless overheard first. Over the whole forward
+        # window even with one neighbour known: others we cannot hear may answer the same
+        # summary, and we must not all collide at its sender.
+        for op_id in lacks:
+            self.forwarding.setdefault(op_id, now + self.rng.randrange(self.settings.forward + 1))
+
+    def heard_want(
+        self, sender: int, provider: int, ranges: Mapping[int, Sequence[tuple[int, int]]],
+        mine: Mapping[int, int], now: int,
+    ) -> None:  # fmt: skip
+        self._peer(sender, None, now)
+        if provider != self.hub:
+            return
+        have = {(o, s) for o, s in expand(ranges) if s <= mine.get(o, 0)}
+        for op_id in have:
+            self.serving.setdefault(op_id, now)
+        self.serve_budget = self.settings.burst
+        self.not_before = min(self.not_before, now + self._spread_small())
+
+    def heard_ops(
+        self, sender: int, ids: Iterable[tuple[int, int]], now: int,
+        new: Iterable[tuple[int, int]] = (),
+    ) -> None:  # fmt: skip
+        """Ops someone broadcast (``new``: those we did not hold before).
+
+        New ops are passed on after a random wait, if a neighbour other than the sender may
+        lack them; ops overheard from anyone need not be passed on by us any more.
+        """
+        got = set(ids)
+        for op_id in got:
+            self.forwarding.pop(op_id, None)
+        for op_id in new:
+            if self._someone_lacks(op_id, sender):
+                self.forwarding[op_id] = now + self.rng.randrange(self._window() + 1)
+        self._peer(sender, None, now)
+        req = self.request
+        if req is not None:
+            before = len(req.ids)
+            req.ids -= got
+            if sender == req.provider or len(req.ids) < before:
+                req.received += 1
+                req.deadline = now + self._patience()
+        for op_id in got:  # someone else answered it: no need to send it again ourselves
+            self.serving.pop(op_id, None)
+
+    def _someone_lacks(self, op_id: tuple[int, int], sender: int) -> bool:
+        origin, seq = op_id
+        return any(
+            hub != sender and hub != origin and peer.summary.vector.get(origin, 0) < seq
+            for hub, peer in self.peers.items()
+        )
+
+    def changed(self, now: int) -> None:
+        """Our ops changed (a submission, or ops received): summarise after the debounce
+        (counted from the first change not yet summarised: busy hours still get summaries)."""
+        due = now + self.settings.debounce + self.rng.randrange(self.settings.jitter + 1)
+        self.summary_due = due if self.summary_due is None else min(self.summary_due, due)
+        self.heartbeat = self.settings.heartbeat_min
+        self.next_heartbeat = due + self._spread(self.heartbeat)
+
+    def sent_summary(self, now: int) -> None:
+        self.summary_due = None
+        self.last_summary = now
+        self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
+                             self.settings.heartbeat_max)  # fmt: skip
+        if not self.peers:  # alone: a runner may pass by any minute, so speak up more often
+            self.heartbeat = min(self.heartbeat, self.settings.heartbeat_alone)
+        self.next_heartbeat = now + self._spread(self.heartbeat)
+        self._pace(now)
+
+    def sent_ops(self, ids: Iterable[tuple[int, int]], now: int) -> None:
+        for op_id in ids:
+            self.serving.pop(op_id, None)
+            self.forwarding.pop(op_id, None)
+            if op_id[0] == self.hub:
+                self.pushed.add(op_id)
+        self.serve_budget = max(0, self.serve_budget - 1)
+        if self.serve_budget == 0:
+            self.serving.clear()  # the burst is over: the asker will ask again
+        self._pace(now)
+
+    def summary_may_ride(self, now: int) -> bool:
+        """A summary is pending and due within half the debounce: let it ride on data."""
+        due = self.summary_due
+        return due is not None and due - now <= self.settings.debounce // 2
+
+    def sent_want(self, provider: int, ids: set[tuple[int, int]], now: int) -> None:
+        self.request = Request(provider, ids, now + self._patience())
+        self._pace(now)
+
+    def _peer(self, sender: int, summary: Summary | None, now: int) -> Peer:
+        peer = self.peers.get(sender)
+        if peer is None:
+            peer = self.peers[sender] = Peer(summary or Summary({}), now)
+            if summary is None:  # someone new in range, who has not said what it holds:
+                self._summary_soon(now)  # tell it what we hold, and it will tell us
+        peer.last_heard = now
+        peer.frames += 1
+        return peer
+
+    def _summary_soon(self, now: int) -> None:
+        soon = now + self.rng.randrange(self.settings.jitter + 1)
+        self.summary_due = soon if self.summary_due is None else min(self.summary_due, soon)
+
+    def _spread(self, interval: int) -> int:
+        """``interval`` plus up to a quarter more, at random: hubs must not fall into step."""
+        return interval + self.rng.randrange(interval // 4 + 1)
+
+    def _spread_small(self) -> int:
+        return self.rng.randrange(self.settings.frame + 1)
+
+    def _window(self) -> int:
+        """How long to hold back so that a neighbour's send can be overheard: only worth it
+        with two or more neighbours (with one, e.g. a runner's short contact, go at once)."""
+        return self.settings.forward if len(self.peers) > 1 else self.settings.frame
+
+    def _patience(self) -> int:
+        """How long to wait for the next frame of an answer before asking again (partly
+        random: two askers that cannot hear each other must not ask again in step)."""
+        return 3 * self.settings.frame + self.rng.randrange(self.settings.jitter + 1)
+
+    def _pace(self, now: int) -> None:
+        """After each frame a random gap when two or more neighbours could collide.
+
+        Neighbours that cannot hear each other (hidden terminals) would otherwise keep the
+        channel busy at a hub between them; with a single neighbour there is no one to
+        collide with, and the gap would only waste a runner's short contact.
+        """
+        gap = self._spread_small() if len(self.peers) > 1 else 0
+        self.not_before = now + self.settings.frame + gap
+
+    # --- what to do next ----------------------------------------------------------------
+
+    def lacking_from(self, mine: Mapping[int, int]) -> dict[int, set[tuple[int, int]]]:
+        """Per neighbour, the ops it holds that we lack."""
+        out = {}
+        for hub, peer in self.peers.items():
+            ids = expand(missing(peer.summary.vector, Summary(dict(mine))))
+            if ids:
+                out[hub] = ids
+        return out
+
+    def next_action(self, mine: Mapping[int, int], now: int) -> Action:
+        self._forget(now)
+        if self.own_floor is None:  # the first call: what we hold now is not "new"
+            self.own_floor = mine.get(self.hub, 0)
+        if now < self.not_before:
+            return Wait(self.not_before)
+        if self.summary_due is not None and self.summary_due <= now:
+            return SendSummary()
+        for op_id in self._fresh(mine):  # our own new ops: everyone lacks them
+            self.forwarding.setdefault(op_id, now)
+        due = any(t <= now for t in self.forwarding.values())
+        if self.serving or due:  # pending forwards ride along to fill the frame
+            return SendOps(frozenset(self.serving) | frozenset(self.forwarding))
+        want = self._want(mine, now)
+        if want is not None:
+            return want
+        if now >= self.next_heartbeat:
+            return SendSummary()
+        return Wait(self._wake_time(now))
+
+    def _fresh(self, mine: Mapping[int, int]) -> set[tuple[int, int]]:
+        """Our own new ops, not yet pushed (only once someone is there to hear them)."""
+        top = mine.get(self.hub, 0)
+        if self.own_floor is None:
+            self.own_floor = top
+        if not self.peers:
+            self.own_floor = top  # made while nobody was in range: they will ask for them
+            return set()
+        fresh = {(self.hub, s) for s in range(self.own_floor + 1, top + 1)} - self.pushed
+        while (self.hub, self.own_floor + 1) in self.pushed:  # keep the pushed set small
+            self.own_floor += 1
+            self.pushed.discard((self.hub, self.own_floor))
+        return fresh
+
+    def _want(self, mine: Mapping[int, int], now: int) -> SendWant | None:
+        req = self.request
+        if req is not None and req.ids and now < req.deadline:
+            return None  # the provider is still answering
+        if req is not None and req.received == 0 and req.provider in self.peers:
+            self.peers[req.provider].strikes += 1
+        self.request = None
+        lacking = self.lacking_from(mine)
+        if not lacking:
+            self.want_at = None
+            return None
+        if self.want_at is None:  # first give pushes already on their way time to arrive
+            wait = 2 * self._window()  # a push takes up to one window, and its pacing
+            self.want_at = now + wait + self.rng.randrange(self.settings.jitter + 1)
+        if now < self.want_at:
+            return None
+        self.want_at = None
+        # the neighbour that can give us the most, skipping ones that stopped answering
+        provider = max(
+            lacking,
+            key=lambda h: (-self.peers[h].strikes, len(lacking[h]), self.rng.random()),
+        )
+        ranges = missing(self.peers[provider].summary.vector, Summary(dict(mine)))
+        return SendWant(provider, ranges)
+
+    def _wake_time(self, now: int) -> int | None:
+        times = [self.next_heartbeat, self.not_before]
+        if self.summary_due is not None:
+            times.append(self.summary_due)
+        if self.request is not None:
+            times.append(self.request.deadline)
+        if self.want_at is not None:
+            times.append(self.want_at)
+        if self.forwarding:
+            times.append(min(self.forwarding.values()))
+        future = [t for t in times if t > now]
+        return min(future) if future else None
+
+    def _forget(self, now: int) -> None:
+        timeout = self.settings.peer_timeout
+        self.peers = {h: p for h, p in self.peers.items() if now - p.last_heard < timeout}
+
+
+def peers_view(
+    engine: SyncEngine, mine: Mapping[int, int]
+) -> Sequence[tuple[int, int, dict[int, int]]]:
+    """For status pages: (peer hub, last heard, per origin ops ahead(+)/behind(-) of us)."""
+    rows = []
+    for hub, peer in sorted(engine.peers.items()):
+        origins = set(mine) | set(peer.summary.vector)
+        diff = {o: peer.summary.vector.get(o, 0) - mine.get(o, 0) for o in sorted(origins)}
+        rows.append((hub, peer.last_heard, {o: d for o, d in diff.items() if d}))
+    return rows

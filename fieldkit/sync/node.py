@@ -1,0 +1,203 @@
+"""A hub's gossip over one transport: frames in, frames out, around the sans-I/O engine.
+
+:class:`GossipNode` owns no clock and no socket: the radio runner (or the deterministic
+simulator) hands it received payloads and asks it, at a given time, what to send. It checks
+every frame's authenticator and counter (forged and replayed frames are counted and dropped),
+feeds the :class:`~fieldkit.sync.engine.SyncEngine`, stores new ops through its
+:class:`Replica`, and packs the most urgent wanted ops into frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from fieldkit.core.ops import Op
+from fieldkit.sync.engine import (
+    SendOps,
+    SendSummary,
+    SendWant,
+    SyncEngine,
+    expand,
+    summary_of,
+    to_ranges,
+)
+from fieldkit.wire import frame as codec
+from fieldkit.wire.messages import Envelope, Ops, Summary, Want
+
+REPLAY_WINDOW = 64
+
+
+class Replica(Protocol):
+    """What gossip needs from a hub's ops (a Store-backed hub, or an in-memory one)."""
+
+    async def version_vector(self) -> dict[int, int]: ...
+
+    async def held_beyond(self) -> dict[int, list[int]]: ...
+
+    async def shareable_ops(self, ids: Iterable[tuple[int, int]]) -> list[Op]:
+        """These ops, most urgent record first, private fields stripped without consent."""
+        ...
+
+    async def receive(self, ops: Sequence[Op]) -> int: ...
+
+
+class ReplayGuard:
+    """Per sender, accept each frame counter once, within a window below the highest seen."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[int, set[int]]] = {}
+
+    def accept(self, sender: int, counter: int) -> bool:
+        top, recent = self._seen.get(sender, (-1, set()))
+        if counter <= top - REPLAY_WINDOW or counter in recent:
+            return False
+        recent.add(counter)
+        top = max(top, counter)
+        self._seen[sender] = (top, {c for c in recent if c > top - REPLAY_WINDOW})
+        return True
+
+
+@dataclass
+class GossipStats:
+    frames_in: int = 0
+    frames_out: int = 0
+    bytes_in: int = 0
+    control_bytes_out: int = 0
+    summaries_out: int = 0
+    wants_out: int = 0
+    data_bytes_out: int = 0
+    ops_in_new: int = 0
+    ops_in_dup: int = 0
+    ops_out: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    payload: bytes
+    control_bytes: int  # how much of it is control traffic (a summary or want), not ops
+
+    @property
+    def control(self) -> bool:
+        return self.control_bytes >= len(self.payload)
+
+
+class GossipNode:
+    def __init__(
+        self,
+        hub: int,
+        replica: Replica,
+        key: bytes,
+        engine: SyncEngine,
+        *,
+        budget: int = 200,
+        counter: int = 0,
+    ) -> None:
+        self.hub = hub
+        self.replica = replica
+        self.key = key
+        self.engine = engine
+        self.budget = budget
+        self.counter = counter
+        self.guard = ReplayGuard()
+        self.stats = GossipStats()
+
+    def _next_counter(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    async def receive(self, payload: bytes, now: int) -> None:
+        """A payload heard on the transport: authenticate, de-duplicate, act on it."""
+        self.stats.frames_in += 1
+        self.stats.bytes_in += len(payload)
+        try:
+            env = codec.decode_envelope(self.key, payload)
+        except codec.DecodeError as exc:
+            self.stats.rejected[exc.reason] += 1
+            return
+        if env.sender == self.hub:
+            self.stats.rejected["own"] += 1
+            return
+        if not self.guard.accept(env.sender, env.counter):
+            self.stats.rejected["replay"] += 1
+            return
+        await self.handle(env, now)
+
+    async def handle(self, env: Envelope, now: int) -> None:
+        msg = env.message
+        if isinstance(msg, Summary):
+            self.engine.heard_summary(env.sender, msg, await self.replica.version_vector(), now)
+        elif isinstance(msg, Ops):
+            ids = [(op.origin, op.seq) for op in msg.ops]
+            vector, beyond = await self.replica.version_vector(), await self.replica.held_beyond()
+            fresh = [(o, s) for o, s in ids if s > vector.get(o, 0) and s not in beyond.get(o, ())]
+            new = await self.replica.receive(msg.ops)
+            self.stats.ops_in_new += new
+            self.stats.ops_in_dup += len(msg.ops) - new
+            self.engine.heard_ops(env.sender, ids, now, fresh)
+            if new:
+                self.engine.changed(now)
+            if msg.summary is not None:  # a summary that rode along: as if sent on its own
+                vector = await self.replica.version_vector()
+                self.engine.heard_summary(env.sender, msg.summary, vector, now)
+        elif isinstance(msg, Want):
+            mine = await self.replica.version_vector()
+            self.engine.heard_want(env.sender, msg.provider, msg.ranges, mine, now)
+
+    async def _summary(self, mine: Mapping[int, int]) -> Summary:
+        return summary_of(mine, await self.replica.held_beyond())
+
+    async def next_payload(self, now: int) -> Outgoing | int | None:
+        """What to send now, or the time to ask again (None: when something happens)."""
+        mine = await self.replica.version_vector()
+        action = self.engine.next_action(mine, now)
+        if isinstance(action, SendSummary):
+            summary = await self._summary(mine)
+            payload = codec.encode_envelope(
+                self.key, Envelope(self.hub, self._next_counter(), summary)
+            )
+            self.engine.sent_summary(now)
+            self.stats.summaries_out += 1
+            self.stats.frames_out += 1
+            self.stats.control_bytes_out += len(payload)
+            return Outgoing(payload, len(payload))
+        if isinstance(action, SendWant):
+            held = await self.replica.held_beyond()  # past a gap: don't ask for those again
+            ids = {(o, s) for o, s in expand(action.ranges) if s not in held.get(o, ())}
+            want = Want(action.provider, to_ranges(ids))
+            payload = codec.encode_envelope(
+                self.key, Envelope(self.hub, self._next_counter(), want)
+            )
+            self.engine.sent_want(action.provider, ids, now)
+            self.stats.wants_out += 1
+            self.stats.frames_out += 1
+            self.stats.control_bytes_out += len(payload)
+            return Outgoing(payload, len(payload))
+        if isinstance(action, SendOps):
+            ops = await self.replica.shareable_ops(action.ids)
+            counter = self._next_counter()
+            payload, fitted = codec.pack_ops(self.key, self.hub, counter, ops, self.budget)
+            riding = 0
+            if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
+                summary = await self._summary(mine)
+                with contextlib.suppress(ValueError):  # no room even for one op: not this time
+                    both, fitted_both = codec.pack_ops(
+                        self.key, self.hub, counter, ops, self.budget, summary
+                    )
+                    if fitted_both == fitted:  # only if it displaces no op
+                        riding = len(both) - len(payload)
+                        payload = both
+                        self.engine.sent_summary(now)
+                        self.stats.summaries_out += 1
+            sent = ops[:fitted]
+            self.engine.sent_ops(((op.origin, op.seq) for op in sent), now)
+            self.stats.frames_out += 1
+            self.stats.ops_out += len(sent)
+            self.stats.control_bytes_out += riding
+            self.stats.data_bytes_out += len(payload) - riding
+            return Outgoing(payload, riding)
+        return action.until

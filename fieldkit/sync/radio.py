@@ -1,0 +1,167 @@
+"""A hub gossiping over its radio, for as long as ``fieldkit run`` runs (the I/O edge).
+
+Frames come in from the :class:`~fieldkit.mesh.transport.Transport`; the
+:class:`~fieldkit.sync.node.GossipNode` decides what goes out; this loop only waits, sends and
+backs off: when the radio is away, when the firmware says the duty-cycle budget is spent,
+and before it would spend the last of the budget itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fieldkit.app.hub import Hub
+from fieldkit.errors import TransportError
+from fieldkit.mesh import airtime
+from fieldkit.mesh.transport import DutyCycleLimited, RadioUnavailable, Transport
+from fieldkit.sync.engine import SyncEngine, SyncSettings, peers_view
+from fieldkit.sync.node import GossipNode, Outgoing
+from fieldkit.sync.replica import StoreReplica
+
+log = logging.getLogger(__name__)
+COUNTER_KEY = "frame_counter"
+COUNTER_BLOCK = 100_000
+BUDGET_MARGIN_MS = 5_000.0  # never spend the last seconds of the duty-cycle budget
+
+
+class RadioSync:
+    def __init__(
+        self,
+        hub: Hub,
+        transport: Transport,
+        key: bytes,
+        *,
+        settings: SyncSettings | None = None,
+        time_scale: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        counter: int = 0,
+        preset: str = "LONG_FAST",
+    ) -> None:
+        self.hub = hub
+        self.modem = airtime.preset(preset)
+        self.transport = transport
+        self.time_scale = time_scale
+        self.clock = clock
+        self._start = clock()
+        engine = SyncEngine(hub.id, settings or SyncSettings(), rng or random.Random())
+        self.node = GossipNode(
+            hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload, counter=counter
+        )
+        self.wake = asyncio.Event()
+        self.heard = asyncio.Event()  # set after every frame heard (for whoever waits on it)
+        self.last_contact: float | None = None
+        self.backoffs = 0
+        hub.on_change.append(self._changed)
+
+    @classmethod
+    async def start_counter(cls, hub: Hub) -> int:
+        """Frame counters survive restarts: reserve a fresh block in the database."""
+        start = int(await hub.store.meta(COUNTER_KEY) or 0)
+        await hub.store.set_meta(COUNTER_KEY, str(start + COUNTER_BLOCK))
+        return start
+
+    def now(self) -> int:
+        """Radio time in ms (the simulator may run it faster than the wall clock)."""
+        return int((self.clock() - self._start) * 1000 * self.time_scale)
+
+    def _changed(self) -> None:
+        self.node.engine.changed(self.now())
+        self.wake.set()
+
+    async def run(self) -> None:
+        # ops this hub held before it started are not "new": neighbours ask for what they lack
+        self.node.engine.own_floor = (await self.hub.store.version_vector()).get(self.hub.id, 0)
+        receiver = asyncio.create_task(self._receive())
+        try:
+            await self._send_loop()
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+            with contextlib.suppress(ValueError):
+                self.hub.on_change.remove(self._changed)
+
+    async def _receive(self) -> None:
+        async for frame in self.transport.frames():
+            self.last_contact = time.time()
+            await self.node.receive(frame.payload, self.now())
+            self.wake.set()
+            self.heard.set()
+
+    async def _send_loop(self) -> None:
+        while True:
+            self.wake.clear()
+            out = await self.node.next_payload(self.now())
+            if isinstance(out, Outgoing):
+                await self._send(out)
+                continue
+            timeout = None if out is None else max(0.0, (out - self.now()) / 1000 / self.time_scale)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout)
+
+    async def _send(self, out: Outgoing) -> None:
+        left = self.transport.stats().duty_cycle_left_ms
+        cost = airtime.packet_airtime_ms(len(out.payload), self.modem)
+        if left is not None and left < cost + BUDGET_MARGIN_MS:
+            await self._back_off("duty-cycle budget nearly spent", 60.0)
+            return
+        try:
+            await self.transport.send(out.payload)
+        except DutyCycleLimited:
+            await self._back_off("radio refused: duty-cycle limit", 60.0)
+        except RadioUnavailable:
+            await self._await_radio()
+        except TransportError as exc:
+            await self._back_off(f"radio trouble: {exc}", 5.0)
+
+    async def _await_radio(self) -> None:
+        """The radio is away (unplugged, rebooting, not yet up): wait for it to come back."""
+        wait_connected = getattr(self.transport, "wait_connected", None)
+        if wait_connected is None:
+            await self._back_off("radio unavailable", 5.0)
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(60):
+                await wait_connected()
+
+    async def _back_off(self, why: str, seconds: float) -> None:
+        self.backoffs += 1
+        log.warning("gossip paused %.0f s: %s", seconds, why)
+        await asyncio.sleep(seconds / self.time_scale)
+
+    async def status(self) -> dict[str, Any]:
+        """What the status page and ``fieldkit status`` show about the radio."""
+        mine = await self.hub.store.version_vector()
+        link = self.transport.stats()
+        stats = self.node.stats
+        now = self.now()
+        peers = [
+            {
+                "hub": f"{hub:08x}",
+                "last_heard_s_ago": round((now - heard) / 1000 / self.time_scale, 1),
+                "ahead_behind": {f"{o:08x}": d for o, d in diff.items()},
+            }
+            for hub, heard, diff in peers_view(self.node.engine, mine)
+        ]
+        return {
+            "peers": peers,
+            "last_contact": self.last_contact,
+            "airtime_ms": link.airtime_ms,
+            "duty_cycle_left_ms": link.duty_cycle_left_ms,
+            "frames_in": stats.frames_in,
+            "frames_out": stats.frames_out,
+            "ops_sent": stats.ops_out,
+            "ops_received_new": stats.ops_in_new,
+            "rejected": dict(stats.rejected),
+            "naks": link.naks,
+            "reconnects": link.reconnects,
+            "connected": link.connected,
+            "backoffs": self.backoffs,
+        }

@@ -1,0 +1,452 @@
+"""The body of an Ops frame (pure): many ops, delta-coded, with their text set aside.
+
+Layout, all in one bitstream (see :mod:`fieldkit.wire.frame` for the frame around it)::
+
+    hub table   uvar(n-1 extra hubs) · 32 bits each   (hub 0 is the frame's sender, free)
+    n_ops       uvar · text mode (2 bits: none, raw, deflate+dictionary)
+    per op      type (3 bits) · origin: 1 bit "same as the previous op", else hub index
+                seq: 1 bit "previous seq of this origin + 1", else zigzag step
+                clock: zigzag(ms − previous op's ms) · 2 + (counter ≠ 0), then the counter
+                body (below)
+
+A record reference costs 1 bit when it is the op's own id (a Create names its record after
+itself), else 1 bit "same hub as the op" plus a zigzag seq distance, or a hub index plus the
+seq. Create: kind, status (2 bits each), created_at − clock ms (zigzag, usually 0), reference
+code (30 bits, or text), status message, then the fields. Fields: 1 bit "all eleven present"
+(else an 11-bit mask, in :data:`~fieldkit.core.ops.PLAIN_FIELDS` order), then per field: category
+4 bits, urgency 2, quantity 1 (+ uvar), unit 2, area 2 (empty / new text / repeat of an area
+earlier in the frame + index), note 1, language 3 (empty / other text / en es ht vi zh ar),
+share_contact 1, name 1, phone 2 (empty / 4-bit symbols / text), location 1. A text costs its
+UTF-8 length in the bitstream and its bytes in the frame's text stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fieldkit.core.ops import (
+    MESSAGE_MAX,
+    PLAIN_FIELDS,
+    Create,
+    FieldValue,
+    InvalidOp,
+    Match,
+    Op,
+    RecordId,
+    Redact,
+    SetStatus,
+    Update,
+    op_from_json,
+    op_to_json,
+)
+from fieldkit.core.records import (
+    AREA_MAX,
+    LANGUAGE_MAX,
+    LOCATION_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    PHONE_MAX,
+    Category,
+    Kind,
+    QuantityUnit,
+    Status,
+    Urgency,
+)
+from fieldkit.core.refcode import ALPHABET, format_code, parse_code
+from fieldkit.wire.bits import BitReader, BitWriter, unzigzag, zigzag
+from fieldkit.wire.text import phone_packable, phone_symbols, phone_text
+
+CREATE, UPDATE, STATUS, MATCH, REDACT = range(5)
+KINDS = tuple(Kind)
+STATUSES = tuple(Status)
+CATEGORIES = tuple(Category)
+URGENCIES = tuple(Urgency)
+UNITS: tuple[QuantityUnit | None, ...] = (None, *QuantityUnit)
+#: Languages coded in 3 bits (0 = empty, 1 = other, as text).
+LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar")
+REF_MAX = 16
+RECORD_SEQ_MAX = 10**12 - 1  # the largest seq a RecordId's text form can hold
+_ALL_FIELDS = (1 << len(PLAIN_FIELDS)) - 1
+
+# Continuation-group sizes, tuned on bench/corpus.jsonl.
+C_INDEX, C_STEP, C_TIME, C_SMALL, C_LEN, C_SEQ = 2, 4, 7, 3, 5, 7
+
+
+class BodyError(Exception):
+    """A well-formed bitstream that says something invalid; ``reason`` is a DecodeError code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# --- encoding ---------------------------------------------------------------------------
+
+
+class OpsWriter:
+    """Encodes ops one at a time; :attr:`bits` and :attr:`texts` grow with each."""
+
+    def __init__(self, sender: int) -> None:
+        self.hubs = [sender]
+        self._hub_index = {sender: 0}
+        self.bits = BitWriter()
+        self.texts: list[bytes] = []
+        self._areas: dict[str, int] = {}
+        self._prev_origin = 0
+        self._prev_seq: dict[int, int] = {}
+        self._prev_ms = 0
+        self.count = 0
+
+    def _hub(self, hub: int) -> int:
+        if hub not in self._hub_index:
+            self._hub_index[hub] = len(self.hubs)
+            self.hubs.append(hub)
+        return self._hub_index[hub]
+
+    def _text(self, text: str) -> None:
+        raw = text.encode()  # a lone surrogate raises UnicodeEncodeError, a ValueError
+        self.bits.uvar(len(raw) - 1, C_LEN)
+        self.texts.append(raw)
+
+    def _opt_text(self, text: str) -> None:
+        self.bits.flag(bool(text))
+        if text:
+            self._text(text)
+
+    def add(self, op: Op) -> None:
+        """Append one op; raises ValueError if it breaks the rules of :func:`op_from_json`."""
+        try:
+            checked = op_from_json(op_to_json(op))
+        except InvalidOp as exc:
+            raise ValueError(f"op {op.origin:08x}-{op.seq} is not valid: {exc}") from None
+        if checked != op:
+            raise ValueError(f"op {op.origin:08x}-{op.seq} is not valid: {op!r}")
+        w, body = self.bits, op.body
+        kind = {Create: CREATE, Update: UPDATE, SetStatus: STATUS, Match: MATCH, Redact: REDACT}
+        w.bits(kind[type(body)], 3)
+        index = self._hub(op.origin)
+        w.flag(index == self._prev_origin)
+        if index != self._prev_origin:
+            w.uvar(index, C_INDEX)
+        self._prev_origin = index
+        step = op.seq - self._prev_seq.get(op.origin, 0) - 1
+        w.flag(step == 0)
+        if step:
+            w.svar(step, C_STEP)
+        self._prev_seq[op.origin] = op.seq
+        ms, counter = op.hlc >> 16, op.hlc & 0xFFFF
+        w.uvar(zigzag(ms - self._prev_ms) << 1 | (counter != 0), C_TIME)
+        if counter:
+            w.uvar(counter - 1, C_STEP)
+        self._prev_ms = ms
+        if isinstance(body, Create):
+            self._own_or_ref(op, body.record)
+            w.bits(KINDS.index(body.kind), 2)
+            w.bits(STATUSES.index(body.status), 2)
+            w.svar(body.created_at - ms, C_STEP)
+            self._ref_code(body.ref)
+            self._opt_text(body.status_message)
+            self._fields(body.fields, create=True)
+        elif isinstance(body, Update):
+            self._own_or_ref(op, body.record)
+            self._fields(body.fields, create=False)
+        elif isinstance(body, SetStatus):
+            self._own_or_ref(op, body.record)
+            w.bits(STATUSES.index(body.status), 2)
+            w.uvar(body.epoch, C_INDEX)
+            self._opt_text(body.message)
+        elif isinstance(body, Match):
+            self._record(op, body.need)
+            self._record(op, body.offer)
+            w.uvar(body.need_epoch, C_INDEX)
+            w.uvar(body.offer_epoch, C_INDEX)
+            self._opt_text(body.message)
+        else:
+            self._own_or_ref(op, body.record)
+        self.count += 1
+
+    def _own_or_ref(self, op: Op, record: RecordId) -> None:
+        own = record == RecordId(op.origin, op.seq)
+        self.bits.flag(own)
+        if not own:
+            self._record(op, record)
+
+    def _record(self, op: Op, record: RecordId) -> None:
+        same_hub = record.hub == op.origin
+        self.bits.flag(same_hub)
+        if same_hub:
+            self.bits.svar(op.seq - record.seq, C_STEP + 1)
+        else:
+            self.bits.uvar(self._hub(record.hub), C_INDEX)
+            self.bits.uvar(record.seq - 1, C_SEQ)
+
+    def _ref_code(self, ref: str) -> None:
+        if not ref:
+            self.bits.bits(0, 2)
+        elif len(ref) == 7 and parse_code(ref) == ref:
+            value = 0
+            for ch in ref.replace("-", ""):
+                value = value << 5 | ALPHABET.index(ch)
+            self.bits.bits(1, 2)
+            self.bits.bits(value, 30)
+        else:
+            self.bits.bits(2, 2)
+            self._text(ref)
+
+    def _fields(self, fields: Mapping[str, FieldValue], *, create: bool) -> None:
+        w = self.bits
+        mask = sum(1 << i for i, name in enumerate(PLAIN_FIELDS) if name in fields)
+        if create:
+            w.flag(mask == _ALL_FIELDS)
+        if not create or mask != _ALL_FIELDS:
+            w.bits(mask, len(PLAIN_FIELDS))
+        for name in PLAIN_FIELDS:
+            if name in fields:
+                self._field(name, fields[name])
+
+    def _field(self, name: str, value: FieldValue) -> None:
+        w = self.bits
+        if name == "category":
+            w.bits(CATEGORIES.index(Category(str(value))), 4)
+        elif name == "urgency":
+            w.bits(URGENCIES.index(Urgency(str(value))), 2)
+        elif name == "quantity":
+            w.flag(value is not None)
+            if isinstance(value, int):
+                w.uvar(value - 1, C_SMALL)
+        elif name == "quantity_unit":
+            w.bits(UNITS.index(None if value is None else QuantityUnit(str(value))), 2)
+        elif name == "share_contact":
+            w.flag(bool(value))
+        elif name == "area":
+            assert isinstance(value, str)
+            if not value:
+                w.bits(0, 2)
+            elif value in self._areas:
+                w.bits(2, 2)
+                w.uvar(self._areas[value], C_INDEX)
+            else:
+                w.bits(1, 2)
+                self._areas[value] = len(self._areas)
+                self._text(value)
+        elif name == "language":
+            assert isinstance(value, str)
+            if value in LANGUAGES:
+                w.bits(2 + LANGUAGES.index(value), 3)
+            else:
+                w.bits(1 if value else 0, 3)
+                if value:
+                    self._text(value)
+        elif name == "contact_phone":
+            assert isinstance(value, str)
+            if not value:
+                w.bits(0, 2)
+            elif phone_packable(value):
+                plus, symbols = phone_symbols(value)
+                w.bits(1, 2)
+                w.flag(plus)
+                w.uvar(len(symbols), C_SMALL)
+                for symbol in symbols:
+                    w.bits(symbol, 4)
+            else:
+                w.bits(2, 2)
+                self._text(value)
+        else:  # note, contact_name, contact_location
+            assert isinstance(value, str)
+            self._opt_text(value)
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A text not decoded yet: the index of its bytes in the frame's text stream."""
+
+    index: int
+    limit: int
+
+
+TextSource = Callable[[Slot], str]
+
+
+class OpsReader:
+    """Parses the op part of the bitstream; :meth:`finish` fills in the texts."""
+
+    def __init__(self, r: BitReader, hubs: list[int]) -> None:
+        self.r = r
+        self.hubs = hubs
+        self.lengths: list[int] = []
+        self._areas: list[Slot] = []
+        self._prev_origin = 0
+        self._prev_seq: dict[int, int] = {}
+        self._prev_ms = 0
+        self._pending: list[tuple[int, int, int, int, dict[str, Any]]] = []
+
+    def _hub(self, index: int) -> int:
+        if index >= len(self.hubs):
+            raise BodyError("bad_op", f"hub index {index} beyond the frame's {len(self.hubs)}")
+        return self.hubs[index]
+
+    def _enum(self, table: tuple[Any, ...], width: int, what: str) -> Any:
+        code = self.r.bits(width)
+        if code >= len(table):
+            raise BodyError("bad_enum", f"unknown {what} code {code}")
+        return table[code]
+
+    def _text(self, limit: int) -> Slot:
+        size = self.r.uvar(C_LEN) + 1
+        if size > 4 * limit:
+            raise BodyError("bad_text", f"a text of {size} bytes where {limit} characters fit")
+        self.lengths.append(size)
+        return Slot(len(self.lengths) - 1, limit)
+
+    def _opt_text(self, limit: int) -> Slot | str:
+        return self._text(limit) if self.r.flag() else ""
+
+    def read(self) -> None:
+        r = self.r
+        op_type = r.bits(3)
+        if op_type > REDACT:
+            raise BodyError("bad_enum", f"unknown op type {op_type}")
+        if not r.flag():
+            self._prev_origin = r.uvar(C_INDEX)
+        origin = self._hub(self._prev_origin)
+        if origin == 0:
+            raise BodyError("bad_op", "an op from hub 0")
+        seq = self._prev_seq.get(origin, 0) + 1 + (0 if r.flag() else r.svar(C_STEP))
+        if not 1 <= seq < 1 << 64:
+            raise BodyError("bad_op", f"op seq {seq} out of range")
+        self._prev_seq[origin] = seq
+        time = r.uvar(C_TIME)
+        ms = self._prev_ms + unzigzag(time >> 1)
+        counter = r.uvar(C_STEP) + 1 if time & 1 else 0
+        if not 0 <= ms < 1 << 48 or counter > 0xFFFF:
+            raise BodyError("bad_op", "op clock out of range")
+        self._prev_ms = ms
+        args: dict[str, Any] = {}
+        if op_type == MATCH:
+            args["need"] = self._record(origin, seq)
+            args["offer"] = self._record(origin, seq)
+            args["need_epoch"] = r.uvar(C_INDEX)
+            args["offer_epoch"] = r.uvar(C_INDEX)
+            args["message"] = self._opt_text(MESSAGE_MAX)
+        else:
+            own = r.flag()
+            args["record"] = RecordId(origin, seq) if own else self._record(origin, seq)
+        if op_type == CREATE:
+            args["kind"] = self._enum(KINDS, 2, "kind")
+            args["status"] = self._enum(STATUSES, 2, "status")
+            args["created_at"] = ms + r.svar(C_STEP)
+            args["ref"] = self._ref_code()
+            args["status_message"] = self._opt_text(MESSAGE_MAX)
+            args["fields"] = self._fields(create=True)
+        elif op_type == UPDATE:
+            args["fields"] = self._fields(create=False)
+        elif op_type == STATUS:
+            args["status"] = self._enum(STATUSES, 2, "status")
+            args["epoch"] = r.uvar(C_INDEX)
+            args["message"] = self._opt_text(MESSAGE_MAX)
+        self._pending.append((op_type, origin, seq, ms << 16 | counter, args))
+
+    def _record(self, origin: int, seq: int) -> RecordId:
+        if self.r.flag():
+            hub, rseq = origin, seq - self.r.svar(C_STEP + 1)
+        else:
+            hub = self._hub(self.r.uvar(C_INDEX))
+            rseq = self.r.uvar(C_SEQ) + 1
+        if not 1 <= rseq <= RECORD_SEQ_MAX:
+            raise BodyError("bad_op", f"record seq {rseq} out of range")
+        return RecordId(hub, rseq)
+
+    def _ref_code(self) -> Slot | str:
+        mode = self.r.bits(2)
+        if mode == 0:
+            return ""
+        if mode == 1:
+            return format_code(self.r.bits(30))
+        if mode == 2:
+            return self._text(REF_MAX)
+        raise BodyError("bad_enum", "unknown reference code mode 3")
+
+    def _fields(self, *, create: bool) -> dict[str, Any]:
+        r = self.r
+        mask = _ALL_FIELDS if create and r.flag() else r.bits(len(PLAIN_FIELDS))
+        return {name: self._field(name) for i, name in enumerate(PLAIN_FIELDS) if mask >> i & 1}
+
+    def _field(self, name: str) -> Any:
+        r = self.r
+        if name == "category":
+            return self._enum(CATEGORIES, 4, "category").value
+        if name == "urgency":
+            return self._enum(URGENCIES, 2, "urgency").value
+        if name == "quantity":
+            return r.uvar(C_SMALL) + 1 if r.flag() else None
+        if name == "quantity_unit":
+            unit = self._enum(UNITS, 2, "quantity unit")
+            return None if unit is None else unit.value
+        if name == "share_contact":
+            return r.flag()
+        if name == "area":
+            mode = r.bits(2)
+            if mode == 0:
+                return ""
+            if mode == 1:
+                self._areas.append(self._text(AREA_MAX))
+                return self._areas[-1]
+            index = r.uvar(C_INDEX)
+            if mode == 3 or index >= len(self._areas):
+                raise BodyError("bad_enum", "unknown area mode or repeat")
+            return self._areas[index]
+        if name == "language":
+            code = r.bits(3)
+            if code >= 2:
+                return LANGUAGES[code - 2]
+            return self._text(LANGUAGE_MAX) if code else ""
+        if name == "contact_phone":
+            mode = r.bits(2)
+            if mode == 1:
+                plus = r.flag()
+                count = r.uvar(C_SMALL)
+                if count > PHONE_MAX:
+                    raise BodyError("bad_text", "a phone number longer than 32 characters")
+                return phone_text(plus, [r.bits(4) for _ in range(count)])
+            if mode == 2:
+                return self._text(PHONE_MAX)
+            if mode == 3:
+                raise BodyError("bad_enum", "unknown phone mode 3")
+            return ""
+        limits = {"note": NOTE_MAX, "contact_name": NAME_MAX, "contact_location": LOCATION_MAX}
+        return self._opt_text(limits[name])
+
+    def finish(self, texts: list[str]) -> list[Op]:
+        """The ops, with texts filled in and every rule of :func:`op_from_json` checked."""
+
+        def fill(value: Any) -> Any:
+            if isinstance(value, Slot):
+                text = texts[value.index]
+                if len(text) > value.limit:
+                    raise BodyError("bad_text", f"a text longer than {value.limit} characters")
+                return text
+            if isinstance(value, dict):
+                return {k: fill(v) for k, v in value.items()}
+            return value
+
+        out = []
+        classes: dict[int, Callable[..., Any]] = {
+            CREATE: Create,
+            UPDATE: Update,
+            STATUS: SetStatus,
+            MATCH: Match,
+            REDACT: Redact,
+        }
+        for op_type, origin, seq, hlc, args in self._pending:
+            op = Op(origin, seq, hlc, classes[op_type](**fill(args)))
+            try:
+                checked = op_from_json(op_to_json(op))
+            except InvalidOp as exc:
+                raise BodyError("bad_op", str(exc)) from None
+            out.append(checked)
+        return out

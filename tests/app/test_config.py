@@ -1,0 +1,76 @@
+"""Configuration: the file init writes loads back; bad values name their key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from fieldkit.app.config import Area, load_config, parse_config, render_config
+from fieldkit.errors import ConfigError
+
+BASE = Path("/srv/hub")
+
+
+def parse(data: dict[str, object], env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return parse_config({"hub": {"name": "St. Mary's"}} | data, env or {}, BASE)
+
+
+def test_the_file_init_writes_loads_back_with_its_values(tmp_path: Path) -> None:
+    areas = (Area("riverside", "Riverside", ("downtown",)), Area("downtown", 'Down "town"'))
+    path = tmp_path / "fieldkit.toml"
+    path.write_text(render_config('Hub "1" · ñ', areas, radio_url="sim://127.0.0.1:4403"))
+    config = load_config(path, {})
+    assert config.hub_name == 'Hub "1" · ñ'
+    assert config.areas == areas
+    assert config.radio_url == "sim://127.0.0.1:4403"
+    assert config.data_dir == tmp_path / "data"
+    assert (config.web_host, config.web_port) == ("127.0.0.1", 8080)
+
+
+def test_the_written_file_is_commented() -> None:
+    text = render_config("x")
+    assert text.count("#") > 10
+    assert "FIELDKIT_WEB_PORT" in text
+    tomllib.loads(text)
+
+
+def test_environment_overrides_beat_the_file() -> None:
+    config = parse(
+        {"web": {"port": 8080}}, {"FIELDKIT_WEB_PORT": "9000", "FIELDKIT_LANGUAGES": "es, ht"}
+    )
+    assert config.web_port == 9000
+    assert config.languages == ("es", "ht")
+
+
+@pytest.mark.parametrize(
+    ("data", "env", "key"),
+    [
+        ({"web": {"port": 70000}}, {}, "web.port"),
+        ({"web": {"port": "eighty"}}, {}, "web.port"),
+        ({}, {"FIELDKIT_WEB_PORT": "0"}, "FIELDKIT_WEB_PORT"),
+        ({"web": {"prot": 80}}, {}, "web.prot"),
+        ({"radio": {"url": "usb:/dev/ttyUSB0"}}, {}, "radio.url"),
+        ({"radio": {"url": "tcp://:4403"}}, {}, "radio.url"),
+        ({"hub": {"name": "x", "languages": ["english"]}}, {}, "hub.languages"),
+        ({"hub": {"name": ""}}, {}, "hub.name"),
+        ({"areas": {"Bad Id": {"name": "x"}}}, {}, "areas.Bad Id"),
+        ({"areas": {"north": {"adjacent": ["south"]}}}, {}, "areas.north.adjacent"),
+        ({"mesh": {}}, {}, "mesh"),
+    ],
+)
+def test_a_bad_value_gets_one_clear_error_naming_the_key(data, env, key) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError) as caught:
+        parse(data, env)
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"config {key}: ")
+
+
+def test_a_missing_or_broken_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="fieldkit init"):
+        load_config(tmp_path / "nope.toml", {})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[hub\nname = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(broken, {})

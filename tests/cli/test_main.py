@@ -1,0 +1,202 @@
+"""The fieldkit command, run as a real process the way an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+SAMPLE = Path(__file__).parents[2] / "fieldkit" / "data" / "sample.jsonl"
+
+
+def fieldkit(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fieldkit", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def hub_dir(tmp_path: Path) -> Path:
+    done = fieldkit(tmp_path, "init", "--name", "St. Mary's", "--area", "riverside=Riverside")
+    assert done.returncode == 0, done.stderr
+    return tmp_path
+
+
+def test_init_creates_config_database_and_identity_once(hub_dir: Path) -> None:
+    first = json.loads(fieldkit(hub_dir, "status", "--json").stdout)
+    again = fieldkit(hub_dir, "init")
+    assert again.returncode == 0
+    assert "kept the existing" in again.stdout
+    assert json.loads(fieldkit(hub_dir, "status", "--json").stdout)["hub"] == first["hub"]
+    assert first["name"] == "St. Mary's"
+    assert (hub_dir / "data" / "hub.sqlite3").exists()
+
+
+def test_import_then_export_round_trips_and_status_counts(hub_dir: Path) -> None:
+    done = fieldkit(hub_dir, "import", str(SAMPLE))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "28 new, 0 already here, 0 with errors"
+    again = fieldkit(hub_dir, "import", str(SAMPLE))
+    assert again.stdout.strip() == "0 new, 28 already here, 0 with errors"
+    status = json.loads(fieldkit(hub_dir, "status", "--json").stdout)
+    assert status["records"] == {"need.open": 15, "notice.open": 3, "offer.open": 10}
+    assert status["version_vector"] == {status["hub"]: 28}
+    exported = [json.loads(line) for line in fieldkit(hub_dir, "export").stdout.splitlines()]
+    originals = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
+    for original, out in zip(originals, exported, strict=True):
+        assert (
+            original.items()
+            <= {**out, "created_at": out["created_at"].replace(".000Z", "Z")}.items()
+        )
+
+
+def test_a_file_with_bad_lines_imports_the_good_ones_and_names_the_bad(hub_dir: Path) -> None:
+    path = hub_dir / "mixed.jsonl"
+    path.write_text(
+        '{"kind": "need", "category": "water", "urgency": "critical", "area": "riverside"}\n'
+        '{"kind": "need", "category": "gold", "urgency": "critical", "area": "riverside"}\n'
+    )
+    done = fieldkit(hub_dir, "import", str(path))
+    assert done.returncode == 1
+    assert done.stdout.strip() == "1 new, 0 already here, 1 with errors"
+    assert done.stderr.startswith(f"{path}: line 2: category:")
+
+
+def test_export_csv_writes_a_header_and_a_row_per_record(hub_dir: Path) -> None:
+    fieldkit(hub_dir, "import", str(SAMPLE))
+    lines = fieldkit(hub_dir, "export", "--format", "csv", "--public").stdout.splitlines()
+    assert lines[0].startswith("id,hub,kind,status,created_at,category,urgency")
+    assert len(lines) == 29
+    assert "555" not in "\n".join(lines)
+
+
+def test_status_prints_counts_and_the_version_vector(hub_dir: Path) -> None:
+    fieldkit(hub_dir, "import", str(SAMPLE))
+    out = fieldkit(hub_dir, "status").stdout
+    assert "needs    open 15" in out
+    assert "28  (this hub)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["frobnicate"], 2, "invalid choice"),
+        (["export", "--format", "xml"], 2, "invalid choice"),
+        (["import"], 2, "the following arguments are required: file"),
+        (["status", "--config", "missing.toml"], 1, "no such file: run `fieldkit init`"),
+        (["import", "nowhere.jsonl"], 1, "no such file: nowhere.jsonl"),
+        (["init", "--force", "--radio", "usb://x"], 1, "config --radio:"),
+    ],
+)
+def test_errors_are_one_line_on_stderr_with_the_right_exit_code(
+    hub_dir: Path, args: list[str], code: int, says: str
+) -> None:
+    done = fieldkit(hub_dir, *args)
+    assert done.returncode == code
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert says in done.stderr
+
+
+def test_a_bad_environment_override_names_the_variable(hub_dir: Path) -> None:
+    done = fieldkit(hub_dir, "status", env={"FIELDKIT_WEB_PORT": "http"})
+    assert done.returncode == 1
+    assert done.stderr.startswith("fieldkit: error: config FIELDKIT_WEB_PORT:")
+
+
+@pytest.mark.parametrize("command", ["init", "run", "import", "export", "status", "sim", "demo"])
+def test_every_command_has_help(tmp_path: Path, command: str) -> None:
+    done = fieldkit(tmp_path, command, "--help")
+    assert done.returncode == 0
+    assert "usage: fieldkit" in done.stdout
+
+
+def test_an_import_killed_midway_loses_nothing_and_duplicates_nothing(hub_dir: Path) -> None:
+    lines = 10_000
+    big = hub_dir / "big.jsonl"
+    with big.open("w") as out:
+        for i in range(lines):
+            line = {"kind": "need", "category": "food", "urgency": "today", "area": "riverside"}
+            out.write(json.dumps(line | {"note": f"household {i}"}) + "\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit", "import", "--progress", str(big)],
+        cwd=hub_dir, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first_commit = proc.stderr.readline()  # blocks until the first batch is on disk
+    assert first_commit.startswith("committed through line")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    db = hub_dir / "data" / "hub.sqlite3"
+    with sqlite3.connect(db) as conn:
+        partial = conn.execute("SELECT count(*) FROM records").fetchone()[0]
+    assert 0 < partial < lines
+
+    done = fieldkit(hub_dir, "import", str(big))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{lines - partial} new, {partial} already here, 0 with errors"
+    with sqlite3.connect(db) as conn:
+        notes = [
+            row[0] for row in conn.execute("SELECT json_extract(body, '$.fields.note') FROM ops")
+        ]
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert sorted(notes) == sorted(f"household {i}" for i in range(lines))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_demo_runs_three_hubs_that_gossip_their_records_to_each_other(tmp_path: Path) -> None:
+    port = free_port()
+    command = ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port), "--time-scale", "10"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit", *command],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the guide is printed once every hub is listening
+            if "Ctrl-C stops the demo" in line:
+                break
+
+        def statuses() -> list[dict[str, Any]]:
+            return [httpx.get(f"http://127.0.0.1:{port + i}/hub/status.json", timeout=10).json()
+                    for i in range(3)]  # fmt: skip
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # records cross up to two radio hops
+            every = statuses()
+            if all(sum(s["records"].values()) == 28 for s in every):
+                break
+            time.sleep(0.5)
+        assert [sum(s["records"].values()) for s in every] == [28, 28, 28]
+        status = every[2]  # the far end
+        assert len(status["version_vector"]) == 3
+        assert [p["hub"] for p in status["radio"]["peers"]]  # it heard its neighbour
+        assert "Boil water order" in httpx.get(f"http://127.0.0.1:{port}/board", timeout=10).text
+        hub3 = tmp_path / "demo" / "hub-3" / "fieldkit.toml"
+        shown = fieldkit(tmp_path, "status", "--config", str(hub3)).stdout
+        assert "connected, airtime" in shown
+        assert "  peer " in shown  # what it heard from its neighbour, and when
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0
+    assert "demo stopped" in out

@@ -1,0 +1,112 @@
+"""Sync in large batches: HTTP between hubs, bundle files for runners."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fieldkit.app.hub import Hub
+from fieldkit.app.import_export import import_file
+from fieldkit.core.records import Category, Contact, Draft, Kind, Urgency
+from fieldkit.sync.exchange import export_bundle, import_bundle, sync_with
+from fieldkit.web.sync_api import sync_routes
+from fieldkit.wire.bundle_format import BundleError, read_bundle
+from fieldkit.wire.messages import Ops
+
+SAMPLE = Path(__file__).parents[2] / "fieldkit" / "data" / "sample.jsonl"
+KEY = b"n" * 32
+
+
+async def hashes(*hubs: Hub) -> set[str]:
+    return {await h.store.state_hash(public=True) for h in hubs}
+
+
+def poster(server: Hub, key: bytes = KEY):  # type: ignore[no-untyped-def]
+    from starlette.applications import Starlette
+
+    app = Starlette(routes=sync_routes(server, key, "server"))
+    transport = httpx.ASGITransport(app=app)
+
+    async def post(body: bytes) -> bytes:
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            reply = await client.post("/sync/v1", content=body)
+        if reply.status_code != 200:
+            raise BundleError(reply.text)
+        return reply.content
+
+    return post
+
+
+async def test_http_sync_moves_ops_both_ways_and_hubs_end_equal(hub: Hub, hub2: Hub) -> None:
+    await import_file(hub, SAMPLE)
+    await hub2.submit(Draft(Kind.OFFER, Category.FOOD, Urgency.FLEXIBLE, "downtown"))
+    report = await sync_with(hub, KEY, poster(hub2))
+    assert (report.received_new, report.sent) == (1, 28)
+    assert len(await hashes(hub, hub2)) == 1
+    again = await sync_with(hub, KEY, poster(hub2))
+    assert (again.received_new, again.sent) == (0, 0)
+
+
+async def test_http_sync_with_another_networks_key_is_refused(hub: Hub, hub2: Hub) -> None:
+    await import_file(hub, SAMPLE)
+    with pytest.raises(BundleError, match="authentication"):
+        await sync_with(hub, KEY, poster(hub2, key=b"z" * 32))
+    assert await hub2.store.counts() == {}
+
+
+async def test_a_bundle_carries_every_op_and_importing_it_twice_changes_nothing(
+    hub: Hub, hub2: Hub
+) -> None:
+    await import_file(hub, SAMPLE)
+    data, count = await export_bundle(hub, KEY)
+    assert count == 28
+    assert await import_bundle(hub2, KEY, data) == (28, 28)
+    assert await import_bundle(hub2, KEY, data) == (0, 28)
+    assert len(await hashes(hub, hub2)) == 1
+
+
+@pytest.mark.parametrize("where", [0, 20, -40, -1])
+async def test_a_tampered_bundle_is_refused_whole(hub: Hub, hub2: Hub, where: int) -> None:
+    await import_file(hub, SAMPLE)
+    data = bytearray((await export_bundle(hub, KEY))[0])
+    data[where] ^= 0x01
+    with pytest.raises(BundleError):
+        await import_bundle(hub2, KEY, bytes(data))
+    assert await hub2.store.counts() == {}
+
+
+async def test_a_cut_short_or_foreign_bundle_is_refused(hub: Hub, hub2: Hub) -> None:
+    await import_file(hub, SAMPLE)
+    data, _ = await export_bundle(hub, KEY)
+    with pytest.raises(BundleError):
+        await import_bundle(hub2, KEY, data[: len(data) // 2])
+    with pytest.raises(BundleError, match="authentication"):
+        await import_bundle(hub2, b"other network key.............xx", data)
+    with pytest.raises(BundleError, match="not a fieldkit bundle"):
+        await import_bundle(hub2, KEY, b"PK\x03\x04 a zip file")
+
+
+async def test_bundles_carry_contact_details_only_with_consent(hub: Hub) -> None:
+    for name, share in (("Ana", False), ("Jean", True)):
+        draft = Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside",
+                      contact=Contact(name, "555 0100"), share_contact=share)  # fmt: skip
+        await hub.submit(draft)
+    data, _ = await export_bundle(hub, KEY)
+    ops = [
+        op
+        for env in read_bundle(KEY, data)
+        if isinstance(env.message, Ops)
+        for op in env.message.ops
+    ]
+    names = sorted(op.body.fields["contact_name"] for op in ops)  # type: ignore[union-attr]
+    assert names == ["", "Jean"]
+
+
+async def test_a_bundle_since_a_date_carries_only_later_ops(hub: Hub, wall) -> None:  # type: ignore[no-untyped-def]
+    await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside"))
+    wall.ms += 86_400_000
+    await hub.submit(Draft(Kind.NEED, Category.FOOD, Urgency.TODAY, "riverside"))
+    _, count = await export_bundle(hub, KEY, since_ms=wall.ms - 3_600_000)
+    assert count == 1

@@ -5,7 +5,7 @@ API::
     WIRE_VERSION: int          # first byte of every frame
     TAG_BYTES: int             # bytes of the truncated HMAC-SHA256 that ends every frame
     REASONS: frozenset[str]    # every DecodeError.reason, for counters
-    class DecodeError(FieldkitError): reason: str
+    class DecodeError(FieldkitError): reason: str  # fieldkit.errors; wire errors subclass it
     encode_envelope(key, env) -> bytes                # any message, any size
     decode_envelope(key, data) -> Envelope            # version, then MAC, then parse
     pack_ops(key, sender, counter, ops, budget=200) -> (frame, how_many_fitted)
@@ -53,11 +53,11 @@ import hmac
 from collections.abc import Sequence
 
 from fieldkit.core.ops import Op
-from fieldkit.errors import FieldkitError
-from fieldkit.wire.bits import BitError, BitReader, BitWriter, uvar_bits
+from fieldkit.errors import DecodeError as DecodeError  # re-exported: the codec's API
+from fieldkit.wire.bits import BitReader, BitWriter, uvar_bits
 from fieldkit.wire.messages import Envelope, Message, Ops, Summary, Want
 from fieldkit.wire.ops_body import C_INDEX, BodyError, OpsReader, OpsWriter
-from fieldkit.wire.text import TEXT_DEFLATE, TextError, pack_text, unpack_text
+from fieldkit.wire.text import TEXT_DEFLATE, pack_text, unpack_text
 
 WIRE_VERSION = 1
 TAG_BYTES = 8
@@ -78,14 +78,6 @@ _SUMMARY, _OPS, _WANT, _OPS_SUMMARY = 0, 1, 2, 3
 _MAC_LABEL = b"fieldkit wire frame v1"
 _SEQ_MAX = (1 << 64) - 1
 _HEADER_CHUNK = 7
-
-
-class DecodeError(FieldkitError):
-    """A frame we will not take; ``reason`` is one of :data:`REASONS`."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
 
 
 # --- frame: version, header, tag ----------------------------------------------------------
@@ -167,28 +159,26 @@ def decode_envelope(key: bytes, data: bytes) -> Envelope:
     if not hmac.compare_digest(tag, _tag(key, body)):
         raise DecodeError("auth", "the frame is not signed with our network key")
     r = BitReader(body[1:])
-    try:
-        kind = r.bits(2)
-        sender = r.bits(32)
-        counter = r.uvar(_HEADER_CHUNK)
-        if counter > _SEQ_MAX:
-            raise DecodeError("bad_message", "counter out of range")
-        message: Message
-        if kind == _SUMMARY:
-            message = _read_summary(r)
-        elif kind == _WANT:
-            message = _read_want(r)
-        elif kind == _OPS:
-            message = Ops(tuple(_read_ops(r, sender, body[1:])))
-        else:  # ops with the sender's summary riding along
-            summary = _read_summary(r)
-            message = Ops(tuple(_read_ops(r, sender, body[1:])), summary)
-        if kind in (_SUMMARY, _WANT) and r.byte_end != len(body) - 1:
-            raise DecodeError("trailing", "bytes after the message")
-        if not r.padding_is_zero():
-            raise DecodeError("trailing", "stray bits after the message")
-    except (BitError, BodyError) as exc:
-        raise DecodeError(exc.reason, str(exc)) from None
+    # Every error below is a DecodeError (BitError, BodyError, TextError) with its reason.
+    kind = r.bits(2)
+    sender = r.bits(32)
+    counter = r.uvar(_HEADER_CHUNK)
+    if counter > _SEQ_MAX:
+        raise DecodeError("bad_message", "counter out of range")
+    message: Message
+    if kind == _SUMMARY:
+        message = _read_summary(r)
+    elif kind == _WANT:
+        message = _read_want(r)
+    elif kind == _OPS:
+        message = Ops(tuple(_read_ops(r, sender, body[1:])))
+    else:  # ops with the sender's summary riding along
+        summary = _read_summary(r)
+        message = Ops(tuple(_read_ops(r, sender, body[1:])), summary)
+    if kind in (_SUMMARY, _WANT) and r.byte_end != len(body) - 1:
+        raise DecodeError("trailing", "bytes after the message")
+    if not r.padding_is_zero():
+        raise DecodeError("trailing", "stray bits after the message")
     return Envelope(sender, counter, message)
 
 
@@ -213,10 +203,7 @@ def _read_ops(r: BitReader, sender: int, stream: bytes) -> list[Op]:
     size = sum(reader.lengths)
     if size > MAX_TEXT_BYTES:
         raise BodyError("bad_text", f"{size} bytes of text announced")
-    try:
-        raw = unpack_text(mode, stream[r.byte_end :], size)
-    except TextError as exc:
-        raise BodyError("bad_text", str(exc)) from None
+    raw = unpack_text(mode, stream[r.byte_end :], size)
     texts, start = [], 0
     for length in reader.lengths:
         try:

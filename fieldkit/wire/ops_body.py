@@ -55,6 +55,7 @@ from fieldkit.core.records import (
     Urgency,
 )
 from fieldkit.core.refcode import ALPHABET, format_code, parse_code
+from fieldkit.errors import DecodeError
 from fieldkit.wire.bits import BitReader, BitWriter, unzigzag, zigzag
 from fieldkit.wire.text import phone_packable, phone_symbols, phone_text
 
@@ -74,12 +75,8 @@ _ALL_FIELDS = (1 << len(PLAIN_FIELDS)) - 1
 C_INDEX, C_STEP, C_TIME, C_SMALL, C_LEN, C_SEQ = 2, 4, 7, 3, 5, 7
 
 
-class BodyError(Exception):
-    """A well-formed bitstream that says something invalid; ``reason`` is a DecodeError code."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+class BodyError(DecodeError):
+    """A well-formed bitstream that says something invalid."""
 
 
 # --- encoding ---------------------------------------------------------------------------

@@ -13,7 +13,9 @@ A record reference costs 1 bit when it is the op's own id (a Create names its re
 itself), else 1 bit "same hub as the op" plus a zigzag seq distance, or a hub index plus the
 seq. Create: kind, status (2 bits each), created_at − clock ms (zigzag, usually 0), reference
 code (30 bits, or text), status message, then the fields. Fields: 1 bit "all eleven present"
-(else an 11-bit mask, in :data:`~fieldkit.core.ops.PLAIN_FIELDS` order), then per field: category
+(else an 11-bit mask, bit = the field's ``wire_code`` in :data:`~fieldkit.core.fields.FIELDS`;
+every enum code comes from the literal tables there, never from declaration order), then per field:
+category
 4 bits, urgency 2, quantity 1 (+ uvar), unit 2, area 2 (empty / new text / repeat of an area
 earlier in the frame + index), note 1, language 3 (empty / other text / en es ht vi zh ar),
 share_contact 1, name 1, phone 2 (empty / 4-bit symbols / text), location 1. A text costs its
@@ -26,9 +28,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fieldkit.core.fields import (
+    FIELDS,
+    KIND_CODES,
+    LANGUAGE_AS_TEXT,
+    LANGUAGE_CODES,
+    OP_CODES,
+    STATUS_CODES,
+    FieldSpec,
+    Kind,
+    Status,
+)
 from fieldkit.core.ops import (
     MESSAGE_MAX,
-    PLAIN_FIELDS,
     Create,
     FieldValue,
     InvalidOp,
@@ -41,35 +53,30 @@ from fieldkit.core.ops import (
     op_from_json,
     op_to_json,
 )
-from fieldkit.core.records import (
-    AREA_MAX,
-    LANGUAGE_MAX,
-    LOCATION_MAX,
-    NAME_MAX,
-    NOTE_MAX,
-    PHONE_MAX,
-    Category,
-    Kind,
-    QuantityUnit,
-    Status,
-    Urgency,
-)
 from fieldkit.core.refcode import ALPHABET, format_code, parse_code
 from fieldkit.errors import DecodeError
 from fieldkit.wire.bits import BitReader, BitWriter, unzigzag, zigzag
 from fieldkit.wire.text import phone_packable, phone_symbols, phone_text
 
-CREATE, UPDATE, STATUS, MATCH, REDACT = range(5)
-KINDS = tuple(Kind)
-STATUSES = tuple(Status)
-CATEGORIES = tuple(Category)
-URGENCIES = tuple(Urgency)
-UNITS: tuple[QuantityUnit | None, ...] = (None, *QuantityUnit)
-#: Languages coded in 3 bits (0 = empty, 1 = other, as text).
-LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar")
+CREATE, UPDATE, STATUS, MATCH, REDACT = (
+    OP_CODES[name] for name in ("create", "update", "status", "match", "redact")
+)
+_LANGUAGE_OF = {code: value for value, code in LANGUAGE_CODES.items()}
 REF_MAX = 16
 RECORD_SEQ_MAX = 10**12 - 1  # the largest seq a RecordId's text form can hold
-_ALL_FIELDS = (1 << len(PLAIN_FIELDS)) - 1
+_ALL_FIELDS = sum(1 << spec.wire_code for spec in FIELDS)
+_FIELD_BITS = max(spec.wire_code for spec in FIELDS) + 1
+#: Fields in wire-code order (the order the codec writes them in).
+_WIRE_FIELDS = tuple(sorted(FIELDS, key=lambda spec: spec.wire_code))
+
+
+def _decoding(codes: Mapping[str, int]) -> dict[int, str]:
+    return {code: value for value, code in codes.items()}
+
+
+_DECODING = {spec.name: _decoding(spec.choices) for spec in FIELDS if spec.choices}
+_KIND_OF, _STATUS_OF = _decoding(KIND_CODES), _decoding(STATUS_CODES)
+_LANGUAGE_OF = _decoding(LANGUAGE_CODES)
 
 # Continuation-group sizes, tuned on bench/corpus.jsonl.
 C_INDEX, C_STEP, C_TIME, C_SMALL, C_LEN, C_SEQ = 2, 4, 7, 3, 5, 7
@@ -140,8 +147,8 @@ class OpsWriter:
         self._prev_ms = ms
         if isinstance(body, Create):
             self._own_or_ref(op, body.record)
-            w.bits(KINDS.index(body.kind), 2)
-            w.bits(STATUSES.index(body.status), 2)
+            w.bits(KIND_CODES[body.kind], 2)
+            w.bits(STATUS_CODES[body.status], 2)
             w.svar(body.created_at - ms, C_STEP)
             self._ref_code(body.ref)
             self._opt_text(body.status_message)
@@ -151,7 +158,7 @@ class OpsWriter:
             self._fields(body.fields, create=False)
         elif isinstance(body, SetStatus):
             self._own_or_ref(op, body.record)
-            w.bits(STATUSES.index(body.status), 2)
+            w.bits(STATUS_CODES[body.status], 2)
             w.uvar(body.epoch, C_INDEX)
             self._opt_text(body.message)
         elif isinstance(body, Match):
@@ -194,30 +201,27 @@ class OpsWriter:
 
     def _fields(self, fields: Mapping[str, FieldValue], *, create: bool) -> None:
         w = self.bits
-        mask = sum(1 << i for i, name in enumerate(PLAIN_FIELDS) if name in fields)
+        mask = sum(1 << spec.wire_code for spec in FIELDS if spec.name in fields)
         if create:
             w.flag(mask == _ALL_FIELDS)
         if not create or mask != _ALL_FIELDS:
-            w.bits(mask, len(PLAIN_FIELDS))
-        for name in PLAIN_FIELDS:
-            if name in fields:
-                self._field(name, fields[name])
+            w.bits(mask, _FIELD_BITS)
+        for spec in _WIRE_FIELDS:
+            if spec.name in fields:
+                self._field(spec, fields[spec.name])
 
-    def _field(self, name: str, value: FieldValue) -> None:
+    def _field(self, spec: FieldSpec, value: FieldValue) -> None:
         w = self.bits
-        if name == "category":
-            w.bits(CATEGORIES.index(Category(str(value))), 4)
-        elif name == "urgency":
-            w.bits(URGENCIES.index(Urgency(str(value))), 2)
-        elif name == "quantity":
+        if spec.coding == "enum":
+            assert spec.choices is not None
+            w.bits(spec.choices["" if value is None else str(value)], spec.width)
+        elif spec.coding == "count":
             w.flag(value is not None)
             if isinstance(value, int):
                 w.uvar(value - 1, C_SMALL)
-        elif name == "quantity_unit":
-            w.bits(UNITS.index(None if value is None else QuantityUnit(str(value))), 2)
-        elif name == "share_contact":
+        elif spec.coding == "flag":
             w.flag(bool(value))
-        elif name == "area":
+        elif spec.coding == "area":
             assert isinstance(value, str)
             if not value:
                 w.bits(0, 2)
@@ -228,15 +232,14 @@ class OpsWriter:
                 w.bits(1, 2)
                 self._areas[value] = len(self._areas)
                 self._text(value)
-        elif name == "language":
+        elif spec.coding == "language":
             assert isinstance(value, str)
-            if value in LANGUAGES:
-                w.bits(2 + LANGUAGES.index(value), 3)
+            if value in LANGUAGE_CODES:
+                w.bits(LANGUAGE_CODES[value], 3)
             else:
-                w.bits(1 if value else 0, 3)
-                if value:
-                    self._text(value)
-        elif name == "contact_phone":
+                w.bits(LANGUAGE_AS_TEXT, 3)
+                self._text(value)
+        elif spec.coding == "phone":
             assert isinstance(value, str)
             if not value:
                 w.bits(0, 2)
@@ -250,7 +253,7 @@ class OpsWriter:
             else:
                 w.bits(2, 2)
                 self._text(value)
-        else:  # note, contact_name, contact_location
+        else:  # plain text: note, contact_name, contact_location
             assert isinstance(value, str)
             self._opt_text(value)
 
@@ -287,9 +290,9 @@ class OpsReader:
             raise BodyError("bad_op", f"hub index {index} beyond the frame's {len(self.hubs)}")
         return self.hubs[index]
 
-    def _enum(self, table: tuple[Any, ...], width: int, what: str) -> Any:
+    def _enum(self, table: Mapping[int, str], width: int, what: str) -> str:
         code = self.r.bits(width)
-        if code >= len(table):
+        if code not in table:
             raise BodyError("bad_enum", f"unknown {what} code {code}")
         return table[code]
 
@@ -334,8 +337,8 @@ class OpsReader:
             own = r.flag()
             args["record"] = RecordId(origin, seq) if own else self._record(origin, seq)
         if op_type == CREATE:
-            args["kind"] = self._enum(KINDS, 2, "kind")
-            args["status"] = self._enum(STATUSES, 2, "status")
+            args["kind"] = Kind(self._enum(_KIND_OF, 2, "kind"))
+            args["status"] = Status(self._enum(_STATUS_OF, 2, "status"))
             args["created_at"] = ms + r.svar(C_STEP)
             args["ref"] = self._ref_code()
             args["status_message"] = self._opt_text(MESSAGE_MAX)
@@ -343,7 +346,7 @@ class OpsReader:
         elif op_type == UPDATE:
             args["fields"] = self._fields(create=False)
         elif op_type == STATUS:
-            args["status"] = self._enum(STATUSES, 2, "status")
+            args["status"] = Status(self._enum(_STATUS_OF, 2, "status"))
             args["epoch"] = r.uvar(C_INDEX)
             args["message"] = self._opt_text(MESSAGE_MAX)
         self._pending.append((op_type, origin, seq, ms << 16 | counter, args))
@@ -370,53 +373,52 @@ class OpsReader:
 
     def _fields(self, *, create: bool) -> dict[str, Any]:
         r = self.r
-        mask = _ALL_FIELDS if create and r.flag() else r.bits(len(PLAIN_FIELDS))
-        return {name: self._field(name) for i, name in enumerate(PLAIN_FIELDS) if mask >> i & 1}
+        mask = _ALL_FIELDS if create and r.flag() else r.bits(_FIELD_BITS)
+        if mask & ~_ALL_FIELDS:
+            raise BodyError("bad_enum", f"unknown field in mask {mask:#x}")
+        return {spec.name: self._field(spec) for spec in _WIRE_FIELDS if mask >> spec.wire_code & 1}
 
-    def _field(self, name: str) -> Any:
+    def _field(self, spec: FieldSpec) -> Any:
         r = self.r
-        if name == "category":
-            return self._enum(CATEGORIES, 4, "category").value
-        if name == "urgency":
-            return self._enum(URGENCIES, 2, "urgency").value
-        if name == "quantity":
+        if spec.coding == "enum":
+            value = self._enum(_DECODING[spec.name], spec.width, spec.name.replace("_", " "))
+            return None if value == "" else value
+        if spec.coding == "count":
             return r.uvar(C_SMALL) + 1 if r.flag() else None
-        if name == "quantity_unit":
-            unit = self._enum(UNITS, 2, "quantity unit")
-            return None if unit is None else unit.value
-        if name == "share_contact":
+        if spec.coding == "flag":
             return r.flag()
-        if name == "area":
+        if spec.coding == "area":
             mode = r.bits(2)
             if mode == 0:
                 return ""
             if mode == 1:
-                self._areas.append(self._text(AREA_MAX))
+                self._areas.append(self._text(spec.limit))
                 return self._areas[-1]
             index = r.uvar(C_INDEX)
             if mode == 3 or index >= len(self._areas):
                 raise BodyError("bad_enum", "unknown area mode or repeat")
             return self._areas[index]
-        if name == "language":
+        if spec.coding == "language":
             code = r.bits(3)
-            if code >= 2:
-                return LANGUAGES[code - 2]
-            return self._text(LANGUAGE_MAX) if code else ""
-        if name == "contact_phone":
+            if code == LANGUAGE_AS_TEXT:
+                return self._text(spec.limit)
+            if code not in _LANGUAGE_OF:
+                raise BodyError("bad_enum", f"unknown language code {code}")
+            return _LANGUAGE_OF[code]
+        if spec.coding == "phone":
             mode = r.bits(2)
             if mode == 1:
                 plus = r.flag()
                 count = r.uvar(C_SMALL)
-                if count > PHONE_MAX:
+                if count > spec.limit:
                     raise BodyError("bad_text", "a phone number longer than 32 characters")
                 return phone_text(plus, [r.bits(4) for _ in range(count)])
             if mode == 2:
-                return self._text(PHONE_MAX)
+                return self._text(spec.limit)
             if mode == 3:
                 raise BodyError("bad_enum", "unknown phone mode 3")
             return ""
-        limits = {"note": NOTE_MAX, "contact_name": NAME_MAX, "contact_location": LOCATION_MAX}
-        return self._opt_text(limits[name])
+        return self._opt_text(spec.limit)
 
     def finish(self, texts: list[str]) -> list[Op]:
         """The ops, with texts filled in and every rule of :func:`op_from_json` checked."""

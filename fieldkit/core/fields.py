@@ -101,6 +101,7 @@ LANGUAGE_CODES: Mapping[str, int] = {
 LANGUAGE_AS_TEXT = 1
 
 FieldType = Literal["enum", "text", "int", "bool"]
+EnumType = type[StrEnum]
 #: How the codec writes a value: an enum code, an optional count, a flag, or text (plain,
 #: an area that may repeat an earlier one, a language from its table, a phone in symbols).
 Coding = Literal["enum", "count", "flag", "text", "area", "language", "phone"]
@@ -123,6 +124,8 @@ class FieldSpec:
     multiline: bool = False
     required: bool = False  # text that may not be empty
     draft: str = ""  # attribute path in Draft/Record, when not ``name``
+    enum: EnumType | None = None  # enum: the Python type of its values
+    default: str = ""  # text: what an absent value reads as
 
     @property
     def attr(self) -> str:
@@ -139,13 +142,14 @@ class FieldSpec:
 
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("category", "enum", 0, "enum", choices=CATEGORY_CODES, width=4),
-    FieldSpec("urgency", "enum", 1, "enum", choices=URGENCY_CODES, width=2),
+    FieldSpec("category", "enum", 0, "enum", choices=CATEGORY_CODES, width=4, enum=Category),
+    FieldSpec("urgency", "enum", 1, "enum", choices=URGENCY_CODES, width=2, enum=Urgency),
     FieldSpec("quantity", "int", 2, "count", QUANTITY_MAX, optional=True),
-    FieldSpec("quantity_unit", "enum", 3, "enum", choices=UNIT_CODES, width=2, optional=True),
+    FieldSpec("quantity_unit", "enum", 3, "enum", choices=UNIT_CODES, width=2, optional=True,
+              enum=QuantityUnit),
     FieldSpec("area", "text", 4, "area", AREA_MAX, required=True),
     FieldSpec("note", "text", 5, "text", NOTE_MAX, redacted=True, multiline=True),
-    FieldSpec("language", "text", 6, "language", LANGUAGE_MAX),
+    FieldSpec("language", "text", 6, "language", LANGUAGE_MAX, default="en"),
     FieldSpec("share_contact", "bool", 7, "flag"),
     FieldSpec("contact_name", "text", 8, "text", NAME_MAX, private=True, redacted=True,
               draft="contact.name"),
@@ -159,3 +163,28 @@ FIELD: Mapping[str, FieldSpec] = {spec.name: spec for spec in FIELDS}
 CONSENT_FIELD = "share_contact"
 #: Field codes below this fit today's field mask; higher ones need an extended op.
 BASE_FIELD_CODES = 11
+
+
+FieldValue = str | int | bool | None
+
+
+def typed_value(spec: FieldSpec, value: FieldValue) -> object:
+    """A stored field value as the Draft/Record attribute holds it (an enum member, …)."""
+    if spec.type == "enum":
+        assert spec.enum is not None
+        if (value is None or value == "") and spec.optional:
+            return None
+        return spec.enum(str(value))
+    if spec.type == "int":
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if spec.type == "bool":
+        return bool(value)
+    return str(value or spec.default)
+
+
+def json_value(value: object) -> FieldValue:
+    """A Draft/Record attribute as its JSON (and op) value."""
+    if isinstance(value, StrEnum):
+        return value.value
+    assert value is None or isinstance(value, str | int | bool)
+    return value

@@ -12,14 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from fieldkit.core.fields import CONSENT_FIELD, FIELD, FIELDS
+from fieldkit.core.fields import CONSENT_FIELD, FIELD, FIELDS, json_value
+from fieldkit.core.fields import FieldValue as FieldValue
 from fieldkit.core.records import Draft, Kind, Status
 from fieldkit.errors import FieldkitError
-
-FieldValue = str | int | bool | None
 
 #: Last-writer-wins fields, in the order of :data:`fieldkit.core.fields.FIELDS`.
 PLAIN_FIELDS: tuple[str, ...] = tuple(spec.name for spec in FIELDS)
@@ -156,11 +154,7 @@ def draft_attr(obj: object, spec_name: str) -> object:
 
 def draft_fields(draft: Draft) -> dict[str, FieldValue]:
     """A draft's plain fields, keyed as :data:`PLAIN_FIELDS` (enums as their values)."""
-    out: dict[str, FieldValue] = {}
-    for spec in FIELDS:
-        value = draft_attr(draft, spec.name)
-        out[spec.name] = value.value if isinstance(value, StrEnum) else value  # type: ignore[assignment]
-    return out
+    return {spec.name: json_value(draft_attr(draft, spec.name)) for spec in FIELDS}
 
 
 def check_fields(fields: Mapping[str, Any]) -> dict[str, FieldValue]:

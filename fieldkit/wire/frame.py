@@ -52,13 +52,16 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
+from fieldkit.core.fields import FIELDS, FieldSpec
 from fieldkit.core.ops import Op
 from fieldkit.errors import DecodeError as DecodeError  # re-exported: the codec's API
 from fieldkit.wire.bits import BitReader, BitWriter, uvar_bits
 from fieldkit.wire.messages import Envelope, Message, Ops, Summary, Want
-from fieldkit.wire.ops_body import C_INDEX, BodyError, OpsReader, OpsWriter
+from fieldkit.wire.ops_body import C_INDEX, WIRE_VERSIONS, BodyError, OpsReader, OpsWriter
 from fieldkit.wire.text import TEXT_DEFLATE, pack_text, unpack_text
 
+#: What this codec writes by default: frames stay version 1 (byte for byte as before) unless
+#: they hold an extended op; see :data:`~fieldkit.wire.ops_body.WIRE_VERSIONS`.
 WIRE_VERSION = 1
 TAG_BYTES = 8
 REASONS = frozenset({
@@ -71,6 +74,7 @@ REASONS = frozenset({
     "bad_op",  # an op breaking the rules of ops.op_from_json (ranges, record ids, fields)
     "bad_message",  # a summary or want out of order or with impossible seqs
     "trailing",  # bytes or bits left over after the message
+    "newer",  # an op (not the frame) with a code from a newer fieldkit: left out, in Ops.skipped
 })  # fmt: skip
 MAX_TEXT_BYTES = 1 << 24  # a frame never inflates to more than this, whatever it announces
 
@@ -107,8 +111,17 @@ def _header(kind: int, sender: int, counter: int) -> BitWriter:
     return w
 
 
-def encode_envelope(key: bytes, env: Envelope) -> bytes:
-    """One frame holding ``env``; raises ValueError for a message that breaks the rules."""
+def encode_envelope(
+    key: bytes, env: Envelope, version: int = WIRE_VERSIONS[-1],
+    fields: tuple[FieldSpec, ...] = FIELDS,
+) -> bytes:  # fmt: skip
+    """One frame holding ``env``; raises ValueError for a message that breaks the rules.
+
+    ``version`` is the highest the receivers read (the lower of ours and the neighbour's):
+    the frame is written in the lowest version that holds it, so version 1 unless an op needs
+    an extended code; an op that needs more than ``version`` is a ValueError.
+    """
+    frame_version = 1
     message = env.message
     text = b""
     if isinstance(message, Summary):
@@ -121,11 +134,12 @@ def encode_envelope(key: bytes, env: Envelope) -> bytes:
         w = _header(_OPS if message.summary is None else _OPS_SUMMARY, env.sender, env.counter)
         if message.summary is not None:
             _write_summary(w, message.summary)
-        ops = OpsWriter(env.sender)
+        ops = OpsWriter(env.sender, version, fields)
         for op in message.ops:
             ops.add(op)
         text = _finish_ops(w, ops)
-    return seal(key, bytes([WIRE_VERSION]) + w.getvalue() + text)
+        frame_version = ops.needs_version
+    return seal(key, bytes([frame_version]) + w.getvalue() + text)
 
 
 def _finish_ops(w: BitWriter, ops: OpsWriter) -> bytes:
@@ -147,10 +161,10 @@ def decode_envelope(key: bytes, data: bytes) -> Envelope:
     """
     if not data:
         raise DecodeError("truncated", "an empty frame")
-    if data[0] != WIRE_VERSION:
+    if data[0] not in WIRE_VERSIONS:
         raise DecodeError(
             "version",
-            f"wire version {data[0]}, this hub speaks version {WIRE_VERSION}: "
+            f"wire version {data[0]}, this hub speaks versions {WIRE_VERSIONS}: "
             "update fieldkit on the older hub",
         )
     if len(data) < 1 + TAG_BYTES + 5:
@@ -171,10 +185,10 @@ def decode_envelope(key: bytes, data: bytes) -> Envelope:
     elif kind == _WANT:
         message = _read_want(r)
     elif kind == _OPS:
-        message = Ops(tuple(_read_ops(r, sender, body[1:])))
+        message = _read_ops(r, sender, body[1:], data[0])
     else:  # ops with the sender's summary riding along
         summary = _read_summary(r)
-        message = Ops(tuple(_read_ops(r, sender, body[1:])), summary)
+        message = _read_ops(r, sender, body[1:], data[0], summary)
     if kind in (_SUMMARY, _WANT) and r.byte_end != len(body) - 1:
         raise DecodeError("trailing", "bytes after the message")
     if not r.padding_is_zero():
@@ -185,7 +199,9 @@ def decode_envelope(key: bytes, data: bytes) -> Envelope:
 # --- ops ----------------------------------------------------------------------------------
 
 
-def _read_ops(r: BitReader, sender: int, stream: bytes) -> list[Op]:
+def _read_ops(
+    r: BitReader, sender: int, stream: bytes, version: int, summary: Summary | None = None
+) -> Ops:
     hubs = [sender]
     for _ in range(r.uvar(C_INDEX)):
         hubs.append(r.bits(32))
@@ -195,7 +211,7 @@ def _read_ops(r: BitReader, sender: int, stream: bytes) -> list[Op]:
     mode = r.bits(2)
     if mode > TEXT_DEFLATE:
         raise BodyError("bad_enum", "unknown text mode 3")
-    reader = OpsReader(r, hubs)
+    reader = OpsReader(r, hubs, version)
     for _ in range(count):
         reader.read()
     if not r.padding_is_zero():
@@ -211,7 +227,7 @@ def _read_ops(r: BitReader, sender: int, stream: bytes) -> list[Op]:
         except UnicodeDecodeError:
             raise BodyError("bad_text", "text that is not UTF-8") from None
         start += length
-    return reader.finish(texts)
+    return Ops(tuple(reader.finish(texts)), summary, tuple(reader.skipped))
 
 
 def pack_ops(

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldkit.core.fields import (
+    BASE_FIELD_CODES,
     FIELDS,
     KIND_CODES,
     LANGUAGE_AS_TEXT,
@@ -58,23 +59,26 @@ from fieldkit.errors import DecodeError
 from fieldkit.wire.bits import BitReader, BitWriter, unzigzag, zigzag
 from fieldkit.wire.text import phone_packable, phone_symbols, phone_text
 
-CREATE, UPDATE, STATUS, MATCH, REDACT = (
-    OP_CODES[name] for name in ("create", "update", "status", "match", "redact")
+CREATE, UPDATE, STATUS, MATCH, REDACT, CREATE_EXT, UPDATE_EXT = (
+    OP_CODES[name]
+    for name in ("create", "update", "status", "match", "redact", "create_ext", "update_ext")
 )
+#: The wire versions this codec reads. Version 1 frames are today's; a version 2 frame may also
+#: hold extended ops (a code beyond its slot's width, a field beyond the 11-bit mask).
+WIRE_VERSIONS = (1, 2)
+#: Extension fields describe their own coding (2 bits), so any reader can step over them.
+_EXT_TAGS = {"count": 0, "flag": 1, "text": 2, "enum": 3}
 _LANGUAGE_OF = {code: value for value, code in LANGUAGE_CODES.items()}
 REF_MAX = 16
 RECORD_SEQ_MAX = 10**12 - 1  # the largest seq a RecordId's text form can hold
-_ALL_FIELDS = sum(1 << spec.wire_code for spec in FIELDS)
-_FIELD_BITS = max(spec.wire_code for spec in FIELDS) + 1
-#: Fields in wire-code order (the order the codec writes them in).
-_WIRE_FIELDS = tuple(sorted(FIELDS, key=lambda spec: spec.wire_code))
+_ALL_FIELDS = sum(1 << spec.wire_code for spec in FIELDS if spec.wire_code < BASE_FIELD_CODES)
+_FIELD_BITS = BASE_FIELD_CODES
 
 
 def _decoding(codes: Mapping[str, int]) -> dict[int, str]:
     return {code: value for value, code in codes.items()}
 
 
-_DECODING = {spec.name: _decoding(spec.choices) for spec in FIELDS if spec.choices}
 _KIND_OF, _STATUS_OF = _decoding(KIND_CODES), _decoding(STATUS_CODES)
 _LANGUAGE_OF = _decoding(LANGUAGE_CODES)
 
@@ -92,7 +96,14 @@ class BodyError(DecodeError):
 class OpsWriter:
     """Encodes ops one at a time; :attr:`bits` and :attr:`texts` grow with each."""
 
-    def __init__(self, sender: int) -> None:
+    def __init__(
+        self, sender: int, version: int = WIRE_VERSIONS[-1], fields: tuple[FieldSpec, ...] = FIELDS
+    ) -> None:
+        self.version = version  # the highest version the receivers read
+        self.needs_version = 1  # the lowest version that holds what was added
+        self._specs = {spec.name: spec for spec in fields}
+        self._wire_fields = tuple(sorted(fields, key=lambda spec: spec.wire_code))
+        self._table_is_ours = fields is FIELDS
         self.hubs = [sender]
         self._hub_index = {sender: 0}
         self.bits = BitWriter()
@@ -121,15 +132,26 @@ class OpsWriter:
 
     def add(self, op: Op) -> None:
         """Append one op; raises ValueError if it breaks the rules of :func:`op_from_json`."""
-        try:
-            checked = op_from_json(op_to_json(op))
-        except InvalidOp as exc:
-            raise ValueError(f"op {op.origin:08x}-{op.seq} is not valid: {exc}") from None
-        if checked != op:
-            raise ValueError(f"op {op.origin:08x}-{op.seq} is not valid: {op!r}")
+        if self._table_is_ours:  # a newer table (a simulated newer hub) has newer rules
+            try:
+                checked = op_from_json(op_to_json(op))
+            except InvalidOp as exc:
+                raise ValueError(f"op {op.origin:08x}-{op.seq} is not valid: {exc}") from None
+            if checked != op:
+                raise ValueError(f"op {op.origin:08x}-{op.seq} is not valid: {op!r}")
         w, body = self.bits, op.body
         kind = {Create: CREATE, Update: UPDATE, SetStatus: STATUS, Match: MATCH, Redact: REDACT}
-        w.bits(kind[type(body)], 3)
+        ext = isinstance(body, Create | Update) and self._needs_ext(body.fields)
+        if ext:
+            if self.version < 2:
+                raise ValueError(
+                    f"op {op.origin:08x}-{op.seq} needs wire version 2; the receiver reads 1"
+                )
+            self.needs_version = 2
+        w.bits(
+            {CREATE: CREATE_EXT, UPDATE: UPDATE_EXT}[kind[type(body)]] if ext else kind[type(body)],
+            3,
+        )
         index = self._hub(op.origin)
         w.flag(index == self._prev_origin)
         if index != self._prev_origin:
@@ -152,10 +174,10 @@ class OpsWriter:
             w.svar(body.created_at - ms, C_STEP)
             self._ref_code(body.ref)
             self._opt_text(body.status_message)
-            self._fields(body.fields, create=True)
+            self._fields(body.fields, create=True, ext=ext)
         elif isinstance(body, Update):
             self._own_or_ref(op, body.record)
-            self._fields(body.fields, create=False)
+            self._fields(body.fields, create=False, ext=ext)
         elif isinstance(body, SetStatus):
             self._own_or_ref(op, body.record)
             w.bits(STATUS_CODES[body.status], 2)
@@ -199,22 +221,39 @@ class OpsWriter:
             self.bits.bits(2, 2)
             self._text(ref)
 
-    def _fields(self, fields: Mapping[str, FieldValue], *, create: bool) -> None:
+    def _needs_ext(self, fields: Mapping[str, FieldValue]) -> bool:
+        for name, value in fields.items():
+            spec = self._specs[name]
+            if spec.wire_code >= BASE_FIELD_CODES:
+                return True
+            if spec.choices is not None and spec.choices[_key(value)] >= 1 << spec.width:
+                return True
+        return False
+
+    def _fields(self, fields: Mapping[str, FieldValue], *, create: bool, ext: bool) -> None:
         w = self.bits
-        mask = sum(1 << spec.wire_code for spec in FIELDS if spec.name in fields)
+        codes = [self._specs[name].wire_code for name in fields]
+        mask = sum(1 << code for code in codes if code < BASE_FIELD_CODES)
         if create:
             w.flag(mask == _ALL_FIELDS)
         if not create or mask != _ALL_FIELDS:
             w.bits(mask, _FIELD_BITS)
-        for spec in _WIRE_FIELDS:
+        if ext:
+            w.uvar(sum(1 << code for code in codes) >> BASE_FIELD_CODES, C_SMALL)
+        for spec in self._wire_fields:
             if spec.name in fields:
-                self._field(spec, fields[spec.name])
+                self._field(spec, fields[spec.name], ext)
 
-    def _field(self, spec: FieldSpec, value: FieldValue) -> None:
+    def _field(self, spec: FieldSpec, value: FieldValue, ext: bool = False) -> None:
         w = self.bits
+        if spec.wire_code >= BASE_FIELD_CODES:
+            w.bits(_EXT_TAGS[spec.coding], 2)  # ValueError: an extension field's coding
         if spec.coding == "enum":
             assert spec.choices is not None
-            w.bits(spec.choices["" if value is None else str(value)], spec.width)
+            if ext:  # an extended op: codes as varints, so a 17th category fits
+                w.uvar(spec.choices[_key(value)], spec.width)
+            else:
+                w.bits(spec.choices[_key(value)], spec.width)
         elif spec.coding == "count":
             w.flag(value is not None)
             if isinstance(value, int):
@@ -258,6 +297,10 @@ class OpsWriter:
             self._opt_text(value)
 
 
+def _key(value: FieldValue) -> str:
+    return "" if value is None else str(value)
+
+
 # --- decoding ---------------------------------------------------------------------------
 
 
@@ -275,7 +318,19 @@ TextSource = Callable[[Slot], str]
 class OpsReader:
     """Parses the op part of the bitstream; :meth:`finish` fills in the texts."""
 
-    def __init__(self, r: BitReader, hubs: list[int]) -> None:
+    def __init__(
+        self,
+        r: BitReader,
+        hubs: list[int],
+        version: int = 1,
+        fields: tuple[FieldSpec, ...] = FIELDS,
+    ) -> None:
+        self.version = version
+        self._by_code = {spec.wire_code: spec for spec in fields}
+        self._decodings = {s.name: _decoding(s.choices) for s in fields if s.choices is not None}
+        #: Ops of a newer vocabulary than ours (origin, seq, reason), left out of :meth:`finish`.
+        self.skipped: list[tuple[int, int, str]] = []
+        self._unknown = False
         self.r = r
         self.hubs = hubs
         self.lengths: list[int] = []
@@ -309,8 +364,12 @@ class OpsReader:
     def read(self) -> None:
         r = self.r
         op_type = r.bits(3)
+        ext = op_type in (CREATE_EXT, UPDATE_EXT) and self.version >= 2
+        if ext:
+            op_type = CREATE if op_type == CREATE_EXT else UPDATE
         if op_type > REDACT:
             raise BodyError("bad_enum", f"unknown op type {op_type}")
+        self._unknown = False
         if not r.flag():
             self._prev_origin = r.uvar(C_INDEX)
         origin = self._hub(self._prev_origin)
@@ -342,13 +401,16 @@ class OpsReader:
             args["created_at"] = ms + r.svar(C_STEP)
             args["ref"] = self._ref_code()
             args["status_message"] = self._opt_text(MESSAGE_MAX)
-            args["fields"] = self._fields(create=True)
+            args["fields"] = self._fields(create=True, ext=ext)
         elif op_type == UPDATE:
-            args["fields"] = self._fields(create=False)
+            args["fields"] = self._fields(create=False, ext=ext)
         elif op_type == STATUS:
             args["status"] = Status(self._enum(_STATUS_OF, 2, "status"))
             args["epoch"] = r.uvar(C_INDEX)
             args["message"] = self._opt_text(MESSAGE_MAX)
+        if self._unknown:
+            self.skipped.append((origin, seq, "newer"))
+            return
         self._pending.append((op_type, origin, seq, ms << 16 | counter, args))
 
     def _record(self, origin: int, seq: int) -> RecordId:
@@ -371,17 +433,55 @@ class OpsReader:
             return self._text(REF_MAX)
         raise BodyError("bad_enum", "unknown reference code mode 3")
 
-    def _fields(self, *, create: bool) -> dict[str, Any]:
+    def _fields(self, *, create: bool, ext: bool) -> dict[str, Any]:
         r = self.r
         mask = _ALL_FIELDS if create and r.flag() else r.bits(_FIELD_BITS)
-        if mask & ~_ALL_FIELDS:
-            raise BodyError("bad_enum", f"unknown field in mask {mask:#x}")
-        return {spec.name: self._field(spec) for spec in _WIRE_FIELDS if mask >> spec.wire_code & 1}
+        if ext:
+            mask |= r.uvar(C_SMALL) << BASE_FIELD_CODES
+        out: dict[str, Any] = {}
+        for code in range(mask.bit_length()):
+            if mask >> code & 1:
+                spec = self._by_code.get(code)
+                if code >= BASE_FIELD_CODES:
+                    value = self._ext_field(spec)
+                else:
+                    assert spec is not None  # every code of today's mask is a field
+                    value = self._field(spec, ext)
+                if spec is not None:
+                    out[spec.name] = value
+        return out
 
-    def _field(self, spec: FieldSpec) -> Any:
+    def _ext_field(self, spec: FieldSpec | None) -> Any:
+        """An extension field: its 2-bit coding, then its value; unknown ones are stepped over."""
+        r = self.r
+        tag = r.bits(2)
+        coding = {code: name for name, code in _EXT_TAGS.items()}[tag]
+        if spec is None or spec.coding != coding:
+            self._unknown = True
+        if coding == "count":
+            return r.uvar(C_SMALL) + 1 if r.flag() else None
+        if coding == "flag":
+            return r.flag()
+        if coding == "text":
+            return self._opt_text(spec.limit if spec else MESSAGE_MAX)
+        code = r.uvar(2)
+        if spec is None or spec.name not in self._decodings:
+            return None
+        return self._code(spec, code)
+
+    def _code(self, spec: FieldSpec, code: int) -> Any:
+        table = self._decodings[spec.name]
+        if code not in table:
+            self._unknown = True  # a value from a newer hub: this op is left out, not the frame
+            return None
+        return None if table[code] == "" else table[code]
+
+    def _field(self, spec: FieldSpec, ext: bool = False) -> Any:
         r = self.r
         if spec.coding == "enum":
-            value = self._enum(_DECODING[spec.name], spec.width, spec.name.replace("_", " "))
+            if ext:
+                return self._code(spec, r.uvar(spec.width))
+            value = self._enum(self._decodings[spec.name], spec.width, spec.name.replace("_", " "))
             return None if value == "" else value
         if spec.coding == "count":
             return r.uvar(C_SMALL) + 1 if r.flag() else None

@@ -14,12 +14,19 @@ itself), else 1 bit "same hub as the op" plus a zigzag seq distance, or a hub in
 seq. Create: kind, status (2 bits each), created_at − clock ms (zigzag, usually 0), reference
 code (30 bits, or text), status message, then the fields. Fields: 1 bit "all eleven present"
 (else an 11-bit mask, bit = the field's ``wire_code`` in :data:`~fieldkit.core.fields.FIELDS`;
-every enum code comes from the literal tables there, never from declaration order), then per field:
-category
-4 bits, urgency 2, quantity 1 (+ uvar), unit 2, area 2 (empty / new text / repeat of an area
-earlier in the frame + index), note 1, language 3 (empty / other text / en es ht vi zh ar),
-share_contact 1, name 1, phone 2 (empty / 4-bit symbols / text), location 1. A text costs its
-UTF-8 length in the bitstream and its bytes in the frame's text stream.
+every code comes from the literal tables there, never from declaration order), then per
+field: category 4 bits, urgency 2, quantity 1 (+ uvar), unit 2, area 2 (empty / new text /
+repeat of an area earlier in the frame + index), note 1, language 3 (empty / other text / en
+es ht vi zh ar), share_contact 1, name 1, phone 2 (empty / 4-bit symbols / text), location 1.
+A text costs its UTF-8 length in the bitstream and its bytes in the frame's text stream.
+
+Room to grow (wire version 2 only; today's records never need it, so they cost nothing):
+op types 5 and 6 are a Create and an Update whose codes do not fit today's slots. Their fields
+are as above, but after the 11-bit mask (or the "all" bit) comes uvar(mask of field codes ≥ 11),
+every enum code is a uvar of its slot's width (a 17th category is code 16), and each field
+beyond the first eleven starts with its coding in 2 bits (count, flag, text, enum-as-uvar), so
+a reader that does not know the field or the code steps over the op and reports it (reason
+``newer``) instead of refusing the frame.
 """
 
 from __future__ import annotations

@@ -78,6 +78,20 @@ class ImportFileError(FieldkitError):
     """An import file (or its column mapping) cannot be read at all."""
 
 
+# --- wire decoding: what a frame, bundle or bitstream from elsewhere may be refused for ------
+
+
+class DecodeError(FieldkitError):
+    """Bytes from another hub we will not take; ``reason`` is one of
+    :data:`fieldkit.wire.frame.REASONS`, for counters. The wire's internal errors (a malformed
+    bitstream, an invalid op body, a text stream that does not inflate) are subclasses."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.detail = message
+
+
 class TransportError(FieldkitError):
     """A radio or network transport failed; the message says how."""
 

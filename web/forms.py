@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote_to_bytes
 
+from fieldkit.core.fields import FIELDS
 from fieldkit.core.records import Draft, Kind, parse_bool, parse_draft
 from fieldkit.errors import FieldError, ValidationError
 
@@ -18,11 +19,11 @@ MAX_BODY = 16 * 1024
 MAX_FIELDS = 40
 FORM_TYPE = "application/x-www-form-urlencoded"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-#: Fields of the intake form that go to :func:`parse_draft` as they are.
-DRAFT_FIELDS = (
-    "kind", "category", "urgency", "quantity", "note",
-    "contact_name", "contact_phone", "contact_location",
-)  # fmt: skip
+#: Fields the intake form fills otherwise: the area (a choice or typed text), the page's
+#: language, the explicit consent, and the unit (implied by the kind).
+_FORM_SPECIAL = frozenset({"area", "language", "share_contact", "quantity_unit"})
+#: Fields of the intake form that go to :func:`parse_draft` as they are (from the field table).
+DRAFT_FIELDS = ("kind", *(spec.name for spec in FIELDS if spec.name not in _FORM_SPECIAL))
 
 
 class BodyError(Exception):
@@ -83,7 +84,7 @@ def parse_intake(form: Mapping[str, str], areas: Mapping[str, str], language: st
     consent = form.get("share_contact", "")
     raw["share_contact"] = consent
     extra: list[FieldError] = []
-    has_contact = any(form.get(n, "").strip() for n in DRAFT_FIELDS if n.startswith("contact"))
+    has_contact = any(form.get(spec.name, "").strip() for spec in FIELDS if spec.private)
     if has_contact and (not consent.strip() or parse_bool(consent) is None):
         extra.append(FieldError("share_contact", "required", "Please choose one."))
         raw["share_contact"] = ""

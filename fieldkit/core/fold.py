@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from fieldkit.core.fields import CONSENT_FIELD, FIELDS, Category, QuantityUnit, Urgency, typed_value
 from fieldkit.core.ops import (
     PLAIN_FIELDS,
     PRIVATE_FIELDS,
@@ -33,15 +34,7 @@ from fieldkit.core.ops import (
     SetStatus,
     Update,
 )
-from fieldkit.core.records import (
-    STATUS_RANK,
-    Category,
-    Contact,
-    Kind,
-    QuantityUnit,
-    Status,
-    Urgency,
-)
+from fieldkit.core.records import STATUS_RANK, Contact, Kind, Status
 
 KEEP = 3
 
@@ -89,8 +82,22 @@ def _keep_top(items: list[T], new: T) -> list[T]:
     return merged[:KEEP]
 
 
+def record_fields(value: Callable[[str], FieldValue]) -> dict[str, Any]:
+    """Draft/Record keyword arguments from plain field values, walking the field table."""
+    out: dict[str, Any] = {}
+    contact: dict[str, Any] = {}
+    for spec in FIELDS:
+        typed = typed_value(spec, value(spec.name))
+        head, _, part = spec.attr.partition(".")
+        if part:
+            contact[part] = typed
+        else:
+            out[head] = typed
+    return out | {"contact": Contact(**contact)}
+
+
 def _blank(name: str, value: FieldValue) -> FieldValue:
-    if name == "share_contact":
+    if name == CONSENT_FIELD:
         return False
     return "" if name in REDACTED_FIELDS else value
 
@@ -166,24 +173,10 @@ class RecordState:
         if self.kind is None or self.created_at is None:
             raise ValueError(f"record {self.id} has no create op yet")
         top = self.status[0]
-        unit = self.value("quantity_unit")
-        quantity = self.value("quantity")
         return Record(
             id=self.id,
             kind=Kind(str(self.kind.value)),
-            category=Category(str(self.value("category"))),
-            urgency=Urgency(str(self.value("urgency"))),
-            quantity=quantity if isinstance(quantity, int) else None,
-            quantity_unit=QuantityUnit(unit) if isinstance(unit, str) else None,
-            area=str(self.value("area") or ""),
-            note=str(self.value("note") or ""),
-            contact=Contact(
-                name=str(self.value("contact_name") or ""),
-                phone=str(self.value("contact_phone") or ""),
-                location=str(self.value("contact_location") or ""),
-            ),
-            share_contact=bool(self.value("share_contact")),
-            language=str(self.value("language") or "en"),
+            **record_fields(lambda name: self.value(name)),
             refs=tuple(sorted(self.refs)),
             status=top.status,
             status_message=top.message,
@@ -327,4 +320,4 @@ def state_hash(states: Iterable[RecordState], *, public: bool = False) -> str:
     return digest.hexdigest()
 
 
-_CONSENTED = PRIVATE_FIELDS | {"share_contact"}
+_CONSENTED = PRIVATE_FIELDS | {CONSENT_FIELD}

@@ -22,19 +22,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from fieldkit.core.fields import FIELDS, json_value
 from fieldkit.core.fold import Record
-from fieldkit.core.ops import MESSAGE_MAX, NewRecord, RecordId, hub_name
+from fieldkit.core.ops import MESSAGE_MAX, NewRecord, RecordId, draft_attr, hub_name
 from fieldkit.core.records import Draft, Status, parse_draft
 from fieldkit.core.refcode import parse_code
 from fieldkit.errors import FieldError, ImportFileError, ValidationError
 
-CSV_COLUMNS = (
-    "id", "hub", "kind", "status", "status_message", "created_at", "category", "urgency",
-    "quantity", "quantity_unit", "area", "note", "language", "ref", "share_contact",
-    "contact_name", "contact_phone", "contact_location",
-)  # fmt: skip
-PUBLIC_OMITS = frozenset({"note", "ref", "contact", "contact_name", "contact_phone",
-                          "contact_location", "status_message"})  # fmt: skip
+_HEAD_COLUMNS = ("id", "hub", "kind", "status", "status_message", "created_at")
+_REF_AFTER = "language"  # the reference code's column sits after this field's
+CSV_COLUMNS: tuple[str, ...] = (
+    *_HEAD_COLUMNS,
+    *(col for spec in FIELDS for col in (spec.csv, "ref")[: 2 if spec.name == _REF_AFTER else 1]),
+)
+#: What ``--public`` leaves out: every redactable field, the reference code and status message.
+PUBLIC_OMITS = frozenset(
+    {"ref", "status_message"}
+    | {spec.csv for spec in FIELDS if spec.redacted}
+    | {spec.json_path[0] for spec in FIELDS if spec.redacted}
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 
@@ -60,21 +66,15 @@ def to_public(record: Record, *, public: bool = False) -> dict[str, Any]:
         "status": record.status.value,
         "status_message": record.status_message,
         "created_at": iso_ms(record.created_at),
-        "category": record.category.value,
-        "urgency": record.urgency.value,
-        "quantity": record.quantity,
-        "quantity_unit": record.quantity_unit.value if record.quantity_unit else None,
-        "area": record.area,
-        "note": record.note,
-        "language": record.language,
-        "ref": record.ref,
-        "share_contact": record.share_contact,
-        "contact": {
-            "name": record.contact.name,
-            "phone": record.contact.phone,
-            "location": record.contact.location,
-        },
     }
+    for spec in FIELDS:
+        *path, leaf = spec.json_path
+        target = out
+        for part in path:
+            target = target.setdefault(part, {})
+        target[leaf] = json_value(draft_attr(record, spec.name))
+        if spec.name == _REF_AFTER:
+            out["ref"] = record.ref
     if public:
         for name in PUBLIC_OMITS:
             out.pop(name, None)
@@ -95,10 +95,7 @@ def flatten(obj: Mapping[str, Any]) -> dict[str, str]:
     return flat
 
 
-_DRAFT_KEYS = frozenset({
-    "kind", "category", "urgency", "quantity", "quantity_unit", "area", "note", "language",
-    "share_contact", "contact_name", "contact_phone", "contact_location",
-})  # fmt: skip
+_DRAFT_KEYS = frozenset({"kind", *(spec.csv for spec in FIELDS)})
 _EXTRA_KEYS = frozenset({"id", "hub", "status", "status_message", "created_at", "ref"})
 
 

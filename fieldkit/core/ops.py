@@ -14,56 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldkit.core.records import (
-    AREA_MAX,
-    LANGUAGE_MAX,
-    LOCATION_MAX,
-    NAME_MAX,
-    NOTE_MAX,
-    PHONE_MAX,
-    QUANTITY_MAX,
-    Category,
-    Draft,
-    Kind,
-    QuantityUnit,
-    Status,
-    Urgency,
-)
+from fieldkit.core.fields import CONSENT_FIELD, FIELD, FIELDS, json_value
+from fieldkit.core.fields import FieldValue as FieldValue
+from fieldkit.core.records import Draft, Kind, Status
 from fieldkit.errors import FieldkitError
 
-FieldValue = str | int | bool | None
-
-#: Last-writer-wins fields, in wire order (the codec numbers them by this position).
-PLAIN_FIELDS: tuple[str, ...] = (
-    "category",
-    "urgency",
-    "quantity",
-    "quantity_unit",
-    "area",
-    "note",
-    "language",
-    "share_contact",
-    "contact_name",
-    "contact_phone",
-    "contact_location",
-)
-PRIVATE_FIELDS: frozenset[str] = frozenset({"contact_name", "contact_phone", "contact_location"})
+#: Last-writer-wins fields, in the order of :data:`fieldkit.core.fields.FIELDS`.
+PLAIN_FIELDS: tuple[str, ...] = tuple(spec.name for spec in FIELDS)
+PRIVATE_FIELDS: frozenset[str] = frozenset(spec.name for spec in FIELDS if spec.private)
 #: What a redaction erases: the private contact and the free-text note (which may hold it too).
-REDACTED_FIELDS: frozenset[str] = PRIVATE_FIELDS | {"note"}
+REDACTED_FIELDS: frozenset[str] = frozenset(spec.name for spec in FIELDS if spec.redacted)
 MESSAGE_MAX = 200
-
-_TEXT_LIMITS = {
-    "area": AREA_MAX,
-    "note": NOTE_MAX,
-    "language": LANGUAGE_MAX,
-    "contact_name": NAME_MAX,
-    "contact_phone": PHONE_MAX,
-    "contact_location": LOCATION_MAX,
-}
-_ENUM_FIELDS: Mapping[str, frozenset[str]] = {
-    "category": frozenset(Category),
-    "urgency": frozenset(Urgency),
-}
 
 
 class InvalidOp(FieldkitError):
@@ -184,45 +145,39 @@ def shareable(op: Op, consented: bool) -> Op:
     return op
 
 
+def draft_attr(obj: object, spec_name: str) -> object:
+    """A field's value on a Draft or a Record (``contact.name`` follows the contact)."""
+    for part in FIELD[spec_name].attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def draft_fields(draft: Draft) -> dict[str, FieldValue]:
-    """A draft's plain fields, keyed as :data:`PLAIN_FIELDS`."""
-    return {
-        "category": draft.category.value,
-        "urgency": draft.urgency.value,
-        "quantity": draft.quantity,
-        "quantity_unit": draft.quantity_unit.value if draft.quantity_unit else None,
-        "area": draft.area,
-        "note": draft.note,
-        "language": draft.language,
-        "share_contact": draft.share_contact,
-        "contact_name": draft.contact.name,
-        "contact_phone": draft.contact.phone,
-        "contact_location": draft.contact.location,
-    }
+    """A draft's plain fields, keyed as :data:`PLAIN_FIELDS` (enums as their values)."""
+    return {spec.name: json_value(draft_attr(draft, spec.name)) for spec in FIELDS}
 
 
 def check_fields(fields: Mapping[str, Any]) -> dict[str, FieldValue]:
     """Check plain field values that came from outside (another hub, a file)."""
     out: dict[str, FieldValue] = {}
     for name, value in fields.items():
-        if name not in PLAIN_FIELDS:
+        spec = FIELD.get(name)
+        if spec is None:
             raise InvalidOp(f"unknown field {name!r}")
-        if name in _ENUM_FIELDS:
-            if value not in _ENUM_FIELDS[name]:
+        if value is None and spec.optional:
+            pass
+        elif spec.type == "enum":
+            if value not in (spec.choices or {}) or value == "":
                 raise InvalidOp(f"{name}: unknown value {value!r}")
-        elif name == "quantity_unit":
-            if value is not None and value not in frozenset(QuantityUnit):
-                raise InvalidOp(f"quantity_unit: unknown value {value!r}")
-        elif name == "quantity":
+        elif spec.type == "int":
             is_int = isinstance(value, int) and not isinstance(value, bool)
-            ok = value is None or (is_int and 1 <= value <= QUANTITY_MAX)
-            if not ok:
-                raise InvalidOp(f"quantity: not a whole number 1..{QUANTITY_MAX}: {value!r}")
-        elif name == "share_contact":
+            if not (is_int and 1 <= value <= spec.limit):
+                raise InvalidOp(f"{name}: not a whole number 1..{spec.limit}: {value!r}")
+        elif spec.type == "bool":
             if not isinstance(value, bool):
-                raise InvalidOp(f"share_contact: not true/false: {value!r}")
-        elif not isinstance(value, str) or len(value) > _TEXT_LIMITS[name]:
-            raise InvalidOp(f"{name}: not text of at most {_TEXT_LIMITS[name]} characters")
+                raise InvalidOp(f"{name}: not true/false: {value!r}")
+        elif not isinstance(value, str) or len(value) > spec.limit:
+            raise InvalidOp(f"{name}: not text of at most {spec.limit} characters")
         out[name] = value
     return out
 
@@ -236,7 +191,7 @@ def strip_private(op: Op, erase: frozenset[str] = REDACTED_FIELDS) -> Op:
     body = op.body
     if isinstance(body, Create | Update):
         fields = {
-            name: ("" if name in erase else (False if name == "share_contact" else v))
+            name: ("" if name in erase else (False if name == CONSENT_FIELD else v))
             for name, v in body.fields.items()
         }
         if isinstance(body, Create):

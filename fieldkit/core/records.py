@@ -14,53 +14,29 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
+from fieldkit.core.fields import (
+    AREA_MAX,
+    FIELD,
+    LANGUAGE_MAX,
+    LOCATION_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    PHONE_MAX,
+    QUANTITY_MAX,
+    Category,
+    Kind,
+    QuantityUnit,
+    Status,
+    Urgency,
+)
 from fieldkit.errors import FieldError, ValidationError
 
-
-class Kind(StrEnum):
-    NEED = "need"
-    OFFER = "offer"
-    NOTICE = "notice"
-
-
-class Category(StrEnum):
-    WATER = "water"
-    FOOD = "food"
-    MEDICATION = "medication"
-    MEDICAL_SUPPLIES = "medical_supplies"
-    HEALTHCARE = "healthcare"
-    SHELTER = "shelter"
-    POWER_FUEL = "power_fuel"
-    TRANSPORT = "transport"
-    CHILDCARE = "childcare"
-    ELDER_DISABILITY_CARE = "elder_disability_care"
-    HYGIENE = "hygiene"
-    CLOTHING_BEDDING = "clothing_bedding"
-    REPAIR_CLEANUP = "repair_cleanup"
-    SKILLS = "skills"
-    INFORMATION = "information"
-    OTHER = "other"
-
-
-class Urgency(StrEnum):
-    """Most urgent first; the order is the order of service."""
-
-    CRITICAL = "critical"
-    TODAY = "today"
-    THIS_WEEK = "this_week"
-    FLEXIBLE = "flexible"
-
-
-class QuantityUnit(StrEnum):
-    PEOPLE = "people"
-    UNITS = "units"
-
-
-class Status(StrEnum):
-    OPEN = "open"
-    MATCHED = "matched"
-    CANCELLED = "cancelled"
-    FULFILLED = "fulfilled"
+__all__ = [
+    "AREA_MAX", "LANGUAGE_MAX", "LOCATION_MAX", "NAME_MAX", "NOTE_MAX", "PHONE_MAX",
+    "QUANTITY_MAX", "STATUS_RANK", "Category", "Contact", "Draft", "Kind", "QuantityUnit",
+    "Status", "Urgency", "canonical_area", "clean_text", "parse_bool", "parse_draft",
+    "without_contact",
+]  # fmt: skip
 
 
 #: Status lattice rank within one epoch: open < matched < cancelled < fulfilled.
@@ -70,14 +46,6 @@ STATUS_RANK: Mapping[Status, int] = {
     Status.CANCELLED: 2,
     Status.FULFILLED: 3,
 }
-
-NOTE_MAX = 280
-AREA_MAX = 60
-NAME_MAX = 80
-PHONE_MAX = 32
-LOCATION_MAX = 140
-LANGUAGE_MAX = 16
-QUANTITY_MAX = 100_000
 
 _PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{3,32}$")
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -189,10 +157,10 @@ def _enum_field(
         return default
 
 
-def _text_field(
-    raw: Mapping[str, str], name: str, limit: int, errors: _Errors, *, multiline: bool = False
-) -> str:
-    value = clean_text(raw.get(name, ""), multiline=multiline)
+def _text_field(raw: Mapping[str, str], name: str, errors: _Errors) -> str:
+    spec = FIELD[name]
+    limit = spec.limit
+    value = clean_text(raw.get(name, ""), multiline=spec.multiline)
     if len(value) > limit:
         errors.add(
             name,
@@ -231,12 +199,12 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
     urgency_default = None if kind is Kind.NEED else Urgency.FLEXIBLE
     urgency = _enum_field(raw, "urgency", Urgency, errors, default=urgency_default)
 
-    area = _text_field(raw, "area", AREA_MAX, errors)
+    area = _text_field(raw, "area", errors)
     if not area:
         errors.add("area", "required", "Please say which area.")
     area = canonical_area(area, areas)
 
-    note = _text_field(raw, "note", NOTE_MAX, errors, multiline=True)
+    note = _text_field(raw, "note", errors)
 
     quantity: int | None = None
     quantity_text = raw.get("quantity", "").strip()
@@ -246,13 +214,13 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
         except ValueError:
             errors.add("quantity", "not_a_number", "Please enter a whole number, like 3.")
         else:
-            if not 1 <= quantity <= QUANTITY_MAX:
+            if not 1 <= quantity <= FIELD["quantity"].limit:
                 errors.add(
                     "quantity",
                     "out_of_range",
                     "Please enter a number from %(min)d to %(max)d.",
                     min=1,
-                    max=QUANTITY_MAX,
+                    max=FIELD["quantity"].limit,
                 )
                 quantity = None
     unit: QuantityUnit | None = None
@@ -261,15 +229,15 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
     elif quantity is not None:
         unit = QuantityUnit.PEOPLE if kind is Kind.NEED else QuantityUnit.UNITS
 
-    name = _text_field(raw, "contact_name", NAME_MAX, errors)
-    phone = _text_field(raw, "contact_phone", PHONE_MAX, errors)
+    name = _text_field(raw, "contact_name", errors)
+    phone = _text_field(raw, "contact_phone", errors)
     if phone and not _PHONE_RE.match(phone):
         errors.add(
             "contact_phone",
             "bad_phone",
             "Please enter a phone number using digits (spaces, + and - are fine).",
         )
-    location = _text_field(raw, "contact_location", LOCATION_MAX, errors, multiline=True)
+    location = _text_field(raw, "contact_location", errors)
 
     share = parse_bool(raw.get("share_contact", ""))
     if share is None:
@@ -277,12 +245,12 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
         share = False
 
     language = raw.get("language", "").strip() or "en"
-    if len(language) > LANGUAGE_MAX or not _LANGUAGE_RE.match(language):
+    if len(language) > FIELD["language"].limit or not _LANGUAGE_RE.match(language):
         errors.add(
             "language",
             "bad_language",
             "Unknown language code “%(value)s”.",
-            value=language[:LANGUAGE_MAX],
+            value=language[: FIELD["language"].limit],
         )
         language = "en"
 

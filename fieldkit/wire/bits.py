@@ -7,22 +7,20 @@ is usually 0 costs 5 bits with ``chunk=4``, a clock delta of minutes 24 bits wit
 Signed values go through :func:`zigzag` first.
 
 :class:`BitReader` never reads past its data and never builds an integer wider than 64 bits: a
-malformed stream raises :class:`BitError` with a reason code, and the codec turns that into a
-:class:`~fieldkit.wire.frame.DecodeError`.
+malformed stream raises :class:`BitError`, a :class:`~fieldkit.errors.DecodeError` with a
+reason code.
 """
 
 from __future__ import annotations
+
+from fieldkit.errors import DecodeError
 
 #: Widest integer a uvar may carry: 64-bit values, zigzagged differences of 64-bit values.
 MAX_UVAR_BITS = 66
 
 
-class BitError(Exception):
+class BitError(DecodeError):
     """A malformed bitstream; ``reason`` is ``truncated`` or ``bad_varint``."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def zigzag(value: int) -> int:

@@ -5,7 +5,7 @@ API::
     WIRE_VERSION: int          # first byte of every frame
     TAG_BYTES: int             # bytes of the truncated HMAC-SHA256 that ends every frame
     REASONS: frozenset[str]    # every DecodeError.reason, for counters
-    class DecodeError(FieldkitError): reason: str
+    class DecodeError(FieldkitError): reason: str  # fieldkit.errors; wire errors subclass it
     encode_envelope(key, env) -> bytes                # any message, any size
     decode_envelope(key, data) -> Envelope            # version, then MAC, then parse
     pack_ops(key, sender, counter, ops, budget=200) -> (frame, how_many_fitted)
@@ -16,6 +16,10 @@ Frame layout::
 
 The *version byte* stands alone so that a hub speaking another version is told so
 (``DecodeError("version")``) before anything else is tried; it is still covered by the tag.
+This codec reads versions 1 and 2 and writes the lowest that holds the frame: version 1 (the
+bytes of every earlier release, pinned by ``tests/data/golden``) unless an op needs an
+extended code (see :mod:`fieldkit.wire.ops_body`), and never more than the ``version`` the
+caller says the receivers read (the lower of ours and the neighbour's).
 The *tag* is HMAC-SHA256 truncated to 8 bytes, over everything before it, keyed with a
 subkey of the network key (``HMAC(network key, "fieldkit wire frame v1")``), so the same key
 can serve other purposes without one forging the other. 64 bits: a forger gets one guess per
@@ -52,13 +56,16 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
+from fieldkit.core.fields import FIELDS, FieldSpec
 from fieldkit.core.ops import Op
-from fieldkit.errors import FieldkitError
-from fieldkit.wire.bits import BitError, BitReader, BitWriter, uvar_bits
+from fieldkit.errors import DecodeError as DecodeError  # re-exported: the codec's API
+from fieldkit.wire.bits import BitReader, BitWriter, uvar_bits
 from fieldkit.wire.messages import Envelope, Message, Ops, Summary, Want
-from fieldkit.wire.ops_body import C_INDEX, BodyError, OpsReader, OpsWriter
-from fieldkit.wire.text import TEXT_DEFLATE, TextError, pack_text, unpack_text
+from fieldkit.wire.ops_body import C_INDEX, WIRE_VERSIONS, BodyError, OpsReader, OpsWriter
+from fieldkit.wire.text import TEXT_DEFLATE, pack_text, unpack_text
 
+#: What this codec writes by default: frames stay version 1 (byte for byte as before) unless
+#: they hold an extended op; see :data:`~fieldkit.wire.ops_body.WIRE_VERSIONS`.
 WIRE_VERSION = 1
 TAG_BYTES = 8
 REASONS = frozenset({
@@ -71,6 +78,7 @@ REASONS = frozenset({
     "bad_op",  # an op breaking the rules of ops.op_from_json (ranges, record ids, fields)
     "bad_message",  # a summary or want out of order or with impossible seqs
     "trailing",  # bytes or bits left over after the message
+    "newer",  # an op (not the frame) with a code from a newer fieldkit: left out, in Ops.skipped
 })  # fmt: skip
 MAX_TEXT_BYTES = 1 << 24  # a frame never inflates to more than this, whatever it announces
 
@@ -78,14 +86,6 @@ _SUMMARY, _OPS, _WANT, _OPS_SUMMARY = 0, 1, 2, 3
 _MAC_LABEL = b"fieldkit wire frame v1"
 _SEQ_MAX = (1 << 64) - 1
 _HEADER_CHUNK = 7
-
-
-class DecodeError(FieldkitError):
-    """A frame we will not take; ``reason`` is one of :data:`REASONS`."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
 
 
 # --- frame: version, header, tag ----------------------------------------------------------
@@ -115,8 +115,17 @@ def _header(kind: int, sender: int, counter: int) -> BitWriter:
     return w
 
 
-def encode_envelope(key: bytes, env: Envelope) -> bytes:
-    """One frame holding ``env``; raises ValueError for a message that breaks the rules."""
+def encode_envelope(
+    key: bytes, env: Envelope, version: int = WIRE_VERSIONS[-1],
+    fields: tuple[FieldSpec, ...] = FIELDS,
+) -> bytes:  # fmt: skip
+    """One frame holding ``env``; raises ValueError for a message that breaks the rules.
+
+    ``version`` is the highest the receivers read (the lower of ours and the neighbour's):
+    the frame is written in the lowest version that holds it, so version 1 unless an op needs
+    an extended code; an op that needs more than ``version`` is a ValueError.
+    """
+    frame_version = 1
     message = env.message
     text = b""
     if isinstance(message, Summary):
@@ -129,11 +138,12 @@ def encode_envelope(key: bytes, env: Envelope) -> bytes:
         w = _header(_OPS if message.summary is None else _OPS_SUMMARY, env.sender, env.counter)
         if message.summary is not None:
             _write_summary(w, message.summary)
-        ops = OpsWriter(env.sender)
+        ops = OpsWriter(env.sender, version, fields)
         for op in message.ops:
             ops.add(op)
         text = _finish_ops(w, ops)
-    return seal(key, bytes([WIRE_VERSION]) + w.getvalue() + text)
+        frame_version = ops.needs_version
+    return seal(key, bytes([frame_version]) + w.getvalue() + text)
 
 
 def _finish_ops(w: BitWriter, ops: OpsWriter) -> bytes:
@@ -155,10 +165,10 @@ def decode_envelope(key: bytes, data: bytes) -> Envelope:
     """
     if not data:
         raise DecodeError("truncated", "an empty frame")
-    if data[0] != WIRE_VERSION:
+    if data[0] not in WIRE_VERSIONS:
         raise DecodeError(
             "version",
-            f"wire version {data[0]}, this hub speaks version {WIRE_VERSION}: "
+            f"wire version {data[0]}, this hub speaks versions {WIRE_VERSIONS}: "
             "update fieldkit on the older hub",
         )
     if len(data) < 1 + TAG_BYTES + 5:
@@ -167,35 +177,35 @@ def decode_envelope(key: bytes, data: bytes) -> Envelope:
     if not hmac.compare_digest(tag, _tag(key, body)):
         raise DecodeError("auth", "the frame is not signed with our network key")
     r = BitReader(body[1:])
-    try:
-        kind = r.bits(2)
-        sender = r.bits(32)
-        counter = r.uvar(_HEADER_CHUNK)
-        if counter > _SEQ_MAX:
-            raise DecodeError("bad_message", "counter out of range")
-        message: Message
-        if kind == _SUMMARY:
-            message = _read_summary(r)
-        elif kind == _WANT:
-            message = _read_want(r)
-        elif kind == _OPS:
-            message = Ops(tuple(_read_ops(r, sender, body[1:])))
-        else:  # ops with the sender's summary riding along
-            summary = _read_summary(r)
-            message = Ops(tuple(_read_ops(r, sender, body[1:])), summary)
-        if kind in (_SUMMARY, _WANT) and r.byte_end != len(body) - 1:
-            raise DecodeError("trailing", "bytes after the message")
-        if not r.padding_is_zero():
-            raise DecodeError("trailing", "stray bits after the message")
-    except (BitError, BodyError) as exc:
-        raise DecodeError(exc.reason, str(exc)) from None
+    # Every error below is a DecodeError (BitError, BodyError, TextError) with its reason.
+    kind = r.bits(2)
+    sender = r.bits(32)
+    counter = r.uvar(_HEADER_CHUNK)
+    if counter > _SEQ_MAX:
+        raise DecodeError("bad_message", "counter out of range")
+    message: Message
+    if kind == _SUMMARY:
+        message = _read_summary(r)
+    elif kind == _WANT:
+        message = _read_want(r)
+    elif kind == _OPS:
+        message = _read_ops(r, sender, body[1:], data[0])
+    else:  # ops with the sender's summary riding along
+        summary = _read_summary(r)
+        message = _read_ops(r, sender, body[1:], data[0], summary)
+    if kind in (_SUMMARY, _WANT) and r.byte_end != len(body) - 1:
+        raise DecodeError("trailing", "bytes after the message")
+    if not r.padding_is_zero():
+        raise DecodeError("trailing", "stray bits after the message")
     return Envelope(sender, counter, message)
 
 
 # --- ops ----------------------------------------------------------------------------------
 
 
-def _read_ops(r: BitReader, sender: int, stream: bytes) -> list[Op]:
+def _read_ops(
+    r: BitReader, sender: int, stream: bytes, version: int, summary: Summary | None = None
+) -> Ops:
     hubs = [sender]
     for _ in range(r.uvar(C_INDEX)):
         hubs.append(r.bits(32))
@@ -205,7 +215,7 @@ def _read_ops(r: BitReader, sender: int, stream: bytes) -> list[Op]:
     mode = r.bits(2)
     if mode > TEXT_DEFLATE:
         raise BodyError("bad_enum", "unknown text mode 3")
-    reader = OpsReader(r, hubs)
+    reader = OpsReader(r, hubs, version)
     for _ in range(count):
         reader.read()
     if not r.padding_is_zero():
@@ -213,10 +223,7 @@ def _read_ops(r: BitReader, sender: int, stream: bytes) -> list[Op]:
     size = sum(reader.lengths)
     if size > MAX_TEXT_BYTES:
         raise BodyError("bad_text", f"{size} bytes of text announced")
-    try:
-        raw = unpack_text(mode, stream[r.byte_end :], size)
-    except TextError as exc:
-        raise BodyError("bad_text", str(exc)) from None
+    raw = unpack_text(mode, stream[r.byte_end :], size)
     texts, start = [], 0
     for length in reader.lengths:
         try:
@@ -224,7 +231,7 @@ def _read_ops(r: BitReader, sender: int, stream: bytes) -> list[Op]:
         except UnicodeDecodeError:
             raise BodyError("bad_text", "text that is not UTF-8") from None
         start += length
-    return reader.finish(texts)
+    return Ops(tuple(reader.finish(texts)), summary, tuple(reader.skipped))
 
 
 def pack_ops(

@@ -31,6 +31,9 @@ class Ops:
 
     ops: Sequence[Op]
     summary: Summary | None = None
+    #: Ops of this frame the decoder left out, as (origin, seq, reason): a newer hub's
+    #: vocabulary (reason ``newer``, counted like a DecodeError reason). Never encoded.
+    skipped: Sequence[tuple[int, int, str]] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ import zlib
 from functools import cache
 from importlib import resources
 
+from fieldkit.errors import DecodeError
+
 #: SHA-256 of ``fieldkit/data/zdict.txt`` for :data:`fieldkit.wire.frame.WIRE_VERSION` 1.
 ZDICT_SHA256 = "d4eb06851f2044295c79fca9adeed02a839194725ba170a4c3be1023862d02ff"
 
@@ -31,8 +33,11 @@ PHONE_ALPHABET = "0123456789 ()./-"
 _PHONE_RE = re.compile(r"\+?[0-9 ()./-]*")
 
 
-class TextError(Exception):
-    """A text stream that does not decompress to exactly the announced size."""
+class TextError(DecodeError):
+    """A text stream that does not decompress to exactly the announced size (``bad_text``)."""
+
+    def __init__(self, message: str, reason: str = "bad_text") -> None:
+        super().__init__(reason, message)
 
 
 @cache

@@ -1,0 +1,49 @@
+"""Golden frames: bytes on air today stay readable, and are written the same, forever.
+
+The frames in ``tests/data/golden/`` were written once by ``python -m tests.golden_frames``;
+a failure here is a wire-compatibility break between hubs on different versions, not a
+golden file to regenerate.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fieldkit.wire.frame import decode_envelope, encode_envelope
+from tests.golden_frames import CASES, GOLDEN, KEY, envelope_from_json, envelope_to_json
+
+NAMES = sorted(p.stem for p in GOLDEN.glob("*.hex"))
+
+
+def _load(name: str) -> tuple[bytes, dict[str, object]]:
+    data = bytes.fromhex((GOLDEN / f"{name}.hex").read_text(encoding="ascii").strip())
+    expected = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+    return data, expected
+
+
+def test_every_golden_case_has_its_frame_checked_in() -> None:
+    assert set(CASES) <= set(NAMES)
+    assert {"summary", "want", "ops_each_type", "ops_summary"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_todays_decoder_reads_each_golden_frame_to_its_expected_ops(name: str) -> None:
+    data, expected = _load(name)
+    assert envelope_to_json(decode_envelope(KEY, data)) == expected
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_todays_encoder_writes_each_golden_frame_byte_for_byte(name: str) -> None:
+    data, expected = _load(name)
+    assert encode_envelope(KEY, envelope_from_json(expected)).hex() == data.hex()
+
+
+def test_the_golden_frames_cover_every_op_type_private_and_unusual_values() -> None:
+    ops = [op for name in NAMES for op in _load(name)[1]["message"].get("ops", [])]  # type: ignore[attr-defined]
+    assert {op["op"] for op in ops} == {"create", "update", "status", "match", "redact"}
+    texts = json.dumps(ops, ensure_ascii=False)
+    for needle in ("contact_phone", "tl-PH", "imported-row-17"):
+        assert needle in texts
+    assert any(ord(ch) > 0xFFFF for ch in texts)  # beyond the BMP: an emoji

@@ -7,7 +7,6 @@ The language travels in the URL (``?lang=es``) and in a hidden field.
 from __future__ import annotations
 
 import secrets
-from collections import Counter
 from typing import Any
 
 from starlette.requests import Request
@@ -115,8 +114,7 @@ class ResidentPages:
 
     async def _board_context(self, area: str | None, notices: int, offers: int) -> dict[str, Any]:
         store = self.hub.store
-        open_needs = await store.list_records(kind=Kind.NEED, status=Status.OPEN, limit=10_000)
-        counts = Counter((r.category, r.area) for r in open_needs if area is None or r.area == area)
+        counts = await store.category_counts(Kind.NEED, Status.OPEN, area)
         return {
             "need_counts": sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),
             "notices": await store.list_records(

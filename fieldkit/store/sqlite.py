@@ -67,8 +67,19 @@ MIGRATIONS: tuple[str, ...] = (
         key TEXT PRIMARY KEY, hub INTEGER NOT NULL, seq INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     """,
+    # 2: the board's open-record counts by (kind, status, category, area) come from an index
+    """
+    CREATE INDEX records_board ON records (complete, kind, status, category, area);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: One page of :meth:`Store.iter_records`. A range on the primary key, not a row value
+#: ``(hub, seq) > (?, ?)``: SQLite walks the key without a sort, so export is linear.
+#: ``+complete`` keeps the planner off records_listing, which would need a sort.
+ITER_RECORDS = (
+    "SELECT hub, seq, state FROM records WHERE +complete = 1"
+    " AND hub >= ? AND (hub > ? OR seq > ?) ORDER BY hub, seq LIMIT ?"
+)
 URGENCY_RANK = {u.value: i for i, u in enumerate(Urgency)}
 
 
@@ -384,11 +395,7 @@ class Store:
         """Every complete record in id order, without holding them all in memory."""
         last = (-1, -1)
         while True:
-            async with self._db.execute(
-                "SELECT hub, seq, state FROM records WHERE complete = 1 AND (hub, seq) > (?, ?)"
-                " ORDER BY hub, seq LIMIT ?",
-                (*last, batch),
-            ) as cur:
+            async with self._db.execute(ITER_RECORDS, (last[0], last[0], last[1], batch)) as cur:
                 rows = list(await cur.fetchall())
             if not rows:
                 return
@@ -402,6 +409,21 @@ class Store:
             "SELECT kind, status, count(*) FROM records WHERE complete = 1 GROUP BY kind, status"
         ) as cur:
             return {(kind, status): n async for kind, status, n in cur}
+
+    async def category_counts(
+        self, kind: Kind, status: Status, area: str | None = None
+    ) -> dict[tuple[str, str], int]:
+        """Complete records of ``kind`` in ``status`` by (category, area), exact at any size."""
+        sql = (
+            "SELECT category, area, count(*) FROM records"
+            " WHERE complete = 1 AND kind = ? AND status = ?"
+        )
+        params: list[str] = [kind.value, status.value]
+        if area is not None:
+            sql += " AND area = ?"
+            params.append(area)
+        async with self._db.execute(sql + " GROUP BY category, area", params) as cur:
+            return {(str(c), str(a)): int(n) async for c, a, n in cur}
 
     async def version_vector(self) -> dict[int, int]:
         """Per origin hub, the highest seq up to which we hold every op."""

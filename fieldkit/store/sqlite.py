@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -255,6 +256,9 @@ class Store:
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
+        #: Pages and sync read here: a read-only connection of its own, so a read never sees
+        #: the rows of a write transaction that is still open (and may yet roll back).
+        self._reader = db
         self.path = path
         self._write_lock = asyncio.Lock()
         #: Write transactions committed through this Store (each one fsync with FULL sync).
@@ -273,6 +277,7 @@ class Store:
             await db.execute("PRAGMA synchronous = FULL")
             await db.execute("PRAGMA busy_timeout = 10000")
             await store._migrate()
+            store._reader = await _open_reader(path)
         except Exception as exc:
             await db.close()
             if isinstance(exc, StoreError):
@@ -281,6 +286,8 @@ class Store:
         return store
 
     async def close(self) -> None:
+        if self._reader is not self._db:
+            await self._reader.close()
         await self._db.close()
 
     async def __aenter__(self) -> Store:
@@ -290,7 +297,7 @@ class Store:
         await self.close()
 
     async def _migrate(self) -> None:
-        version = await self._scalar("PRAGMA user_version")
+        version = await self._scalar("PRAGMA user_version", db=self._db)
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"database {self.path} has schema {version}, newer than this fieldkit "
@@ -303,8 +310,10 @@ class Store:
                         await self._db.execute(statement)
                 await self._db.execute(f"PRAGMA user_version = {number + 1}")
 
-    async def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        async with self._db.execute(sql, tuple(params)) as cur:
+    async def _scalar(
+        self, sql: str, params: Iterable[Any] = (), db: aiosqlite.Connection | None = None
+    ) -> Any:
+        async with (db or self._reader).execute(sql, tuple(params)) as cur:
             row = await cur.fetchone()
         return row[0] if row else None
 
@@ -351,7 +360,7 @@ class Store:
     # --- reading ------------------------------------------------------------------------
 
     async def get(self, record: RecordId) -> Record | None:
-        async with self._db.execute(
+        async with self._reader.execute(
             "SELECT state FROM records WHERE hub = ? AND seq = ? AND complete = 1",
             (record.hub, record.seq),
         ) as cur:
@@ -387,7 +396,7 @@ class Store:
         )
 
     async def _records(self, sql: str, params: Iterable[Any]) -> list[Record]:
-        async with self._db.execute(sql, tuple(params)) as cur:
+        async with self._reader.execute(sql, tuple(params)) as cur:
             rows = await cur.fetchall()
         return [RecordState.from_json(json.loads(row[0])).view() for row in rows]
 
@@ -395,7 +404,9 @@ class Store:
         """Every complete record in id order, without holding them all in memory."""
         last = (-1, -1)
         while True:
-            async with self._db.execute(ITER_RECORDS, (last[0], last[0], last[1], batch)) as cur:
+            async with self._reader.execute(
+                ITER_RECORDS, (last[0], last[0], last[1], batch)
+            ) as cur:
                 rows = list(await cur.fetchall())
             if not rows:
                 return
@@ -405,7 +416,7 @@ class Store:
 
     async def counts(self) -> dict[tuple[str, str], int]:
         """Complete records by (kind, status)."""
-        async with self._db.execute(
+        async with self._reader.execute(
             "SELECT kind, status, count(*) FROM records WHERE complete = 1 GROUP BY kind, status"
         ) as cur:
             return {(kind, status): n async for kind, status, n in cur}
@@ -422,17 +433,17 @@ class Store:
         if area is not None:
             sql += " AND area = ?"
             params.append(area)
-        async with self._db.execute(sql + " GROUP BY category, area", params) as cur:
+        async with self._reader.execute(sql + " GROUP BY category, area", params) as cur:
             return {(str(c), str(a)): int(n) async for c, a, n in cur}
 
     async def version_vector(self) -> dict[int, int]:
         """Per origin hub, the highest seq up to which we hold every op."""
-        async with self._db.execute("SELECT origin, contiguous FROM origins") as cur:
+        async with self._reader.execute("SELECT origin, contiguous FROM origins") as cur:
             return {origin: contiguous async for origin, contiguous in cur}
 
     async def ops_since(self, origin: int, after_seq: int, limit: int = 1000) -> list[Op]:
         """Ops of one origin with seq > ``after_seq``, in seq order."""
-        async with self._db.execute(
+        async with self._reader.execute(
             "SELECT body FROM ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
             (origin, after_seq, limit),
         ) as cur:
@@ -441,7 +452,7 @@ class Store:
     async def held_beyond(self) -> dict[int, list[int]]:
         """Per origin, the seqs we hold past a gap in its log."""
         out: dict[int, list[int]] = {}
-        async with self._db.execute(
+        async with self._reader.execute(
             "SELECT o.origin, o.seq FROM ops o JOIN origins g ON g.origin = o.origin"
             " WHERE o.seq > g.contiguous ORDER BY o.origin, o.seq"
         ) as cur:
@@ -463,7 +474,7 @@ class Store:
             return []
         out = []
         for start in range(0, len(where), 300):  # stay under SQLite's parameter limit
-            async with self._db.execute(
+            async with self._reader.execute(
                 "SELECT o.body, coalesce(json_extract(r.state, '$.fields.share_contact[0][1]'), 0),"
                 " coalesce(r.urgency_rank, 99) AS u, o.hlc FROM ops o LEFT JOIN records r"
                 " ON r.hub = o.rec_hub AND r.seq = o.rec_seq"
@@ -475,9 +486,25 @@ class Store:
         return [(op_from_json(body), consented) for body, consented, _, _ in out[:limit]]
 
     async def state_hash(self, *, public: bool = False) -> str:
-        async with self._db.execute("SELECT state FROM records ORDER BY hub, seq") as cur:
+        async with self._reader.execute("SELECT state FROM records ORDER BY hub, seq") as cur:
             states = [RecordState.from_json(json.loads(s)) async for (s,) in cur]
         return state_hash(states, public=public)
 
     async def integrity_check(self) -> str:
         return str(await self._scalar("PRAGMA integrity_check"))
+
+
+async def _open_reader(path: Path) -> aiosqlite.Connection:
+    """A read-only connection to the database at ``path`` (opened after its migrations)."""
+    reader = await aiosqlite.connect(_read_only_uri(path), uri=True, isolation_level=None)
+    try:
+        await reader.execute("PRAGMA query_only = 1")
+        await reader.execute("PRAGMA busy_timeout = 10000")
+    except BaseException:
+        await reader.close()
+        raise
+    return reader
+
+
+def _read_only_uri(path: Path) -> str:
+    return f"file:{quote(str(path.resolve()))}?mode=ro"

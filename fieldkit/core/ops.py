@@ -29,7 +29,7 @@ from fieldkit.core.records import (
     Status,
     Urgency,
 )
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import InvalidOp as InvalidOp
 
 FieldValue = str | int | bool | None
 
@@ -64,10 +64,6 @@ _ENUM_FIELDS: Mapping[str, frozenset[str]] = {
     "category": frozenset(Category),
     "urgency": frozenset(Urgency),
 }
-
-
-class InvalidOp(FieldkitError):
-    """An op (from another hub, a bundle or an import) that breaks the rules."""
 
 
 _RECORD_ID_RE = re.compile(r"^([0-9a-f]{8})-([1-9][0-9]{0,11})$")

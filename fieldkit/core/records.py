@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
@@ -303,7 +303,3 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
         share_contact=share,
         language=language,
     )
-
-
-def without_contact(draft: Draft) -> Draft:
-    return replace(draft, contact=EMPTY_CONTACT, share_contact=False)

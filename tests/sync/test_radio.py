@@ -116,8 +116,8 @@ async def test_forged_and_replayed_frames_are_rejected_and_counted(
                 for payload in (forged, genuine.payload, genuine.payload):
                     heard = syncs[1].node.stats.frames_in
                     await intruder.send(payload)
-                    while syncs[1].node.stats.frames_in == heard:  # until hub 1 has read it
-                        await asyncio.sleep(0.01)  # noqa: ASYNC110 (a bounded poll on a real count)
+                    while syncs[1].node.stats.frames_in == heard:  # noqa: ASYNC110 (bounded poll: hub 1 read it)
+                        await asyncio.sleep(0.01)
     finally:
         await intruder.close()
     assert syncs[1].node.stats.rejected["auth"] >= 1

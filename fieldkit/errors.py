@@ -3,6 +3,10 @@
 Every failure a user can cause or meet is a :class:`FieldkitError`. The edges translate it:
 the web app into a status page, the CLI into one line on stderr and an exit code, and the radio
 layer turns library exceptions into :class:`TransportError` in one place.
+
+Groups, in the order below: usage and configuration; input and validation; storage;
+transport and radio; sync and bundles; web request bodies. Older modules re-export the
+classes they used to define, so their import paths keep working.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ class FieldkitError(Exception):
     exit_code = 1
 
 
+# --- usage and configuration -------------------------------------------------------------
+
+
 class UsageError(FieldkitError):
     """The command line was wrong (exit code 2, like argparse)."""
 
@@ -31,6 +38,9 @@ class ConfigError(FieldkitError):
         super().__init__(f"config {key}: {message}")
         self.key = key
         self.message = message
+
+
+# --- input and validation ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -66,16 +76,32 @@ class ValidationError(FieldkitError):
         return out
 
 
-class StoreError(FieldkitError):
-    """The database is missing, unreadable, or of a newer schema than this code."""
-
-
 class NotFound(FieldkitError):
     """A record, reference code or hub that does not exist here."""
 
 
 class ImportFileError(FieldkitError):
     """An import file (or its column mapping) cannot be read at all."""
+
+
+class InvalidOp(FieldkitError):
+    """An op (from another hub, a bundle or an import) that breaks the rules."""
+
+
+# --- storage ---------------------------------------------------------------------------
+
+
+class StoreError(FieldkitError):
+    """The database is missing, unreadable, or of a newer schema than this code."""
+
+
+class ItemFailed(StoreError):
+    """Raised by a group-commit function: item ``index`` of the batch failed with ``error``."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(f"item {index} of the batch failed: {error}")
+        self.index = index
+        self.error = error
 
 
 # --- wire decoding: what a frame, bundle or bitstream from elsewhere may be refused for ------
@@ -92,6 +118,9 @@ class DecodeError(FieldkitError):
         self.detail = message
 
 
+# --- transport and radio ---------------------------------------------------------------
+
+
 class TransportError(FieldkitError):
     """A radio or network transport failed; the message says how."""
 
@@ -103,3 +132,58 @@ class PayloadTooLarge(TransportError):
         super().__init__(f"payload of {size} bytes exceeds the {limit}-byte limit")
         self.size = size
         self.limit = limit
+
+
+class RadioRejected(TransportError):
+    """The radio refused a frame (a routing NAK); ``reason`` is the Routing.Error name."""
+
+    def __init__(self, reason: str, packet_id: int | None = None) -> None:
+        super().__init__(f"radio refused the frame: {reason}")
+        self.reason = reason
+        self.packet_id = packet_id
+
+
+class DutyCycleLimited(RadioRejected):
+    """The radio is over its regional duty-cycle budget; try again after ``retry_after`` s."""
+
+    def __init__(self, packet_id: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__("DUTY_CYCLE_LIMIT", packet_id)
+        self.retry_after = retry_after
+
+
+class FrameTooLargeForRadio(RadioRejected):
+    """The radio said TOO_LARGE although the payload was within ``max_payload``."""
+
+    def __init__(self, packet_id: int | None = None) -> None:
+        super().__init__("TOO_LARGE", packet_id)
+
+
+class DeliveryFailed(RadioRejected):
+    """A frame sent with ``want_ack`` was not acknowledged (MAX_RETRANSMIT, NO_ROUTE, …)."""
+
+
+class AckTimeout(TransportError):
+    """No ACK or NAK arrived in time for a frame sent with ``want_ack``."""
+
+
+class RadioUnavailable(TransportError):
+    """The radio is disconnected (unplugged, rebooting, TCP dropped); reconnecting."""
+
+
+# --- sync and bundles ------------------------------------------------------------------
+
+
+class BundleError(FieldkitError):
+    """A bundle that is not ours, not intact, or not from this network."""
+
+
+# --- web request bodies ----------------------------------------------------------------
+
+
+class FormBodyError(FieldkitError):
+    """A request body we cannot read as a form; ``message`` is an English msgid."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

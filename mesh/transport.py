@@ -13,7 +13,28 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from fieldkit.errors import PayloadTooLarge, TransportError
+from fieldkit.errors import (
+    AckTimeout as AckTimeout,
+)
+from fieldkit.errors import (
+    DeliveryFailed as DeliveryFailed,
+)
+from fieldkit.errors import (
+    DutyCycleLimited as DutyCycleLimited,
+)
+from fieldkit.errors import (
+    FrameTooLargeForRadio as FrameTooLargeForRadio,
+)
+from fieldkit.errors import (
+    PayloadTooLarge,
+    TransportError,
+)
+from fieldkit.errors import (
+    RadioRejected as RadioRejected,
+)
+from fieldkit.errors import (
+    RadioUnavailable as RadioUnavailable,
+)
 
 #: Payload budget per frame (DESIGN §4: the firmware takes 231 for a PRIVATE_APP broadcast,
 #: 219 for a PKI direct message; official apps keep to 200 for delivery).
@@ -21,42 +42,6 @@ MAX_PAYLOAD = 200
 
 #: Meshtastic's first private application port.
 PRIVATE_APP = 256
-
-
-class RadioRejected(TransportError):
-    """The radio refused a frame (a routing NAK); ``reason`` is the Routing.Error name."""
-
-    def __init__(self, reason: str, packet_id: int | None = None) -> None:
-        super().__init__(f"radio refused the frame: {reason}")
-        self.reason = reason
-        self.packet_id = packet_id
-
-
-class DutyCycleLimited(RadioRejected):
-    """The radio is over its regional duty-cycle budget; try again after ``retry_after`` s."""
-
-    def __init__(self, packet_id: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__("DUTY_CYCLE_LIMIT", packet_id)
-        self.retry_after = retry_after
-
-
-class FrameTooLargeForRadio(RadioRejected):
-    """The radio said TOO_LARGE although the payload was within ``max_payload``."""
-
-    def __init__(self, packet_id: int | None = None) -> None:
-        super().__init__("TOO_LARGE", packet_id)
-
-
-class DeliveryFailed(RadioRejected):
-    """A frame sent with ``want_ack`` was not acknowledged (MAX_RETRANSMIT, NO_ROUTE, …)."""
-
-
-class AckTimeout(TransportError):
-    """No ACK or NAK arrived in time for a frame sent with ``want_ack``."""
-
-
-class RadioUnavailable(TransportError):
-    """The radio is disconnected (unplugged, rebooting, TCP dropped); reconnecting."""
 
 
 def nak_error(reason: str, packet_id: int | None = None) -> RadioRejected:

@@ -5,9 +5,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from fieldkit.app.hub import Hub, create_identity
 from fieldkit.store.sqlite import Store
+
+# CI runs on two shared cores: no per-example deadline, and a fixed sequence of examples so a
+# failure there is the same failure here. Developers get hypothesis's random exploration.
+settings.register_profile("ci", deadline=None, derandomize=True, max_examples=100)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 class FakeWall:

@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+#: Each benchmark may take up to 300 s on a busy machine (the subprocess timeout below).
+pytestmark = pytest.mark.timeout(360)
+
 BENCH = Path(__file__).parents[1] / "bench"
 
 

@@ -1,8 +1,8 @@
 """Reading untrusted form bodies and turning the intake form into a :class:`Draft` (pure).
 
 Only ``application/x-www-form-urlencoded`` is accepted (the pages never upload files), at most
-:data:`MAX_BODY` bytes, strictly UTF-8. Every problem is a :class:`BodyError` carrying an
-English msgid the page translates.
+:data:`MAX_BODY` bytes, strictly UTF-8. Every problem is a :class:`~fieldkit.errors.FormBodyError`
+carrying an English msgid the page translates.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from urllib.parse import unquote_to_bytes
 
 from fieldkit.core.fields import FIELDS
 from fieldkit.core.records import Draft, Kind, parse_bool, parse_draft
-from fieldkit.errors import FieldError, ValidationError
+from fieldkit.errors import FieldError, FormBodyError, ValidationError
 
 MAX_BODY = 16 * 1024
 MAX_FIELDS = 40
@@ -26,13 +26,8 @@ _FORM_SPECIAL = frozenset({"area", "language", "share_contact", "quantity_unit"}
 DRAFT_FIELDS = ("kind", *(spec.name for spec in FIELDS if spec.name not in _FORM_SPECIAL))
 
 
-class BodyError(Exception):
-    """A request body we cannot read as a form; ``message`` is an English msgid."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+#: The old name of :class:`~fieldkit.errors.FormBodyError`.
+BodyError = FormBodyError
 
 
 TOO_LARGE = BodyError(413, "That was more text than this form can take. Please shorten it.")

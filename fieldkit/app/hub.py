@@ -119,6 +119,7 @@ class Hub:
         return await self.intake.submit(NewRecord(draft, idempotency_key))
 
     async def _commit_intake(self, batch: Sequence[NewRecord]) -> list[Submitted]:
+        """Create the batch in one transaction; :class:`ItemFailed` names the item that failed."""
         done = []
         async with self.store.transaction() as tx:
             for index, new in enumerate(batch):
@@ -134,15 +135,12 @@ class Hub:
         """Create several records in one transaction: all of them are stored, or none.
 
         A record whose idempotency key was seen before, or whose own id (an imported
-        record's) is already here, is not created again.
+        record's) is already here, is not created again. The failing item's own error is raised.
         """
-        done = []
-        async with self.store.transaction() as tx:
-            for new in batch:
-                done.append(await self._submit(tx, new))
-        if any(d.new for d in done):
-            self._changed()
-        return done
+        try:
+            return await self._commit_intake(batch)
+        except ItemFailed as failed:
+            raise failed.error from None
 
     async def _submit(self, tx: Tx, new: NewRecord) -> Submitted:
         key = new.idempotency_key

@@ -17,7 +17,7 @@ from typing import Any
 from fieldkit.core.fields import CONSENT_FIELD, FIELD, FIELDS, json_value
 from fieldkit.core.fields import FieldValue as FieldValue
 from fieldkit.core.records import Draft, Kind, Status
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import InvalidOp as InvalidOp
 
 #: Last-writer-wins fields, in the order of :data:`fieldkit.core.fields.FIELDS`.
 PLAIN_FIELDS: tuple[str, ...] = tuple(spec.name for spec in FIELDS)
@@ -25,10 +25,6 @@ PRIVATE_FIELDS: frozenset[str] = frozenset(spec.name for spec in FIELDS if spec.
 #: What a redaction erases: the private contact and the free-text note (which may hold it too).
 REDACTED_FIELDS: frozenset[str] = frozenset(spec.name for spec in FIELDS if spec.redacted)
 MESSAGE_MAX = 200
-
-
-class InvalidOp(FieldkitError):
-    """An op (from another hub, a bundle or an import) that breaks the rules."""
 
 
 _RECORD_ID_RE = re.compile(r"^([0-9a-f]{8})-([1-9][0-9]{0,11})$")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
@@ -35,7 +35,6 @@ __all__ = [
     "AREA_MAX", "LANGUAGE_MAX", "LOCATION_MAX", "NAME_MAX", "NOTE_MAX", "PHONE_MAX",
     "QUANTITY_MAX", "STATUS_RANK", "Category", "Contact", "Draft", "Kind", "QuantityUnit",
     "Status", "Urgency", "canonical_area", "clean_text", "parse_bool", "parse_draft",
-    "without_contact",
 ]  # fmt: skip
 
 
@@ -271,7 +270,3 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
         share_contact=share,
         language=language,
     )
-
-
-def without_contact(draft: Draft) -> Draft:
-    return replace(draft, contact=EMPTY_CONTACT, share_contact=False)

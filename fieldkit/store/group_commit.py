@@ -22,21 +22,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from fieldkit.errors import ItemFailed as ItemFailed
 from fieldkit.errors import StoreError
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_BATCH = 128
-
-
-class ItemFailed(Exception):
-    """Raised by a commit function: item ``index`` of the batch failed with ``error``."""
-
-    def __init__(self, index: int, error: Exception) -> None:
-        super().__init__(f"item {index} of the batch failed: {error}")
-        self.index = index
-        self.error = error
 
 
 class GroupCommit(Generic[T, R]):

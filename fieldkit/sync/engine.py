@@ -154,7 +154,6 @@ class SyncEngine:
     forwarding: dict[tuple[int, int], int] = field(default_factory=dict)  # op id → not before
     own_floor: int | None = None  # own ops up to here predate this engine: never pushed
     summary_due: int | None = 0  # send one at start-up
-    last_summary: int = -(10**9)
     heartbeat: int = 0
     next_heartbeat: int = 0
     not_before: int = 0  # pacing: no send before this time
@@ -234,7 +233,6 @@ class SyncEngine:
 
     def sent_summary(self, now: int) -> None:
         self.summary_due = None
-        self.last_summary = now
         self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
                              self.settings.heartbeat_max)  # fmt: skip
         if not self.peers:  # alone: a runner may pass by any minute, so speak up more often

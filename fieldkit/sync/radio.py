@@ -55,7 +55,6 @@ class RadioSync:
             hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload, counter=counter
         )
         self.wake = asyncio.Event()
-        self.heard = asyncio.Event()  # set after every frame heard (for whoever waits on it)
         self.last_contact: float | None = None
         self.backoffs = 0
         hub.on_change.append(self._changed)
@@ -93,7 +92,6 @@ class RadioSync:
             self.last_contact = time.time()
             await self.node.receive(frame.payload, self.now())
             self.wake.set()
-            self.heard.set()
 
     async def _send_loop(self) -> None:
         while True:

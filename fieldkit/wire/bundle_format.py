@@ -12,16 +12,12 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
-from fieldkit.errors import FieldkitError
+from fieldkit.errors import BundleError as BundleError
 from fieldkit.wire import frame as codec
 from fieldkit.wire.messages import Envelope
 
 MAGIC = b"FKBUNDLE\x01"
 TAG = 32
-
-
-class BundleError(FieldkitError):
-    """A bundle that is not ours, not intact, or not from this network."""
 
 
 def _key(network_key: bytes) -> bytes:

@@ -20,18 +20,32 @@ class _Abort(Exception):
     pass
 
 
+async def _read_during_a_write_that_rolls_back(
+    store: Store, op: Op
+) -> tuple[object, dict[int, int], int]:
+    """What the store's readers see while ``op`` is written but not committed."""
+    seen: tuple[object, dict[int, int], int] | None = None
+    try:
+        async with store.transaction() as tx:
+            await tx.add(op)
+            seen = (
+                await store.get(op.records()[0]),
+                await store.version_vector(),
+                sum((await store.counts()).values()),
+            )
+            raise _Abort
+    except _Abort:
+        pass
+    assert seen is not None
+    return seen
+
+
 async def test_a_read_during_an_open_write_sees_only_what_has_committed(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "hub.sqlite3") as store:
         async with store.transaction() as tx:
             await tx.add(_need(7, 1))
-        with pytest.raises(_Abort):
-            async with store.transaction() as tx:
-                await tx.add(_need(7, 2))
-                # the batch is written but not committed: readers must not see it
-                assert await store.get(RecordId(7, 2)) is None
-                assert await store.version_vector() == {7: 1}
-                assert sum((await store.counts()).values()) == 1
-                raise _Abort
+        seen_mid_write = await _read_during_a_write_that_rolls_back(store, _need(7, 2))
+        assert seen_mid_write == (None, {7: 1}, 1)
         assert await store.get(RecordId(7, 2)) is None
         assert await store.get(RecordId(7, 1)) is not None
         assert sum((await store.counts()).values()) == 1
@@ -39,5 +53,5 @@ async def test_a_read_during_an_open_write_sees_only_what_has_committed(tmp_path
 
 async def test_the_read_connection_refuses_to_write(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "hub.sqlite3") as store:
-        with pytest.raises(Exception, match="readonly|read-only|query_only|attempt to write"):
+        with pytest.raises(Exception, match=r"readonly|read-only|query_only|attempt to write"):
             await store._scalar("INSERT INTO meta (key, value) VALUES ('x', 'y') RETURNING 1")

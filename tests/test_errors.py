@@ -40,7 +40,7 @@ def test_the_walk_sees_modules_outside_errors_py() -> None:
     modules = module_names()
     for name in ("fieldkit.wire.frame", "fieldkit.mesh.transport", "fieldkit.web.forms"):
         assert name in modules
-    assert "fieldkit.wire.frame.DecodeError" in defined_exceptions()
+    assert "fieldkit.wire.bits.BitError" in defined_exceptions()
 
 
 def test_every_exception_is_in_errors_py_or_under_fieldkit_error() -> None:

@@ -38,3 +38,17 @@ def test_runner_reports_ops_and_critical_ops_crossed_beside_the_ideal() -> None:
     assert 0 < out["ops_crossed"] <= 100
     assert out["critical_crossed"] <= out["critical_ops"]
     assert out["ops_crossed_over_ideal"] > 0
+
+
+def test_scale_reports_every_figure_and_board_counts_equal_the_export() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "scale.py"), "--sizes", "300", "--requests", "20"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    rows = dict(line.split(None, 1) for line in done.stdout.splitlines() if line[:1] != "#")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rows["counts_exact"].strip() == "yes"
+    assert int(rows["records"]) == 300
+    for page in ("home", "board", "status", "hub_status"):
+        assert float(rows[f"{page}_p99_over_static"]) > 0
+    assert float(rows["bundle_peak_rss_mb"]) > 0

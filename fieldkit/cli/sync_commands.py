@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from fieldkit.app.netkey import format_key, network_key
 from fieldkit.cli.common import load, open_hub
 from fieldkit.core.interchange import parse_iso
 from fieldkit.errors import FieldkitError, UsageError
-from fieldkit.sync.exchange import export_bundle, import_bundle, sync_with
+from fieldkit.sync.exchange import import_bundle, stream_bundle, sync_with
 
 
 async def cmd_key(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -60,9 +60,10 @@ async def cmd_bundle(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         path = Path(args.file)
         if args.action == "export":
             since = _since(args.since)
-            data, count = await export_bundle(hub, key, since)
-            _write_atomically(path, data)
-            print(f"wrote {count} ops to {path} ({len(data)} bytes)")
+            count, size = await _stream_atomically(
+                path, lambda sink: stream_bundle(hub, key, sink, since)
+            )
+            print(f"wrote {count} ops to {path} ({size} bytes)")
         else:
             try:
                 data = path.read_bytes()
@@ -86,13 +87,19 @@ def _since(text: str | None) -> int | None:
         ) from None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """A runner may pull the stick at any moment: never leave half a bundle behind."""
+async def _stream_atomically(
+    path: Path, write: Callable[[Callable[[bytes], object]], Awaitable[int]]
+) -> tuple[int, int]:
+    """A runner may pull the stick at any moment: never leave half a bundle behind. ``write``
+    streams the bundle into a temporary file beside ``path``, renamed into place once it is
+    whole and on disk. Returns what ``write`` returned and the file's size."""
     with tempfile.NamedTemporaryFile(dir=path.parent or ".", delete=False) as tmp:
-        tmp.write(data)
+        count = await write(tmp.write)
         tmp.flush()
         os.fsync(tmp.fileno())
+        size = tmp.tell()
     os.replace(tmp.name, path)
+    return count, size
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:

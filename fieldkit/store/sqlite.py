@@ -74,6 +74,13 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: One page of the whole log along its primary key (origin, seq); a record's consent with it.
+ITER_OPS = (
+    "SELECT o.origin, o.seq, o.body,"
+    " coalesce(json_extract(r.state, '$.fields.share_contact[0][1]'), 0)"
+    " FROM ops o LEFT JOIN records r ON r.hub = o.rec_hub AND r.seq = o.rec_seq"
+    " WHERE o.origin >= ? AND (o.origin > ? OR o.seq > ?) ORDER BY o.origin, o.seq LIMIT ?"
+)
 #: One page of :meth:`Store.iter_records`. A range on the primary key, not a row value
 #: ``(hub, seq) > (?, ?)``: SQLite walks the key without a sort, so export is linear.
 #: ``+complete`` keeps the planner off records_listing, which would need a sort.
@@ -448,6 +455,19 @@ class Store:
             (origin, after_seq, limit),
         ) as cur:
             return [op_from_json(json.loads(body)) async for (body,) in cur]
+
+    async def iter_ops(self, batch: int = 500) -> AsyncIterator[tuple[Op, bool]]:
+        """Every op in (origin, seq) order, each with its record's contact consent, a page at a
+        time along the primary key: bounded memory, linear time, whatever the log's size."""
+        last = (-1, -1)
+        while True:
+            async with self._reader.execute(ITER_OPS, (*last[:1], *last, batch)) as cur:
+                rows = list(await cur.fetchall())
+            if not rows:
+                return
+            for _, _, body, consented in rows:
+                yield op_from_json(json.loads(body)), bool(consented)
+            last = (rows[-1][0], rows[-1][1])
 
     async def held_beyond(self) -> dict[int, list[int]]:
         """Per origin, the seqs we hold past a gap in its log."""

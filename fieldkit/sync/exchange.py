@@ -13,7 +13,7 @@ from fieldkit.app.hub import Hub
 from fieldkit.core.clock import physical_ms
 from fieldkit.core.ops import Op, shareable
 from fieldkit.sync.engine import missing, summary_of
-from fieldkit.wire.bundle_format import BundleError, read_bundle, write_bundle
+from fieldkit.wire.bundle_format import BundleError, BundleWriter, read_bundle, write_bundle
 from fieldkit.wire.messages import Envelope, Ops, Summary
 
 BATCH = 500  # ops per envelope
@@ -55,9 +55,34 @@ async def _take(hub: Hub, envelopes: Sequence[Envelope]) -> tuple[int, int, Summ
 # --- bundles -------------------------------------------------------------------------------
 
 
+async def stream_bundle(
+    hub: Hub, key: bytes, sink: Callable[[bytes], object], since_ms: int | None = None
+) -> int:
+    """Write a bundle of every op we hold (as it may leave this hub) to ``sink``, a chunk at a
+    time: memory stays bounded whatever the size of the log. Returns the number of ops."""
+    writer = BundleWriter(key)
+    sink(writer.start())
+    sink(writer.add(Envelope(hub.id, 0, await our_summary(hub))))
+    batch: list[Op] = []
+    count = 0
+    async for op, consented in hub.store.iter_ops(BATCH):
+        if since_ms is not None and physical_ms(op.hlc) < since_ms:
+            continue
+        batch.append(shareable(op, consented))
+        if len(batch) == BATCH:
+            sink(writer.add(Envelope(hub.id, 0, Ops(tuple(batch)))))
+            count, batch = count + len(batch), []
+    if batch:
+        sink(writer.add(Envelope(hub.id, 0, Ops(tuple(batch)))))
+        count += len(batch)
+    sink(writer.finish())
+    return count
+
+
 async def export_bundle(hub: Hub, key: bytes, since_ms: int | None = None) -> tuple[bytes, int]:
-    ops = await ops_lacking(hub, Summary({}), since_ms)
-    return write_bundle(key, _envelopes(hub, await our_summary(hub), ops)), len(ops)
+    chunks: list[bytes] = []
+    count = await stream_bundle(hub, key, chunks.append, since_ms)
+    return b"".join(chunks), count
 
 
 async def import_bundle(hub: Hub, key: bytes, data: bytes) -> tuple[int, int]:

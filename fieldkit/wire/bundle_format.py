@@ -33,12 +33,34 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
+class BundleWriter:
+    """Writes a bundle one envelope at a time, so a bundle of any size needs bounded memory.
+
+    Each :meth:`add` returns the bytes to append; :meth:`finish` the closing tag. The bytes
+    are exactly those of :func:`write_bundle` for the same envelopes.
+    """
+
+    def __init__(self, network_key: bytes) -> None:
+        self._network_key = network_key
+        self._mac = hmac.new(_key(network_key), MAGIC, hashlib.sha256)
+
+    def start(self) -> bytes:
+        return MAGIC
+
+    def add(self, env: Envelope) -> bytes:
+        frame = codec.encode_envelope(self._network_key, env)
+        chunk = _varint(len(frame)) + frame
+        self._mac.update(chunk)
+        return chunk
+
+    def finish(self) -> bytes:
+        return self._mac.digest()
+
+
 def write_bundle(network_key: bytes, envelopes: Iterable[Envelope]) -> bytes:
-    body = bytearray(MAGIC)
-    for env in envelopes:
-        frame = codec.encode_envelope(network_key, env)
-        body += _varint(len(frame)) + frame
-    return bytes(body) + hmac.new(_key(network_key), bytes(body), hashlib.sha256).digest()
+    writer = BundleWriter(network_key)
+    chunks = [writer.start(), *(writer.add(env) for env in envelopes)]
+    return b"".join(chunks) + writer.finish()
 
 
 def read_bundle(network_key: bytes, data: bytes) -> list[Envelope]:

@@ -10,7 +10,7 @@ import pytest
 from fieldkit.app.hub import Hub
 from fieldkit.app.import_export import import_file
 from fieldkit.core.records import Category, Contact, Draft, Kind, Urgency
-from fieldkit.sync.exchange import export_bundle, import_bundle, sync_with
+from fieldkit.sync.exchange import export_bundle, import_bundle, stream_bundle, sync_with
 from fieldkit.web.sync_api import sync_routes
 from fieldkit.wire.bundle_format import BundleError, read_bundle
 from fieldkit.wire.messages import Ops
@@ -110,3 +110,17 @@ async def test_a_bundle_since_a_date_carries_only_later_ops(hub: Hub, wall) -> N
     await hub.submit(Draft(Kind.NEED, Category.FOOD, Urgency.TODAY, "riverside"))
     _, count = await export_bundle(hub, KEY, since_ms=wall.ms - 3_600_000)
     assert count == 1
+
+
+async def test_a_streamed_bundle_is_written_in_chunks_and_reads_back_whole(hub: Hub) -> None:
+    await import_file(hub, SAMPLE)
+    chunks: list[bytes] = []
+    count = await stream_bundle(hub, KEY, chunks.append)
+    envelopes = read_bundle(KEY, b"".join(chunks))
+    ops = [op for env in envelopes if isinstance(env.message, Ops) for op in env.message.ops]
+    assert count > 0
+    assert count == len(ops) == sum((await hub.store.version_vector()).values())
+    assert [(op.origin, op.seq) for op in ops] == sorted((op.origin, op.seq) for op in ops)
+    assert len({(op.origin, op.seq) for op in ops}) == count
+    # one chunk for the header, the summary, each batch of ops and the tag: never the whole
+    assert len(chunks) == 3 + -(-count // 500)

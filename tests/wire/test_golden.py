@@ -47,3 +47,14 @@ def test_the_golden_frames_cover_every_op_type_private_and_unusual_values() -> N
     for needle in ("contact_phone", "tl-PH", "imported-row-17"):
         assert needle in texts
     assert any(ord(ch) > 0xFFFF for ch in texts)  # beyond the BMP: an emoji
+
+
+def test_a_bundle_written_one_envelope_at_a_time_equals_the_whole() -> None:
+    from fieldkit.wire.bundle_format import BundleWriter, write_bundle
+    from fieldkit.wire.messages import Envelope, Summary
+
+    key = b"k" * 32
+    envelopes = [Envelope(7, 0, Summary({7: n})) for n in range(1, 6)]
+    writer = BundleWriter(key)
+    streamed = writer.start() + b"".join(writer.add(env) for env in envelopes) + writer.finish()
+    assert streamed == write_bundle(key, envelopes)

@@ -104,8 +104,15 @@ class Hub:
     def new_ref(self) -> str:
         return format_code(self.random_bits(BITS))
 
+    async def _stamp(self, tx: Tx) -> int:
+        """A clock stamp for our next op. Like its seq (``tx.next_seq``) it follows what the
+        database holds inside the write transaction, never this process's memory alone:
+        another process (a CLI command beside ``fieldkit run``) may write as this hub too."""
+        self.clock.catch_up(await tx.last_hlc(self.id))
+        return self.clock.tick(self.wall())
+
     async def _append(self, tx: Tx, body: Body) -> Op:
-        op = Op(self.id, await tx.next_seq(self.id), self.clock.tick(self.wall()), body)
+        op = Op(self.id, await tx.next_seq(self.id), await self._stamp(tx), body)
         await tx.add(op)
         return op
 
@@ -168,7 +175,7 @@ class Hub:
             status=new.status,
             status_message=new.status_message,
         )
-        folded = await tx.append(Op(self.id, seq, self.clock.tick(self.wall()), body))
+        folded = await tx.append(Op(self.id, seq, await self._stamp(tx), body))
         if key and new.record_id is not None:
             await tx.remember(key, record)
         state = folded[0] if folded else await tx.state(record)

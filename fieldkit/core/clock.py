@@ -34,6 +34,11 @@ class HybridClock:
         self.last = candidate if candidate > self.last else self.last + 1
         return self.last
 
+    def catch_up(self, own: int) -> None:
+        """Our own origin's latest stamp, perhaps issued by another process writing the same
+        database (the CLI beside ``fieldkit run``): never issue one at or below it."""
+        self.last = max(self.last, own)
+
     def observe(self, remote: int, wall_ms: int) -> None:
         """Take a remote timestamp into account, believing it only up to the drift limit."""
         ceiling = pack(wall_ms + self.max_drift_ms)

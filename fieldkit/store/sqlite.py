@@ -109,6 +109,8 @@ class Tx:
         #: origin -> [contiguous, max_seq] as this transaction has made them
         self._origins: dict[int, list[int]] = {}
         self._dirty: set[int] = set()
+        #: origin -> the latest clock stamp of its ops, once asked for in this transaction
+        self._last_hlc: dict[int, int] = {}
 
     async def _origin(self, origin: int) -> list[int]:
         row = self._origins.get(origin)
@@ -121,6 +123,16 @@ class Tx:
 
     async def next_seq(self, origin: int) -> int:
         return (await self._origin(origin))[1] + 1
+
+    async def last_hlc(self, origin: int) -> int:
+        """The clock stamp of ``origin``'s latest op, as the database holds it now (inside
+        this write transaction, so no other writer can add one meanwhile)."""
+        if origin not in self._last_hlc:
+            rows = await self._db.execute_fetchall(
+                "SELECT hlc FROM ops WHERE origin = ? ORDER BY seq DESC LIMIT 1", (origin,)
+            )
+            self._last_hlc[origin] = next(iter(rows), (0,))[0]
+        return self._last_hlc[origin]
 
     async def recall(self, key: str) -> RecordId | None:
         """The record an idempotency key (form token, import line) already created."""
@@ -181,6 +193,8 @@ class Tx:
         )  # fmt: skip
         if cur.rowcount != 1:
             return None
+        if op.origin in self._last_hlc:
+            self._last_hlc[op.origin] = max(self._last_hlc[op.origin], op.hlc)
         await self._advance_vector(op.origin, op.seq)
         for state in states:
             state.apply(op)

@@ -16,7 +16,7 @@ from typing import Any
 
 from fieldkit.core.fields import CONSENT_FIELD, FIELD, FIELDS, json_value
 from fieldkit.core.fields import FieldValue as FieldValue
-from fieldkit.core.records import Draft, Kind, Status
+from fieldkit.core.records import Draft, Kind, Status, Urgency
 from fieldkit.errors import InvalidOp as InvalidOp
 
 #: Last-writer-wins fields, in the order of :data:`fieldkit.core.fields.FIELDS`.
@@ -312,3 +312,18 @@ def op_from_json(data: Mapping[str, Any]) -> Op:
     except ValueError as exc:  # an enum value that is not ours
         raise InvalidOp(str(exc)) from None
     return Op(origin, seq, hlc, body)
+
+
+# --- the send order ---------------------------------------------------------------------
+
+#: Each urgency's rank in the order of service (most urgent first: the enum's own order).
+URGENCY_RANK: Mapping[str, int] = {u.value: i for i, u in enumerate(Urgency)}
+#: The rank of an op whose record has no urgency (not held yet, or a notice): sent last.
+LEAST_URGENT = 99
+
+
+def send_order(urgency_rank: int | None, op: Op) -> tuple[int, int, int, int]:
+    """The order ops go out in, everywhere (radio, HTTP, simulations): the most urgent record
+    first, then the oldest op, then by origin hub and seq, so ties never depend on storage."""
+    rank = LEAST_URGENT if urgency_rank is None else urgency_rank
+    return (rank, op.hlc, op.origin, op.seq)

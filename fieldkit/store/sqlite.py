@@ -27,6 +27,8 @@ import aiosqlite
 
 from fieldkit.core.fold import Record, RecordState, state_hash
 from fieldkit.core.ops import (
+    LEAST_URGENT,
+    URGENCY_RANK,
     Create,
     Op,
     RecordId,
@@ -34,9 +36,10 @@ from fieldkit.core.ops import (
     Update,
     op_from_json,
     op_to_json,
+    send_order,
     strip_private,
 )
-from fieldkit.core.records import Kind, Status, Urgency
+from fieldkit.core.records import Kind, Status
 from fieldkit.errors import StoreError
 
 MIGRATIONS: tuple[str, ...] = (
@@ -88,7 +91,6 @@ ITER_RECORDS = (
     "SELECT hub, seq, state FROM records WHERE +complete = 1"
     " AND hub >= ? AND (hub > ? OR seq > ?) ORDER BY hub, seq LIMIT ?"
 )
-URGENCY_RANK = {u.value: i for i, u in enumerate(Urgency)}
 
 
 def _rank(urgency: Any) -> int | None:
@@ -510,14 +512,16 @@ class Store:
         for start in range(0, len(where), 300):  # stay under SQLite's parameter limit
             async with self._reader.execute(
                 "SELECT o.body, coalesce(json_extract(r.state, '$.fields.share_contact[0][1]'), 0),"
-                " coalesce(r.urgency_rank, 99) AS u, o.hlc FROM ops o LEFT JOIN records r"
+                " r.urgency_rank FROM ops o LEFT JOIN records r"
                 " ON r.hub = o.rec_hub AND r.seq = o.rec_seq"
-                f" WHERE {' OR '.join(where[start : start + 300])} ORDER BY u, o.hlc LIMIT ?",
+                f" WHERE {' OR '.join(where[start : start + 300])}"
+                f" ORDER BY coalesce(r.urgency_rank, {LEAST_URGENT}), o.hlc, o.origin, o.seq"
+                " LIMIT ?",
                 (*params[start * 3 : (start + 300) * 3], limit),
             ) as cur:
-                out.extend([(json.loads(b), bool(c), u, h) async for b, c, u, h in cur])
-        out.sort(key=lambda row: (row[2], row[3]))
-        return [(op_from_json(body), consented) for body, consented, _, _ in out[:limit]]
+                out.extend([(op_from_json(json.loads(b)), bool(c), u) async for b, c, u in cur])
+        out.sort(key=lambda row: send_order(row[2], row[0]))
+        return [(op, consented) for op, consented, _ in out[:limit]]
 
     async def state_hash(self, *, public: bool = False) -> str:
         async with self._reader.execute("SELECT state FROM records ORDER BY hub, seq") as cur:

@@ -11,11 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.fold import RecordState, state_hash
-from fieldkit.core.ops import Op, RecordId, shareable
-from fieldkit.store.sqlite import URGENCY_RANK
+from fieldkit.core.ops import URGENCY_RANK, Op, RecordId, send_order, shareable
 from fieldkit.sync.engine import to_ranges
-
-_LEAST_URGENT = len(URGENCY_RANK)
 
 
 class StoreReplica:
@@ -57,16 +54,14 @@ class MemoryReplica:
                 out.setdefault(origin, []).append(seq)
         return out
 
-    def _urgency(self, op: Op) -> int:
+    def _urgency(self, op: Op) -> int | None:
         state = self.states.get(op.records()[0])
         urgency = state.value("urgency") if state else None
-        return (
-            URGENCY_RANK.get(urgency, _LEAST_URGENT) if isinstance(urgency, str) else _LEAST_URGENT
-        )
+        return URGENCY_RANK.get(urgency) if isinstance(urgency, str) else None
 
     async def shareable_ops(self, ids: Iterable[tuple[int, int]]) -> list[Op]:
         ops = [self.ops[i] for i in ids if i in self.ops]
-        ops.sort(key=lambda op: (self._urgency(op), op.hlc, op.origin))
+        ops.sort(key=lambda op: send_order(self._urgency(op), op))
         out = []
         for op in ops:
             state = self.states.get(op.records()[0])

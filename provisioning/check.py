@@ -66,13 +66,13 @@ def _hostapd_failed(proc: subprocess.CompletedProcess[str]) -> bool:
 
 
 _DNSMASQ = _Validator("dnsmasq", "dnsmasq-base", lambda f: ["dnsmasq", "--test", "-C", str(f)])
+_SYSTEMD = _Validator("systemd-analyze", "systemd", lambda f: ["systemd-analyze", "verify", str(f)])
 VALIDATORS: Mapping[str, _Validator] = {
     "dnsmasq-shared.conf": _DNSMASQ,
     "dnsmasq.conf": _DNSMASQ,
     "fieldkit.nft": _Validator("nft", "nftables", lambda f: _isolated(["nft", "-c", "-f", str(f)])),
-    "fieldkit.service": _Validator(
-        "systemd-analyze", "systemd", lambda f: ["systemd-analyze", "verify", str(f)]
-    ),
+    "fieldkit.service": _SYSTEMD,
+    "fieldkit-firewall.service": _SYSTEMD,
     "hotspot.nmconnection": _Validator(
         "nmcli", "network-manager",
         lambda f: ["nmcli", "--offline", "connection", "modify", "connection.autoconnect", "yes"],

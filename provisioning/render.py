@@ -2,16 +2,16 @@
 
 :func:`render` returns every file a Pi needs to become a hub, keyed by where it goes on the
 Pi (``etc/…``, relative to ``/``), so ``fieldkit provision render --out DIR`` writes a tree
-that mirrors the target and ``provision apply`` copies it:
+that mirrors the target and ``provision apply`` copies it. Two Wi-Fi stacks:
 
-============================================  ==============================================
-``networkmanager`` (default)                  ``hostapd`` (the alternative)
-============================================  ==============================================
-NetworkManager access-point keyfile           hostapd config + its own dnsmasq (DHCP + DNS)
-dnsmasq drop-in for NetworkManager's shared   —
-mode (every name → the hub, router, opt 114)
-nftables rules (port 80 → the app; 443 and 853 reset), the hardened systemd unit: both
-============================================  ==============================================
+- ``networkmanager`` (default; Raspberry Pi OS Bookworm and Trixie): an access-point keyfile
+  in NetworkManager's "shared" mode, and a drop-in for the dnsmasq NetworkManager runs (every
+  name resolves to the hub, the router option, DHCP option 114);
+- ``hostapd``: hostapd's config (for ``hostapd@fieldkit``) and a standalone dnsmasq for DHCP
+  and DNS on the Wi-Fi only.
+
+Both get the nftables rules (port 80 to the app; 443 and 853 reset, on the Wi-Fi only), a
+oneshot unit that loads them, and the hub's hardened systemd unit.
 """
 
 from __future__ import annotations
@@ -68,12 +68,14 @@ PATHS: Mapping[str, PurePosixPath] = {
     "dnsmasq.conf": PurePosixPath("etc/dnsmasq.d/fieldkit.conf"),
     "fieldkit.nft": PurePosixPath("etc/nftables.d/fieldkit.nft"),
     "fieldkit.service": PurePosixPath("etc/systemd/system/fieldkit.service"),
+    "fieldkit-firewall.service": PurePosixPath("etc/systemd/system/fieldkit-firewall.service"),
 }
 _STACK_FILES: Mapping[str, tuple[str, ...]] = {
     "networkmanager": ("hotspot.nmconnection", "dnsmasq-shared.conf"),
     "hostapd": ("hostapd.conf", "dnsmasq.conf"),
 }
-_COMMON_FILES = ("fieldkit.nft", "fieldkit.service")
+_COMMON_FILES = ("fieldkit.nft", "fieldkit-firewall.service", "fieldkit.service")
+NFT = PurePosixPath("/usr/sbin/nft")
 _PRIVATE = frozenset({"hotspot.nmconnection"})  # NetworkManager ignores a keyfile others can read
 
 
@@ -136,6 +138,8 @@ def render(
         "web_port": config.web_port,
         "layout": layout,
         "connection_id": CONNECTION_ID,
+        "nft": NFT,
+        "nft_rules": PATHS["fieldkit.nft"],
         "connection_uuid": uuid.uuid5(_UUID_NAMESPACE, f"{config.hub_name}\0{config.ssid}"),
     }
     env = _environment()

@@ -78,7 +78,8 @@ def test_only_networkmanager_files_or_only_hostapd_files_are_rendered() -> None:
     nm, ap = (set(render(sample(), wifi=w)) for w in ("networkmanager", "hostapd"))
     assert PATHS["hotspot.nmconnection"] in nm - ap
     assert PATHS["hostapd.conf"] in ap - nm
-    assert nm & ap == {PATHS["fieldkit.nft"], PATHS["fieldkit.service"]}
+    common = {"fieldkit.nft", "fieldkit.service", "fieldkit-firewall.service"}
+    assert nm & ap == {PATHS[name] for name in common}
 
 
 def test_the_keyfile_is_readable_by_root_only() -> None:

@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from fieldkit.mesh import airtime
+from fieldkit.mesh.radio_address import DEFAULT_TCP_PORT
 from fieldkit.mesh.simulator import Simulator, format_stats, stats_dict
 
 
@@ -27,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port",
         type=int,
-        default=4403,
+        default=DEFAULT_TCP_PORT,  # where meshtasticd listens
         help="TCP port of node 0; node i gets port+i (0 = ephemeral)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -158,13 +159,18 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entry point for ``fieldkit sim``; returns the exit code."""
+    """Entry point for ``python -m fieldkit.mesh.sim_cli``; returns the exit code."""
+    return asyncio.run(simulate(args))
+
+
+async def simulate(args: argparse.Namespace) -> int:
+    """``fieldkit sim``: check the options, serve, and say what went wrong in one line."""
     problem = _validate(args)
     if problem:
         print(f"fieldkit sim: {problem}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(serve(args))
+        return await serve(args)
     except OSError as exc:  # port in use, pty unavailable
         print(f"fieldkit sim: {exc}", file=sys.stderr)
         return 1

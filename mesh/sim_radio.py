@@ -35,8 +35,8 @@ from typing import Any
 
 from fieldkit.mesh import airtime
 from fieldkit.mesh.sim_topology import Link, Topology
+from fieldkit.mesh.transport import BROADCAST
 
-BROADCAST = 0xFFFFFFFF
 _SEEN_MAX = 4096
 
 

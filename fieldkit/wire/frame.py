@@ -8,7 +8,7 @@ API::
     class DecodeError(FieldkitError): reason: str  # fieldkit.errors; wire errors subclass it
     encode_envelope(key, env) -> bytes                # any message, any size
     decode_envelope(key, data) -> Envelope            # version, then MAC, then parse
-    pack_ops(key, sender, counter, ops, budget=200) -> (frame, how_many_fitted)
+    pack_ops(key, sender, counter, ops, budget) -> (frame, how_many_fitted)
 
 Frame layout::
 
@@ -235,11 +235,12 @@ def _read_ops(
 
 
 def pack_ops(
-    key: bytes, sender: int, counter: int, ops: Sequence[Op], budget: int = 200,
+    key: bytes, sender: int, counter: int, ops: Sequence[Op], budget: int,
     summary: Summary | None = None,
 ) -> tuple[bytes, int]:  # fmt: skip
     """A frame of at most ``budget`` bytes holding the longest prefix of ``ops`` that fits
-    (after ``summary``, when one rides along).
+    (after ``summary``, when one rides along). The budget is the carrier's, never the wire
+    format's: on LoRa, ``fieldkit.mesh.transport.MAX_PAYLOAD``.
 
     Returns ``(frame, how_many)``. The ops keep their order (put the most urgent first).
     ValueError if not even the first op fits alone (or ``ops`` is empty, or an op is invalid).

@@ -239,8 +239,7 @@ def pack_ops(
     summary: Summary | None = None,
 ) -> tuple[bytes, int]:  # fmt: skip
     """A frame of at most ``budget`` bytes holding the longest prefix of ``ops`` that fits
-    (after ``summary``, when one rides along). The budget is the carrier's, never the wire
-    format's: on LoRa, ``fieldkit.mesh.transport.MAX_PAYLOAD``.
+    (after ``summary``, when one rides along).
 
     Returns ``(frame, how_many)``. The ops keep their order (put the most urgent first).
     ValueError if not even the first op fits alone (or ``ops`` is empty, or an op is invalid).

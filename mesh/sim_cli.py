@@ -15,7 +15,6 @@ import contextlib
 import json
 import signal
 import sys
-from typing import Any
 
 from fieldkit.mesh import airtime
 from fieldkit.mesh.radio_address import DEFAULT_TCP_PORT
@@ -81,16 +80,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="print statistics periodically (wall-clock seconds)",
     )
     parser.add_argument("--json", action="store_true", help="print final statistics as JSON")
-
-
-def add_parser(subparsers: Any) -> None:
-    """Register ``sim`` on an ``argparse`` subparsers object."""
-    parser = subparsers.add_parser(
-        "sim",
-        help="run a simulated LoRa mesh of Meshtastic radios",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    configure(parser)
 
 
 def _validate(args: argparse.Namespace) -> str | None:

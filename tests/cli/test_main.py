@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fieldkit import __version__
 from fieldkit.cli.main import build_parser
 from tests.cli.conftest import SAMPLE, Fieldkit, free_port
 from tests.waiting import wait_until
@@ -123,6 +124,11 @@ def test_every_command_has_help(tmp_path: Path, fieldkit: Fieldkit, command: str
     done = fieldkit(tmp_path, command, "--help")
     assert done.code == 0
     assert "usage: fieldkit" in done.out
+
+
+def test_version_prints_and_returns_zero(tmp_path: Path, fieldkit: Fieldkit) -> None:
+    done = fieldkit(tmp_path, "--version")
+    assert (done.code, done.out) == (0, f"fieldkit {__version__}\n")
 
 
 def test_the_readme_cli_reference_names_every_command_and_option() -> None:

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.core.ops import hub_name
-from fieldkit.web.captive import Clients, find_probe, host_name, is_own_host
+from fieldkit.web.captive import Clients, find_probe, host_name, host_port, is_own_host
 from fieldkit.web.i18n import load_languages
 from fieldkit.web.pages import ResidentPages, client_address
 from fieldkit.web.ratelimit import RateLimiter
@@ -45,13 +45,15 @@ SECURITY_HEADERS = {
 
 
 def portal_url(scope: Scope, portal_host: str | None) -> str:
-    """Where the portal lives: the configured host, else the address the request arrived at."""
+    """Where the portal lives: the configured host, else the address the request arrived at,
+    on the port the phone asked for (a firewall may send port 80 to the app's own port)."""
     if portal_host:
         return f"http://{portal_host}/"
     server = scope.get("server")
     if not server or server[0] is None:
         return "/"
     host, port = server
+    port = host_port(Headers(scope=scope).get("host", "")) or port
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}/" if port in (80, None) else f"http://{host}:{port}/"
 

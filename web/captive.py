@@ -81,6 +81,22 @@ def host_name(host_header: str) -> str:
     return host.rstrip(".")
 
 
+def host_port(host_header: str) -> int | None:
+    """The port a Host header names: 80 when it names none (plain HTTP), None if unreadable.
+
+    This is the port the *phone* connected to; behind the hotspot's firewall, which sends
+    port 80 to the app's own port, it differs from the port the app listens on.
+    """
+    host = host_header.strip()
+    if not host:
+        return None
+    tail = host.rsplit("]", 1)[1] if host.startswith("[") else host
+    if tail.count(":") != 1:
+        return 80 if ":" not in tail else None
+    port = tail.split(":", 1)[1]
+    return int(port) if port.isdigit() and 0 < int(port) < 65536 else None
+
+
 def find_probe(host: str, path: str) -> Probe | None:
     return _BY_KEY.get((host, path))
 

@@ -6,6 +6,7 @@ file is the CLI's business. A bad value raises :class:`ConfigError` naming the k
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import tomllib
@@ -32,7 +33,16 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "FIELDKIT_WEB_HOST": ("web", "host"),
     "FIELDKIT_WEB_PORT": ("web", "port"),
 }
-_KNOWN = {"hub": {"name", "data_dir", "languages"}, "radio": {"url"}, "web": {"host", "port"}}
+_KNOWN = {
+    "hub": {"name", "data_dir", "languages"},
+    "radio": {"url"},
+    "web": {"host", "port"},
+    "hotspot": {"ssid", "interface", "address", "country", "channel"},
+}
+_INTERFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a Linux interface name (IFNAMSIZ)
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+SSID_MAX_BYTES = 32  # IEEE 802.11
+WIFI_CHANNELS = range(1, 14)  # 2.4 GHz; 12 and 13 only where the country allows
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,21 @@ class Area:
     id: str
     name: str
     adjacent: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    """The open Wi-Fi the hub offers (used by ``fieldkit provision``)."""
+
+    ssid: str = ""  # "" is the hub's name
+    interface: str = "wlan0"
+    address: str = "10.42.0.1/24"  # the hub's address and the clients' network
+    country: str = "US"  # the Wi-Fi regulatory domain
+    channel: int = 6
+
+    @property
+    def network(self) -> ipaddress.IPv4Interface:
+        return ipaddress.IPv4Interface(self.address)
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,12 @@ class Config:
     radio_url: str = ""
     web_host: str = "127.0.0.1"
     web_port: int = DEFAULT_WEB_PORT
+    hotspot: Hotspot = Hotspot()
+
+    @property
+    def ssid(self) -> str:
+        """The Wi-Fi name: the configured one, or the hub's name cut to what Wi-Fi allows."""
+        return self.hotspot.ssid or _cut_utf8(self.hub_name, SSID_MAX_BYTES)
 
     @property
     def db_path(self) -> Path:
@@ -108,6 +139,47 @@ def check_radio_url(value: str, key: str = "radio.url") -> str:
     return value
 
 
+def _cut_utf8(text: str, limit: int) -> str:
+    data = text.encode("utf-8")[:limit]
+    return data.decode("utf-8", errors="ignore").strip()
+
+
+def _hotspot(value: Any) -> Hotspot:
+    if not isinstance(value, dict):
+        raise ConfigError("hotspot", "expected a table: [hotspot]")
+    defaults = Hotspot()
+    ssid = _text(value.get("ssid", ""), "hotspot.ssid", allow_empty=True)
+    if len(ssid.encode("utf-8")) > SSID_MAX_BYTES or any(ord(ch) < 32 for ch in ssid):
+        raise ConfigError("hotspot.ssid", f"a Wi-Fi name is at most {SSID_MAX_BYTES} bytes of text")
+    interface = _text(value.get("interface", defaults.interface), "hotspot.interface")
+    if not _INTERFACE.match(interface):
+        raise ConfigError("hotspot.interface", f"not a network interface name: {interface!r}")
+    address = _text(value.get("address", defaults.address), "hotspot.address")
+    try:
+        network = ipaddress.IPv4Interface(address)
+    except ValueError:
+        raise ConfigError(
+            "hotspot.address", f"expected an address like 10.42.0.1/24, got {address!r}"
+        ) from None
+    if not network.network.is_private or not 16 <= network.network.prefixlen <= 29:
+        raise ConfigError(
+            "hotspot.address", "expected a private network from /16 to /29, like 10.42.0.1/24"
+        )
+    if network.ip in (network.network.network_address, network.network.broadcast_address):
+        raise ConfigError(
+            "hotspot.address", f"{network.ip} is not a host address in {network.network}"
+        )
+    country = _text(value.get("country", defaults.country), "hotspot.country").upper()
+    if not _COUNTRY.match(country):
+        raise ConfigError(
+            "hotspot.country", f"expected a two-letter country code like US, got {country!r}"
+        )
+    channel = value.get("channel", defaults.channel)
+    if not isinstance(channel, int) or isinstance(channel, bool) or channel not in WIFI_CHANNELS:
+        raise ConfigError("hotspot.channel", f"expected a 2.4 GHz channel 1-13, got {channel!r}")
+    return Hotspot(ssid, interface, str(network), country, channel)
+
+
 def _areas(value: Any) -> tuple[Area, ...]:
     if not isinstance(value, dict):
         raise ConfigError("areas", "expected a table of areas: [areas.riverside]")
@@ -144,7 +216,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         if section == "areas":
             continue
         if section not in _KNOWN or not isinstance(values, dict):
-            raise ConfigError(section, "unknown section (expected hub, radio, web, areas)")
+            raise ConfigError(section, "unknown section (expected hub, radio, web, hotspot, areas)")
         for name in values:
             if name not in _KNOWN[section]:
                 raise ConfigError(f"{section}.{name}", "unknown key")
@@ -178,6 +250,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         radio_url=check_radio_url(_text(radio, k_radio, allow_empty=True), k_radio),
         web_host=_text(host, k_host),
         web_port=_port(port, k_port),
+        hotspot=_hotspot(merged.get("hotspot", {})),
     )
 
 
@@ -234,6 +307,16 @@ url = {_q(radio_url)}
 # "0.0.0.0" to serve the hotspot; 127.0.0.1 serves this machine only.  FIELDKIT_WEB_HOST
 host = "127.0.0.1"
 port = {port}                                                      # FIELDKIT_WEB_PORT
+
+[hotspot]
+# The open Wi-Fi `fieldkit provision render` sets up on a Pi. The Wi-Fi name residents
+# see ("" is the hub's name), the Wi-Fi interface, the hub's address on it (phones get
+# addresses from the same network), the country whose Wi-Fi rules apply, and the channel.
+ssid = ""
+interface = "wlan0"
+address = "10.42.0.1/24"
+country = "US"
+channel = 6
 
 # Areas residents can pick from (they may also type their own). "adjacent" lists the areas
 # next to each one, so matching can suggest help from nearby.

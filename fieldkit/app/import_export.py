@@ -20,7 +20,8 @@ from fieldkit.core.interchange import (
     CSV_COLUMNS,
     PUBLIC_OMITS,
     ColumnMapping,
-    flatten,
+    csv_row,
+    from_sheet,
     json_line_fields,
     row_from_fields,
     to_public,
@@ -30,6 +31,7 @@ from fieldkit.errors import ImportFileError, ValidationError
 from fieldkit.store.sqlite import Store
 
 FORMATS = ("jsonl", "csv")
+_SAVE_AS = "(save it as “CSV UTF-8”)"
 
 
 @dataclass(frozen=True)
@@ -80,19 +82,30 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, Mapping[str, str] | LineErro
                 yield number, LineError(number, exc.errors[0].render())
 
 
+def _undecodable(text: str) -> bool:
+    """Whether ``text`` holds bytes that were not UTF-8 (read with ``surrogateescape``)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
 def _csv_lines(path: Path) -> Iterator[tuple[int, Mapping[str, str] | LineError]]:
+    # A byte that is not UTF-8 spoils its line only: the file is read with surrogateescape
+    # and each row is checked, so the other lines still import and the report names the line.
     try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
+        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
             reader = csv.DictReader(f)
             if not reader.fieldnames:
                 raise ImportFileError(f"{path}: no header row")
+            if any(_undecodable(name) for name in reader.fieldnames):
+                raise ImportFileError(f"{path}: the header row is not UTF-8 text {_SAVE_AS}")
             for row in reader:
                 if None in row:
                     yield reader.line_num, LineError(reader.line_num, "more cells than headers")
                     continue
-                yield reader.line_num, {k: v or "" for k, v in row.items()}
-    except UnicodeDecodeError:
-        raise ImportFileError(f"{path}: not UTF-8 text (save it as “CSV UTF-8”)") from None
+                cells = {k: v or "" for k, v in row.items()}
+                if any(_undecodable(v) for v in cells.values()):
+                    yield reader.line_num, LineError(reader.line_num, f"not UTF-8 text {_SAVE_AS}")
+                    continue
+                yield reader.line_num, {k: from_sheet(v) for k, v in cells.items()}
     except csv.Error as exc:
         raise ImportFileError(f"{path}: not readable as CSV: {exc}") from None
 
@@ -149,7 +162,7 @@ async def import_file(
 
 
 async def export_records(store: Store, out: TextIO, fmt: str, *, public: bool = False) -> int:
-    """Write every record in its public form; returns how many."""
+    """Write every record in its public form; returns how many (CSV cells spreadsheet-safe)."""
     count = 0
     writer = None
     if fmt == "csv":
@@ -159,7 +172,7 @@ async def export_records(store: Store, out: TextIO, fmt: str, *, public: bool = 
     async for record in store.iter_records():
         obj = to_public(record, public=public)
         if writer is not None:
-            writer.writerow(flatten(obj))
+            writer.writerow(csv_row(obj))
         else:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         count += 1

@@ -11,6 +11,11 @@ One record is one JSON object::
 
 CSV uses the same names with the contact flattened to ``contact_name``, ``contact_phone``
 and ``contact_location``. ``--public`` exports leave out ``contact``, ``note`` and ``ref``.
+
+CSV cells are written spreadsheet-safe (OWASP's rule against formula injection): a cell a
+spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab or carriage return first,
+or their full-width forms) is written with a leading apostrophe, which spreadsheets show as
+plain text. Import removes exactly that apostrophe again, so export → import is lossless.
 """
 
 from __future__ import annotations
@@ -93,6 +98,36 @@ def flatten(obj: Mapping[str, Any]) -> dict[str, str]:
         else:
             flat[name] = "" if value is None else str(value)
     return flat
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP, CSV injection), with the
+#: full-width forms some spreadsheets accept too; checked after leading spaces.
+FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+_TEXT_MARK = "'"  # a spreadsheet's "this cell is text" prefix
+
+
+def _looks_like_formula(cell: str) -> bool:
+    rest = cell.lstrip(" ")
+    if rest[:1] == _TEXT_MARK:  # an apostrophe we would add must survive a round trip too
+        return _looks_like_formula(rest[1:])
+    return rest[:1] in FORMULA_STARTS
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it but never evaluates it (undone by :func:`from_sheet`)."""
+    return _TEXT_MARK + cell if _looks_like_formula(cell) else cell
+
+
+def from_sheet(cell: str) -> str:
+    """The text :func:`spreadsheet_safe` was given (other cells pass through unchanged)."""
+    if cell.startswith(_TEXT_MARK) and _looks_like_formula(cell[1:]):
+        return cell[1:]
+    return cell
+
+
+def csv_row(obj: Mapping[str, Any]) -> dict[str, str]:
+    """The spreadsheet-safe CSV row of a public JSON object."""
+    return {name: spreadsheet_safe(text) for name, text in flatten(obj).items()}
 
 
 _DRAFT_KEYS = frozenset({"kind", *(spec.csv for spec in FIELDS)})

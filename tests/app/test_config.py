@@ -29,6 +29,16 @@ def test_the_file_init_writes_loads_back_with_its_values(tmp_path: Path) -> None
     assert (config.web_host, config.web_port) == ("127.0.0.1", 8080)
 
 
+def test_the_hotspot_section_init_writes_holds_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "fieldkit.toml"
+    path.write_text(render_config("St. Mary's"))
+    hotspot = load_config(path, {}).hotspot
+    assert (hotspot.interface, hotspot.address, hotspot.country, hotspot.channel) == (
+        "wlan0", "10.42.0.1/24", "US", 6,
+    )  # fmt: skip
+    assert load_config(path, {}).ssid == "St. Mary's"
+
+
 def test_the_written_file_is_commented() -> None:
     text = render_config("x")
     assert text.count("#") > 10
@@ -58,6 +68,16 @@ def test_environment_overrides_beat_the_file() -> None:
         ({"areas": {"Bad Id": {"name": "x"}}}, {}, "areas.Bad Id"),
         ({"areas": {"north": {"adjacent": ["south"]}}}, {}, "areas.north.adjacent"),
         ({"mesh": {}}, {}, "mesh"),
+        ({"hotspot": {"ssid": "x" * 33}}, {}, "hotspot.ssid"),
+        ({"hotspot": {"ssid": "line\nbreak"}}, {}, "hotspot.ssid"),
+        ({"hotspot": {"interface": "wlan0; rm -rf /"}}, {}, "hotspot.interface"),
+        ({"hotspot": {"address": "10.42.0.1"}}, {}, "hotspot.address"),  # /32: no phones
+        ({"hotspot": {"address": "8.8.8.1/24"}}, {}, "hotspot.address"),  # not private
+        ({"hotspot": {"address": "10.42.0.0/24"}}, {}, "hotspot.address"),  # the network
+        ({"hotspot": {"address": "hub"}}, {}, "hotspot.address"),
+        ({"hotspot": {"country": "USA"}}, {}, "hotspot.country"),
+        ({"hotspot": {"channel": 14}}, {}, "hotspot.channel"),
+        ({"hotspot": {"chanel": 6}}, {}, "hotspot.chanel"),
     ],
 )
 def test_a_bad_value_gets_one_clear_error_naming_the_key(data, env, key) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import tomllib
@@ -132,11 +133,57 @@ async def test_public_exports_leave_out_private_fields(hub: Hub, tmp_path: Path)
     assert "555" not in text
 
 
-async def test_a_non_utf8_csv_is_refused_as_a_whole_with_advice(hub: Hub, tmp_path: Path) -> None:
+async def test_a_byte_that_is_not_utf8_spoils_only_its_own_line(hub: Hub, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(
+        b"kind,category,urgency,area\nneed,water,today,north\n"
+        + "need,food,today,Peñas\n".encode("latin-1")
+        + b"offer,water,,south\n"
+    )
+    report = await import_file(hub, path)
+    assert report.created == 2
+    assert [(e.line, e.message) for e in report.errors] == [
+        (3, "not UTF-8 text (save it as “CSV UTF-8”)")
+    ]
+    assert sorted(r["area"] for r in await export_jsonl(hub)) == ["north", "south"]
+
+
+async def test_a_header_that_is_not_utf8_refuses_the_file_with_advice(
+    hub: Hub, tmp_path: Path
+) -> None:
     path = tmp_path / "latin1.csv"
-    path.write_bytes("kind,category,area\nneed,water,Peñas\n".encode("latin-1"))
+    path.write_bytes("kind,categoría,urgency,area\nneed,water,today,north\n".encode("latin-1"))
     with pytest.raises(ImportFileError, match="CSV UTF-8"):
         await import_file(hub, path)
+    assert await export_jsonl(hub) == []
+
+
+FORMULA = '=HYPERLINK("http://evil.example","Open")'
+
+
+async def test_csv_exports_never_hand_a_spreadsheet_a_formula(hub: Hub, tmp_path: Path) -> None:
+    typed = {**FULL, "area": FORMULA, "note": "@SUM(A1)", "contact": {"name": "-2+3"}}
+    await import_file(hub, write_lines(tmp_path / "in.jsonl", typed))
+    for public in (False, True):
+        out = io.StringIO()
+        await export_records(hub.store, out, "csv", public=public)
+        (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+        assert row["area"] == "'" + FORMULA
+        assert all(not cell.lstrip(" ").startswith(("=", "+", "-", "@")) for cell in row.values())
+    assert row.get("note") is None  # public: the note is not exported at all
+
+
+async def test_a_spreadsheet_safe_export_imports_back_exactly(
+    hub: Hub, hub2: Hub, tmp_path: Path
+) -> None:
+    typed = {**FULL, "area": FORMULA, "note": "'=quoted", "contact": {"phone": "+1 555"}}
+    await import_file(hub, write_lines(tmp_path / "in.jsonl", typed))
+    csv_file = tmp_path / "out.csv"
+    with csv_file.open("w", newline="") as out:
+        await export_records(hub.store, out, "csv")
+    report = await import_file(hub2, csv_file)
+    assert (report.created, report.errors) == (1, [])
+    assert await export_jsonl(hub2) == await export_jsonl(hub)
 
 
 def test_timestamps_keep_millisecond_precision() -> None:

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from fieldkit.app.hub import Hub
 from fieldkit.web.app import CAPTIVE_API_PATH
-from fieldkit.web.captive import PROBES, Clients, host_name, is_own_host
+from fieldkit.web.captive import PROBES, Clients, host_name, host_port, is_own_host
 
 from .conftest import HUB_IP, ClientFactory, intake
 
@@ -152,3 +152,14 @@ async def test_hub_pages_carry_a_policy_that_forbids_any_outside_request(
         policy = page.headers["content-security-policy"]
         assert "default-src 'none'" in policy
         assert "script-src" not in policy
+
+
+@pytest.mark.parametrize(
+    ("header", "port"),
+    [("example.com", 80), ("10.42.0.1:8080", 8080), ("[fe80::1]:81", 81), ("[fe80::1]", 80),
+     ("", None), ("a:b:c", None), ("hub:99999", None), ("hub:", None)],
+)  # fmt: skip
+def test_the_portal_is_on_the_port_the_phone_asked_for(header: str, port: int | None) -> None:
+    # Behind the hotspot's firewall a phone asks port 80 and the app listens on 8080: the
+    # Host header says which port the phone used, so the redirect sends it back there.
+    assert host_port(header) == port

@@ -30,7 +30,8 @@ from fieldkit.core.clock import HybridClock
 from fieldkit.core.interchange import json_line_fields, parse_iso, row_from_fields
 from fieldkit.core.ops import Create, Op, RecordId, shareable, strip_private
 from fieldkit.core.records import Urgency
-from fieldkit.mesh.airtime import PRIVATE_APP, TEXT_MESSAGE_APP, packet_airtime_s, preset
+from fieldkit.mesh.airtime import TEXT_MESSAGE_APP, packet_airtime_s, preset
+from fieldkit.mesh.transport import MAX_PAYLOAD, PRIVATE_APP
 from fieldkit.wire.frame import TAG_BYTES, pack_ops
 from fieldkit.wire.ops_body import OpsWriter
 from fieldkit.wire.text import deflate, pack_text
@@ -93,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--preset", default="LONG_FAST")
-    parser.add_argument("--budget", type=int, default=200)
+    parser.add_argument("--budget", type=int, default=MAX_PAYLOAD)
     parser.add_argument(
         "--strip-notes", action="store_true", help="without consent, send no note either"
     )

@@ -26,8 +26,9 @@ from workload import KEY, json_text, ops_at_hubs, split_utf8
 
 from fieldkit.core.ops import Op
 from fieldkit.mesh import airtime, sim_topology
-from fieldkit.mesh.gossip_sim import BROADCAST, GossipSimulation
+from fieldkit.mesh.gossip_sim import GossipSimulation
 from fieldkit.mesh.sim_radio import AirPacket, Delivery, RadioModel
+from fieldkit.mesh.transport import BROADCAST, MAX_PAYLOAD, PRIVATE_APP
 from fieldkit.sync.replica import MemoryReplica
 from fieldkit.wire import frame as codec
 
@@ -122,7 +123,7 @@ def as_json_text(op: Op) -> list[bytes]:
 
 
 def as_codec(op: Op) -> list[bytes]:
-    return [codec.pack_ops(KEY, op.origin, op.seq, [op])[0]]
+    return [codec.pack_ops(KEY, op.origin, op.seq, [op], MAX_PAYLOAD)[0]]
 
 
 async def in_sync_confirmation(records: int, seed: int) -> dict[str, float]:
@@ -160,7 +161,7 @@ async def main() -> None:
         schedule = arrivals(topo.n, args.records, args.hours, args.seed)
         ours = await gossip(topo, schedule, args.seed)
         text = flooding(topo, schedule, args.seed, as_json_text, airtime.TEXT_MESSAGE_APP)
-        compact = flooding(topo, schedule, args.seed, as_codec, airtime.PRIVATE_APP)
+        compact = flooding(topo, schedule, args.seed, as_codec, PRIVATE_APP)
         print(f"{name}_hubs: {topo.n}")
         print(f"{name}_records: {args.records}")
         print(f"{name}_gossip_airtime_s: {ours['airtime_s']:.1f}")

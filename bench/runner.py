@@ -17,6 +17,7 @@ from workload import KEY, ops_at_hubs, urgency_of
 
 from fieldkit.mesh import airtime, sim_topology
 from fieldkit.mesh.gossip_sim import GossipSimulation
+from fieldkit.mesh.transport import MAX_PAYLOAD
 from fieldkit.sync.replica import MemoryReplica
 from fieldkit.wire import frame as codec
 
@@ -27,7 +28,7 @@ def airtime_per_op(ops: list, modem: airtime.ModemPreset) -> float:  # type: ign
     """Seconds of airtime per op when packed into full frames (the physical best)."""
     total_s, start = 0.0, 0
     while start < len(ops):
-        frame, fitted = codec.pack_ops(KEY, A, 1, ops[start:])
+        frame, fitted = codec.pack_ops(KEY, A, 1, ops[start:], MAX_PAYLOAD)
         total_s += airtime.packet_airtime_s(len(frame), modem)
         start += fitted
     return total_s / len(ops)

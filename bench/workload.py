@@ -13,6 +13,7 @@ from fieldkit.core.interchange import json_line_fields, row_from_fields, to_publ
 from fieldkit.core.ops import Create, NewRecord, Op, RecordId, draft_fields, shareable
 from fieldkit.core.records import Status
 from fieldkit.core.refcode import format_code
+from fieldkit.mesh.transport import MAX_PAYLOAD
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
 KEY = b"benchmark network key, 32 bytes!"
@@ -70,7 +71,7 @@ def json_text(op: Op) -> bytes:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def split_utf8(data: bytes, limit: int = 200) -> list[bytes]:
+def split_utf8(data: bytes, limit: int = MAX_PAYLOAD) -> list[bytes]:
     """Text messages of at most ``limit`` bytes, never cutting a character in two."""
     pieces = []
     while data:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from fieldkit.mesh.transport import PRIVATE_APP
+
 HEADER_BYTES = 16
 MAX_LORA_PAYLOAD = 255
-PRIVATE_APP = 256
 ROUTING_APP = 5
 TEXT_MESSAGE_APP = 1
 DUTY_CYCLE_WINDOW_S = 3600.0

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from fieldkit.mesh import airtime
 from fieldkit.mesh.sim_radio import AirPacket, Delivery, RadioModel
 from fieldkit.mesh.sim_topology import Topology
+from fieldkit.mesh.transport import BROADCAST, MAX_PAYLOAD, PRIVATE_APP
 from fieldkit.sync.engine import SyncEngine, SyncSettings
 from fieldkit.sync.node import GossipNode, Outgoing, Replica
-
-BROADCAST = 0xFFFFFFFF
 
 
 @dataclass
@@ -48,7 +47,7 @@ class GossipSimulation:
     hop_limit: int = 0
     settings: SyncSettings = field(default_factory=SyncSettings)
     hub_ids: Sequence[int] | None = None
-    budget: int = 200
+    budget: int = MAX_PAYLOAD
 
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
@@ -132,7 +131,7 @@ class GossipSimulation:
         size = airtime.frame_size(len(out.payload))
         packet = AirPacket(
             origin=self.radio.node_nums[hub.index], dest=BROADCAST,
-            packet_id=next(self._packet_ids), portnum=airtime.PRIVATE_APP,
+            packet_id=next(self._packet_ids), portnum=PRIVATE_APP,
             payload=out.payload, hop_limit=self.hop_limit, hop_start=self.hop_limit, size=size,
         )  # fmt: skip
         self.radio.submit(hub.index, packet, self.now)

@@ -38,6 +38,8 @@ from fieldkit.mesh.radio_address import (
     portnum_value,
 )
 from fieldkit.mesh.transport import (
+    BROADCAST,
+    DUTY_CYCLE_BACKOFF_S,
     MAX_PAYLOAD,
     PRIVATE_APP,
     AckTimeout,
@@ -61,7 +63,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-BROADCAST_NUM = 0xFFFFFFFF
 _VERDICTS_KEPT = 256
 
 
@@ -90,7 +91,7 @@ class MeshtasticTransport:
         connect_timeout: int = 30,
         reconnect_initial: float = 0.5,
         reconnect_max: float = 30.0,
-        duty_cycle_backoff: float = 60.0,
+        duty_cycle_backoff: float = DUTY_CYCLE_BACKOFF_S,
         rx_queue_size: int = 1024,
         interface_factory: Callable[[RadioAddress, int], Any] = open_interface,
     ) -> None:
@@ -231,7 +232,7 @@ class MeshtasticTransport:
         def call() -> int:
             packet = iface.sendData(
                 data,
-                destinationId=BROADCAST_NUM if dest is None else dest,
+                destinationId=BROADCAST if dest is None else dest,
                 portNum=portnum,
                 wantAck=ack,
                 hopLimit=self.hop_limit,
@@ -412,12 +413,12 @@ class MeshtasticTransport:
         if portnum not in self.ports:
             return
         payload = bytes(decoded.get("payload") or b"")
-        to = packet.get("to", BROADCAST_NUM)
+        to = packet.get("to", BROADCAST)
         hop_start, hop_limit = packet.get("hopStart"), packet.get("hopLimit", 0)
         frame = Frame(
             sender=int(packet.get("from", 0)),
             payload=payload,
-            dest=None if to == BROADCAST_NUM else int(to),
+            dest=None if to == BROADCAST else int(to),
             snr=packet.get("rxSnr"),
             rssi=packet.get("rxRssi"),
             port=portnum,

@@ -15,9 +15,9 @@ import contextlib
 import json
 import signal
 import sys
-from typing import Any
 
 from fieldkit.mesh import airtime
+from fieldkit.mesh.radio_address import DEFAULT_TCP_PORT
 from fieldkit.mesh.simulator import Simulator, format_stats, stats_dict
 
 
@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port",
         type=int,
-        default=4403,
+        default=DEFAULT_TCP_PORT,  # where meshtasticd listens
         help="TCP port of node 0; node i gets port+i (0 = ephemeral)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -80,16 +80,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="print statistics periodically (wall-clock seconds)",
     )
     parser.add_argument("--json", action="store_true", help="print final statistics as JSON")
-
-
-def add_parser(subparsers: Any) -> None:
-    """Register ``sim`` on an ``argparse`` subparsers object."""
-    parser = subparsers.add_parser(
-        "sim",
-        help="run a simulated LoRa mesh of Meshtastic radios",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    configure(parser)
 
 
 def _validate(args: argparse.Namespace) -> str | None:
@@ -158,13 +148,18 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entry point for ``fieldkit sim``; returns the exit code."""
+    """Entry point for ``python -m fieldkit.mesh.sim_cli``; returns the exit code."""
+    return asyncio.run(simulate(args))
+
+
+async def simulate(args: argparse.Namespace) -> int:
+    """``fieldkit sim``: check the options, serve, and say what went wrong in one line."""
     problem = _validate(args)
     if problem:
         print(f"fieldkit sim: {problem}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(serve(args))
+        return await serve(args)
     except OSError as exc:  # port in use, pty unavailable
         print(f"fieldkit sim: {exc}", file=sys.stderr)
         return 1

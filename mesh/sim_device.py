@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from meshtastic.protobuf import channel_pb2, config_pb2, mesh_pb2
 
 from fieldkit.mesh import airtime
-from fieldkit.mesh.sim_radio import BROADCAST, AirPacket, Delivery, RoutingReport
+from fieldkit.mesh.sim_radio import AirPacket, Delivery, RoutingReport
+from fieldkit.mesh.transport import BROADCAST
 
 START1 = 0x94
 START2 = 0xC3

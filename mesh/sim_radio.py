@@ -35,8 +35,8 @@ from typing import Any
 
 from fieldkit.mesh import airtime
 from fieldkit.mesh.sim_topology import Link, Topology
+from fieldkit.mesh.transport import BROADCAST
 
-BROADCAST = 0xFFFFFFFF
 _SEEN_MAX = 4096
 
 
@@ -175,7 +175,6 @@ class RadioModel:
         self.cad_s = 4 * modem.symbol_s
         self.now = 0.0
         self._nodes = [_Node(num, NodeStats(i, num)) for i, num in enumerate(nums)]
-        self._index = {num: i for i, num in enumerate(nums)}
         self._heap: list[tuple[float, int, str, tuple[Any, ...]]] = []
         self._seq = 0
         self._recent: list[_Tx] = []
@@ -185,9 +184,6 @@ class RadioModel:
     @property
     def node_nums(self) -> list[int]:
         return [n.num for n in self._nodes]
-
-    def node_index(self, num: int) -> int | None:
-        return self._index.get(num)
 
     def next_event_time(self) -> float | None:
         return self._heap[0][0] if self._heap else None

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _PENDING_MAX = 32  # the device→client queue of a real radio holds 8..32 packets
 _WRITE_BUFFER_MAX = 1 << 20
+_READ_CHUNK = 4096  # bytes read from a client at a time (TCP or pty)
 
 
 class _Session:
@@ -266,7 +267,7 @@ class Simulator:
             session = _Session(radio, write, writer.close)
             radio.sessions.add(session)
             try:
-                while data := await reader.read(4096):
+                while data := await reader.read(_READ_CHUNK):
                     session.feed(data)
             except (ConnectionError, OSError):
                 pass
@@ -338,7 +339,7 @@ class Simulator:
 
         def readable() -> None:
             try:
-                data = os.read(master, 4096)
+                data = os.read(master, _READ_CHUNK)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:

@@ -40,8 +40,14 @@ from fieldkit.errors import (
 #: 219 for a PKI direct message; official apps keep to 200 for delivery).
 MAX_PAYLOAD = 200
 
-#: Meshtastic's first private application port.
+#: Meshtastic's first private application port: the one our frames travel on.
 PRIVATE_APP = 256
+
+#: The destination node number of a broadcast (the library's ``meshtastic.BROADCAST_NUM``).
+BROADCAST = 0xFFFFFFFF
+
+#: After the radio refuses a frame for its duty cycle, leave it alone this long (seconds).
+DUTY_CYCLE_BACKOFF_S = 60.0
 
 
 def nak_error(reason: str, packet_id: int | None = None) -> RadioRejected:

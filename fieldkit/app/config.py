@@ -19,6 +19,7 @@ from fieldkit.errors import ConfigError
 
 CONFIG_FILE = "fieldkit.toml"
 DEFAULT_LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar")
+DEFAULT_WEB_PORT = 8080
 RADIO_SCHEMES = ("sim", "serial", "tcp")
 _AREA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -74,7 +75,7 @@ class Config:
     areas: tuple[Area, ...] = ()
     radio_url: str = ""
     web_host: str = "127.0.0.1"
-    web_port: int = 8080
+    web_port: int = DEFAULT_WEB_PORT
     hotspot: Hotspot = Hotspot()
 
     @property
@@ -240,7 +241,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
     languages, k = get("hub", "languages", list(DEFAULT_LANGUAGES))
     radio, k_radio = get("radio", "url", "")
     host, k_host = get("web", "host", "127.0.0.1")
-    port, k_port = get("web", "port", 8080)
+    port, k_port = get("web", "port", DEFAULT_WEB_PORT)
     return Config(
         hub_name=hub_name,
         data_dir=data_path if data_path.is_absolute() else base / data_path,
@@ -275,7 +276,7 @@ def _q(text: str) -> str:
 
 
 def render_config(name: str, areas: tuple[Area, ...] = (), data_dir: str = "data",
-                  radio_url: str = "", port: int = 8080) -> str:  # fmt: skip
+                  radio_url: str = "", port: int = DEFAULT_WEB_PORT) -> str:  # fmt: skip
     """The commented config file ``fieldkit init`` writes."""
     area_lines = []
     for area in areas:

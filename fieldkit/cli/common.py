@@ -1,15 +1,37 @@
-"""What every command needs: finding the config, opening the hub."""
+"""What every command needs: its parser, finding the config, opening the hub.
+
+A command is a pair side by side in its module: ``add_NAME(sub, common)`` declares its
+arguments and names its handler, ``async def cmd_NAME(args, env) -> int`` does the work and
+returns the exit code. Handlers raise :class:`~fieldkit.errors.FieldkitError` for anything
+that goes wrong; :func:`fieldkit.cli.main.main` turns it into one line on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from fieldkit.app.config import CONFIG_FILE, Config, load_config
 from fieldkit.app.hub import Hub
-from fieldkit.errors import ConfigError
+from fieldkit.errors import ConfigError, UsageError
 from fieldkit.store.sqlite import Store
+
+#: What a handler gets: the parsed command line and the environment (``FIELDKIT_*``).
+Handler: TypeAlias = Callable[[argparse.Namespace, Mapping[str, str]], Coroutine[Any, Any, int]]
+#: ``parser.add_subparsers()``: where a command's ``add_NAME`` registers it.
+Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
+
+CONFIG_HELP = f"the hub's config file (default: $FIELDKIT_CONFIG or ./{CONFIG_FILE})"
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are :class:`UsageError`s (one line, exit 2)."""
+
+    def error(self, message: str) -> Any:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def config_path(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
@@ -20,7 +42,10 @@ def load(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
     return load_config(config_path(args, env), env)
 
 
-async def open_hub(config: Config) -> Hub:
+@asynccontextmanager
+async def open_hub(config: Config) -> AsyncIterator[Hub]:
+    """The hub of ``config``, its store closed when the block ends (however it ends)."""
     if not config.db_path.exists():
         raise ConfigError("hub.data_dir", f"no database at {config.db_path}: run `fieldkit init`")
-    return await Hub.open(await Store.open(config.db_path))
+    async with await Store.open(config.db_path) as store:
+        yield await Hub.open(store)

@@ -7,22 +7,35 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from fieldkit.app.netkey import format_key, network_key
-from fieldkit.cli.common import load, open_hub
+from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.core.interchange import parse_iso
 from fieldkit.errors import FieldkitError, UsageError
 from fieldkit.sync.exchange import import_bundle, stream_bundle, sync_with
 
+# --- key --------------------------------------------------------------------------------
+
+
+def add_key(sub: Subcommands, common: Parser) -> None:
+    p = sub.add_parser("key", parents=[common], help="print this network's key (to join hubs)")
+    p.set_defaults(func=cmd_key)
+
 
 async def cmd_key(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    hub = await open_hub(load(args, env))
-    try:
+    async with open_hub(load(args, env)) as hub:
         print(format_key(await network_key(hub.store)))
-    finally:
-        await hub.store.close()
     return 0
+
+
+# --- sync -------------------------------------------------------------------------------
+
+
+def add_sync(sub: Subcommands, common: Parser) -> None:
+    p = sub.add_parser("sync", parents=[common], help="sync with another hub over HTTP")
+    p.add_argument("url", help="the other hub, like http://10.0.0.2:8080")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    p.set_defaults(func=cmd_sync)
 
 
 async def cmd_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -31,48 +44,62 @@ async def cmd_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     url = args.url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"expected a hub address like http://10.0.0.2:8080, got {args.url!r}")
-    hub = await open_hub(load(args, env))
-    try:
+    async with open_hub(load(args, env)) as hub, httpx.AsyncClient(timeout=args.timeout) as client:
         key = await network_key(hub.store)
-        async with httpx.AsyncClient(timeout=args.timeout) as client:
 
-            async def post(body: bytes) -> bytes:
-                try:
-                    reply = await client.post(f"{url}/sync/v1", content=body)
-                except httpx.HTTPError as exc:
-                    raise FieldkitError(f"cannot reach {url}: {exc}") from None
-                if reply.status_code != 200:
-                    raise FieldkitError(f"{url} refused: {reply.text.strip() or reply.status_code}")
-                return reply.content
+        async def post(body: bytes) -> bytes:
+            try:
+                reply = await client.post(f"{url}/sync/v1", content=body)
+            except httpx.HTTPError as exc:
+                raise FieldkitError(f"cannot reach {url}: {exc}") from None
+            if reply.status_code != 200:
+                raise FieldkitError(f"{url} refused: {reply.text.strip() or reply.status_code}")
+            return reply.content
 
-            report = await sync_with(hub, key, post)
-    finally:
-        await hub.store.close()
+        report = await sync_with(hub, key, post)
     print(f"received {report.received_new} new ops ({report.received} sent to us), "
           f"sent {report.sent}")  # fmt: skip
     return 0
 
 
-async def cmd_bundle(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    hub = await open_hub(load(args, env))
-    try:
+# --- bundle -----------------------------------------------------------------------------
+
+
+def add_bundle(sub: Subcommands, common: Parser) -> None:
+    p = sub.add_parser("bundle", parents=[common], help="carry ops between hubs in a file")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION",
+                               parser_class=type(p))  # fmt: skip
+    e = actions.add_parser("export", parents=[common], help="write this hub's ops to FILE")
+    e.add_argument("--since", metavar="DATE", help="only ops from this date on (ISO 8601)")
+    e.add_argument("file")
+    e.set_defaults(func=cmd_bundle_export)
+    i = actions.add_parser("import", parents=[common], help="take the ops in FILE")
+    i.add_argument("file")
+    i.set_defaults(func=cmd_bundle_import)
+
+
+async def cmd_bundle_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    path = Path(args.file)
+    async with open_hub(load(args, env)) as hub:
         key = await network_key(hub.store)
-        path = Path(args.file)
-        if args.action == "export":
-            since = _since(args.since)
-            count, size = await _stream_atomically(
-                path, lambda sink: stream_bundle(hub, key, sink, since)
-            )
-            print(f"wrote {count} ops to {path} ({size} bytes)")
-        else:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
-            new, total = await import_bundle(hub, key, data)
-            print(f"{new} new ops ({total} in the bundle)")
-    finally:
-        await hub.store.close()
+        since = _since(args.since)
+        count, size = await _stream_atomically(
+            path, lambda sink: stream_bundle(hub, key, sink, since)
+        )
+    print(f"wrote {count} ops to {path} ({size} bytes)")
+    return 0
+
+
+async def cmd_bundle_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    path = Path(args.file)
+    async with open_hub(load(args, env)) as hub:
+        key = await network_key(hub.store)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
+        new, total = await import_bundle(hub, key, data)
+    print(f"{new} new ops ({total} in the bundle)")
     return 0
 
 
@@ -100,24 +127,3 @@ async def _stream_atomically(
         size = tmp.tell()
     os.replace(tmp.name, path)
     return count, size
-
-
-def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("key", parents=[common], help="print this network's key (to join hubs)")
-    p.set_defaults(func=cmd_key)
-
-    p = sub.add_parser("sync", parents=[common], help="sync with another hub over HTTP")
-    p.add_argument("url", help="the other hub, like http://10.0.0.2:8080")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
-    p.set_defaults(func=cmd_sync)
-
-    p = sub.add_parser("bundle", parents=[common], help="carry ops between hubs in a file")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION",
-                               parser_class=type(p))  # fmt: skip
-    e = actions.add_parser("export", parents=[common], help="write this hub's ops to FILE")
-    e.add_argument("--since", metavar="DATE", help="only ops from this date on (ISO 8601)")
-    e.add_argument("file")
-    e.set_defaults(func=cmd_bundle)
-    i = actions.add_parser("import", parents=[common], help="take the ops in FILE")
-    i.add_argument("file")
-    i.set_defaults(func=cmd_bundle)

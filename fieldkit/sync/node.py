@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from fieldkit.core.ops import Op
+from fieldkit.mesh.transport import MAX_PAYLOAD
 from fieldkit.sync.engine import (
     SendOps,
     SendSummary,
@@ -94,7 +95,7 @@ class GossipNode:
         key: bytes,
         engine: SyncEngine,
         *,
-        budget: int = 200,
+        budget: int = MAX_PAYLOAD,
         counter: int = 0,
     ) -> None:
         self.hub = hub

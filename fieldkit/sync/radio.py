@@ -19,7 +19,12 @@ from typing import Any
 from fieldkit.app.hub import Hub
 from fieldkit.errors import TransportError
 from fieldkit.mesh import airtime
-from fieldkit.mesh.transport import DutyCycleLimited, RadioUnavailable, Transport
+from fieldkit.mesh.transport import (
+    DUTY_CYCLE_BACKOFF_S,
+    DutyCycleLimited,
+    RadioUnavailable,
+    Transport,
+)
 from fieldkit.sync.engine import SyncEngine, SyncSettings, peers_view
 from fieldkit.sync.node import GossipNode, Outgoing
 from fieldkit.sync.replica import StoreReplica
@@ -28,6 +33,7 @@ log = logging.getLogger(__name__)
 COUNTER_KEY = "frame_counter"
 COUNTER_BLOCK = 100_000
 BUDGET_MARGIN_MS = 5_000.0  # never spend the last seconds of the duty-cycle budget
+TROUBLE_BACKOFF_S = 5.0  # after any other radio trouble, try again this soon
 
 
 class RadioSync:
@@ -108,22 +114,22 @@ class RadioSync:
         left = self.transport.stats().duty_cycle_left_ms
         cost = airtime.packet_airtime_ms(len(out.payload), self.modem)
         if left is not None and left < cost + BUDGET_MARGIN_MS:
-            await self._back_off("duty-cycle budget nearly spent", 60.0)
+            await self._back_off("duty-cycle budget nearly spent", DUTY_CYCLE_BACKOFF_S)
             return
         try:
             await self.transport.send(out.payload)
         except DutyCycleLimited:
-            await self._back_off("radio refused: duty-cycle limit", 60.0)
+            await self._back_off("radio refused: duty-cycle limit", DUTY_CYCLE_BACKOFF_S)
         except RadioUnavailable:
             await self._await_radio()
         except TransportError as exc:
-            await self._back_off(f"radio trouble: {exc}", 5.0)
+            await self._back_off(f"radio trouble: {exc}", TROUBLE_BACKOFF_S)
 
     async def _await_radio(self) -> None:
         """The radio is away (unplugged, rebooting, not yet up): wait for it to come back."""
         wait_connected = getattr(self.transport, "wait_connected", None)
         if wait_connected is None:
-            await self._back_off("radio unavailable", 5.0)
+            await self._back_off("radio unavailable", TROUBLE_BACKOFF_S)
             return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(60):

@@ -8,7 +8,7 @@ API::
     class DecodeError(FieldkitError): reason: str  # fieldkit.errors; wire errors subclass it
     encode_envelope(key, env) -> bytes                # any message, any size
     decode_envelope(key, data) -> Envelope            # version, then MAC, then parse
-    pack_ops(key, sender, counter, ops, budget=200) -> (frame, how_many_fitted)
+    pack_ops(key, sender, counter, ops, budget) -> (frame, how_many_fitted)
 
 Frame layout::
 
@@ -235,7 +235,7 @@ def _read_ops(
 
 
 def pack_ops(
-    key: bytes, sender: int, counter: int, ops: Sequence[Op], budget: int = 200,
+    key: bytes, sender: int, counter: int, ops: Sequence[Op], budget: int,
     summary: Summary | None = None,
 ) -> tuple[bytes, int]:  # fmt: skip
     """A frame of at most ``budget`` bytes holding the longest prefix of ``ops`` that fits

@@ -1,10 +1,10 @@
-"""Moving ops between hubs from the command line: bundles on a stick, sync over the LAN."""
+"""Moving ops between hubs from the command line: bundles on a stick, sync over the LAN.
+
+In-process (``main(argv)``), except the hub being synced with: ``fieldkit run`` serving."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,56 +12,48 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE = Path(__file__).parents[2] / "fieldkit" / "data" / "sample.jsonl"
+from tests.cli.conftest import SAMPLE, Fieldkit, free_port
 
 
-def fieldkit(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fieldkit", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=60, env=dict(os.environ),
-    )  # fmt: skip
-
-
-def status(cwd: Path) -> dict[str, object]:
+def status(fieldkit: Fieldkit, cwd: Path) -> dict[str, object]:
     done = fieldkit(cwd, "status", "--json")
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout))
+    assert done.code == 0, done.err
+    return dict(json.loads(done.out))
 
 
 @pytest.fixture
-def two_hubs(tmp_path: Path) -> tuple[Path, Path]:
+def two_hubs(tmp_path: Path, fieldkit: Fieldkit) -> tuple[Path, Path]:
     """Two hubs of one network: the second joins with the first one's key."""
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
-    assert fieldkit(a, "init", "--name", "A").returncode == 0
-    key = fieldkit(a, "key").stdout.strip()
+    assert fieldkit(a, "init", "--name", "A").code == 0
+    key = fieldkit(a, "key").out.strip()
     assert key.startswith("fk1.")  # never "-…", which a command line would take for an option
     assert len(key) == 47
-    assert fieldkit(b, "init", "--name", "B", "--network-key", key).returncode == 0
-    assert fieldkit(a, "import", str(SAMPLE)).returncode == 0
+    assert fieldkit(b, "init", "--name", "B", "--network-key", key).code == 0
+    assert fieldkit(a, "import", str(SAMPLE)).code == 0
     return a, b
 
 
 def test_a_bundle_carries_a_hubs_records_to_another_and_twice_changes_nothing(
-    two_hubs: tuple[Path, Path],
+    two_hubs: tuple[Path, Path], fieldkit: Fieldkit
 ) -> None:
     a, b = two_hubs
     stick = a.parent / "stick.fkb"
     done = fieldkit(a, "bundle", "export", str(stick))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("wrote 28 ops")
+    assert done.code == 0, done.err
+    assert done.out.startswith("wrote 28 ops")
     assert (
-        fieldkit(b, "bundle", "import", str(stick)).stdout.strip()
-        == "28 new ops (28 in the bundle)"
+        fieldkit(b, "bundle", "import", str(stick)).out.strip() == "28 new ops (28 in the bundle)"
     )
-    assert (
-        fieldkit(b, "bundle", "import", str(stick)).stdout.strip() == "0 new ops (28 in the bundle)"
-    )
-    assert status(b)["records"] == status(a)["records"]
+    assert fieldkit(b, "bundle", "import", str(stick)).out.strip() == "0 new ops (28 in the bundle)"
+    assert status(fieldkit, b)["records"] == status(fieldkit, a)["records"]
 
 
-def test_a_tampered_bundle_is_refused_and_nothing_is_imported(two_hubs: tuple[Path, Path]) -> None:
+def test_a_tampered_bundle_is_refused_and_nothing_is_imported(
+    two_hubs: tuple[Path, Path], fieldkit: Fieldkit
+) -> None:
     a, b = two_hubs
     stick = a.parent / "stick.fkb"
     fieldkit(a, "bundle", "export", str(stick))
@@ -69,13 +61,13 @@ def test_a_tampered_bundle_is_refused_and_nothing_is_imported(two_hubs: tuple[Pa
     data[len(data) // 2] ^= 0xFF
     stick.write_bytes(bytes(data))
     done = fieldkit(b, "bundle", "import", str(stick))
-    assert done.returncode == 1
-    assert "failed authentication" in done.stderr
-    assert status(b)["records"] == {}
+    assert done.code == 1
+    assert "failed authentication" in done.err
+    assert status(fieldkit, b)["records"] == {}
 
 
 def test_a_bundle_from_another_network_is_refused(
-    tmp_path: Path, two_hubs: tuple[Path, Path]
+    tmp_path: Path, two_hubs: tuple[Path, Path], fieldkit: Fieldkit
 ) -> None:
     a, _ = two_hubs
     stranger = tmp_path / "stranger"
@@ -84,14 +76,8 @@ def test_a_bundle_from_another_network_is_refused(
     stick = a.parent / "stick.fkb"
     fieldkit(a, "bundle", "export", str(stick))
     done = fieldkit(stranger, "bundle", "import", str(stick))
-    assert done.returncode == 1
-    assert "another network" in done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    assert done.code == 1
+    assert "another network" in done.err
 
 
 @pytest.fixture
@@ -113,33 +99,39 @@ def running_b(two_hubs: tuple[Path, Path]) -> Iterator[tuple[Path, Path, int]]:
         proc.communicate(timeout=30)
 
 
-def test_sync_over_http_moves_records_both_ways(running_b: tuple[Path, Path, int]) -> None:
+def test_sync_over_http_moves_records_both_ways(
+    running_b: tuple[Path, Path, int], fieldkit: Fieldkit
+) -> None:
     a, b, port = running_b
     offer = b / "offer.jsonl"
     offer.write_text('{"kind": "offer", "category": "power_fuel", "area": "downtown"}\n')
-    assert fieldkit(b, "import", str(offer)).returncode == 0  # while B is serving
+    assert fieldkit(b, "import", str(offer)).code == 0  # while B is serving
     done = fieldkit(a, "sync", f"http://127.0.0.1:{port}")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "received 1 new ops (1 sent to us), sent 28"
-    assert status(a)["records"] == status(b)["records"]
-    assert status(a)["version_vector"] == status(b)["version_vector"]
+    assert done.code == 0, done.err
+    assert done.out.strip() == "received 1 new ops (1 sent to us), sent 28"
+    assert status(fieldkit, a)["records"] == status(fieldkit, b)["records"]
+    assert status(fieldkit, a)["version_vector"] == status(fieldkit, b)["version_vector"]
     again = fieldkit(a, "sync", f"http://127.0.0.1:{port}")
-    assert again.stdout.strip() == "received 0 new ops (0 sent to us), sent 0"
+    assert again.out.strip() == "received 0 new ops (0 sent to us), sent 0"
 
 
-def test_sync_with_a_hub_that_is_not_there_says_so(two_hubs: tuple[Path, Path]) -> None:
+def test_sync_with_a_hub_that_is_not_there_says_so(
+    two_hubs: tuple[Path, Path], fieldkit: Fieldkit
+) -> None:
     a, _ = two_hubs
     done = fieldkit(a, "sync", f"http://127.0.0.1:{free_port()}")
-    assert done.returncode == 1
-    assert done.stderr.startswith("fieldkit: error: cannot reach")
+    assert done.code == 1
+    assert done.err.startswith("fieldkit: error: cannot reach")
 
 
-def test_network_keys_round_trip_and_a_bad_one_is_refused_clearly(tmp_path: Path) -> None:
+def test_network_keys_round_trip_and_a_bad_one_is_refused_clearly(
+    tmp_path: Path, fieldkit: Fieldkit
+) -> None:
     from fieldkit.app.netkey import format_key, parse_key
 
     for raw in (b"\xf8" * 32, bytes(range(32))):  # base64 of 0xf8… starts with "-"
         assert parse_key(format_key(raw)) == raw
         assert not format_key(raw).startswith("-")
     done = fieldkit(tmp_path, "init", "--network-key", "fk1.tooshort")
-    assert done.returncode == 1
-    assert "config --network-key: not a network key" in done.stderr
+    assert done.code == 1
+    assert "config --network-key: not a network key" in done.err

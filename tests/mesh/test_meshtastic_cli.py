@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from fieldkit.mesh.airtime import TEXT_MESSAGE_APP
 from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
 from fieldkit.mesh.simulator import Simulator
 from fieldkit.mesh.transport import PRIVATE_APP
 
-TEXT_MESSAGE_APP = 1
 MESHTASTIC = Path(sys.executable).with_name("meshtastic")
 
 pytestmark = pytest.mark.skipif(not MESHTASTIC.exists(), reason="meshtastic CLI not installed")

@@ -10,9 +10,13 @@ from contextlib import asynccontextmanager
 import pytest
 
 from fieldkit.errors import PayloadTooLarge, TransportError
+from fieldkit.mesh import airtime
 from fieldkit.mesh.meshtastic_transport import MeshtasticTransport, parse_radio_url
+from fieldkit.mesh.radio_address import DEFAULT_TCP_PORT
 from fieldkit.mesh.simulator import Simulator
 from fieldkit.mesh.transport import (
+    BROADCAST,
+    PRIVATE_APP,
     DutyCycleLimited,
     Frame,
     RadioRejected,
@@ -21,6 +25,22 @@ from fieldkit.mesh.transport import (
 )
 
 WAIT = 15.0  # generous upper bound for anything below; nothing sleeps that long
+
+
+def test_the_meshtastic_numbers_we_declare_are_the_librarys() -> None:
+    """Declared once on our side, so the pure radio model and airtime need no library;
+    checked here against the library the real radios speak."""
+    import meshtastic
+    from meshtastic import tcp_interface
+    from meshtastic.protobuf import portnums_pb2
+
+    assert BROADCAST == meshtastic.BROADCAST_NUM
+    assert DEFAULT_TCP_PORT == tcp_interface.DEFAULT_TCP_PORT
+    assert (PRIVATE_APP, airtime.TEXT_MESSAGE_APP, airtime.ROUTING_APP) == (
+        portnums_pb2.PRIVATE_APP,
+        portnums_pb2.TEXT_MESSAGE_APP,
+        portnums_pb2.ROUTING_APP,
+    )
 
 
 @asynccontextmanager

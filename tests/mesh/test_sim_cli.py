@@ -8,14 +8,13 @@ import re
 import signal
 import sys
 
+from fieldkit.cli.main import build_parser
 from fieldkit.mesh import sim_cli
 from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
 
 
 def test_sim_subcommand_registers_its_options() -> None:
-    parser = argparse.ArgumentParser(prog="fieldkit")
-    sim_cli.add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
+    args = build_parser().parse_args(
         [
             "sim",
             "--nodes",

@@ -8,7 +8,7 @@ import pytest
 from meshtastic.protobuf import channel_pb2, config_pb2, mesh_pb2
 
 from fieldkit.mesh import airtime, sim_device, sim_topology
-from fieldkit.mesh.sim_radio import BROADCAST
+from fieldkit.mesh.transport import BROADCAST, PRIVATE_APP
 
 
 def frame_of(msg: mesh_pb2.ToRadio) -> bytes:
@@ -61,7 +61,7 @@ def test_handshake_carries_what_the_library_waits_for() -> None:
 def test_client_packet_goes_on_air_with_its_full_frame_size() -> None:
     me = sim_device.RadioIdentity(0x10000001)
     mp = mesh_pb2.MeshPacket(to=BROADCAST, id=1234, hop_limit=0, want_ack=True)
-    mp.decoded.portnum = airtime.PRIVATE_APP
+    mp.decoded.portnum = PRIVATE_APP
     mp.decoded.payload = bytes(200)
     packet = sim_device.air_packet(mp, me)
     assert packet is not None

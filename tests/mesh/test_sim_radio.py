@@ -9,13 +9,13 @@ import pytest
 
 from fieldkit.mesh import airtime, sim_topology
 from fieldkit.mesh.sim_radio import (
-    BROADCAST,
     AirPacket,
     Delivery,
     Event,
     RadioModel,
     RoutingReport,
 )
+from fieldkit.mesh.transport import BROADCAST, PRIVATE_APP
 
 LONG_FAST = airtime.preset("LONG_FAST")
 
@@ -38,7 +38,7 @@ def packet(
         origin=m.node_nums[node],
         dest=dest,
         packet_id=pid,
-        portnum=airtime.PRIVATE_APP,
+        portnum=PRIVATE_APP,
         payload=bytes(size),
         hop_limit=hop,
         hop_start=hop,

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from fieldkit.core.ops import Create, FieldValue, Op, RecordId, SetStatus
 from fieldkit.core.records import Kind
+from fieldkit.mesh.transport import MAX_PAYLOAD
 from fieldkit.wire import frame as codec
 from fieldkit.wire import ops_body as codec_ops
 from fieldkit.wire.bits import BitReader, BitWriter
@@ -110,7 +111,7 @@ def test_a_create_without_note_costs_under_twenty_bytes_in_a_full_frame() -> Non
     batch = [
         create(seq, MS + 60_000 * seq, area=["riverside", "port"][seq % 2]) for seq in range(1, 30)
     ]
-    data, fitted = pack_ops(KEY, HUB, 1000, batch)
+    data, fitted = pack_ops(KEY, HUB, 1000, batch, MAX_PAYLOAD)
     assert fitted >= 10
     assert len(data) / fitted < 20
 
@@ -157,9 +158,9 @@ def test_an_op_too_big_for_a_frame_alone_is_refused() -> None:
     scattered = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(280))  # incompressible
     big = create(note=scattered)
     with pytest.raises(ValueError, match="does not fit"):
-        pack_ops(KEY, HUB, 1, [big, create(2)], budget=200)
+        pack_ops(KEY, HUB, 1, [big, create(2)], budget=MAX_PAYLOAD)
     with pytest.raises(ValueError, match="no ops"):
-        pack_ops(KEY, HUB, 1, [])
+        pack_ops(KEY, HUB, 1, [], MAX_PAYLOAD)
 
 
 # --- authentication and versions ------------------------------------------------------------
@@ -215,9 +216,9 @@ def test_ops_with_a_summary_cut_after_the_header_are_refused() -> None:
 def test_a_summary_rides_along_with_ops_when_there_is_room() -> None:
     summary = Summary({HUB: 3, HUB + 1: 9})
     ops = [create(seq) for seq in range(1, 30)]
-    alone, fitted_alone = pack_ops(KEY, HUB, 1, ops)
-    both, fitted = pack_ops(KEY, HUB, 1, ops, summary=summary)
-    assert len(both) <= 200
+    alone, fitted_alone = pack_ops(KEY, HUB, 1, ops, MAX_PAYLOAD)
+    both, fitted = pack_ops(KEY, HUB, 1, ops, MAX_PAYLOAD, summary=summary)
+    assert len(both) <= MAX_PAYLOAD
     assert 1 <= fitted <= fitted_alone
     env = decode_envelope(KEY, both)
     assert isinstance(env.message, Ops)

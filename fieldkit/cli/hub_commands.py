@@ -1,0 +1,176 @@
+"""``fieldkit init``, ``fieldkit run`` and ``fieldkit status``: setting up a hub, serving it,
+seeing its state."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from fieldkit.app.config import (
+    CONFIG_FILE,
+    DEFAULT_WEB_PORT,
+    Area,
+    Config,
+    check_radio_url,
+    load_config,
+    render_config,
+)
+from fieldkit.app.hub import create_identity
+from fieldkit.app.netkey import ensure_network_key, parse_key
+from fieldkit.cli.common import Parser, Subcommands, load, open_hub
+from fieldkit.core.ops import hub_name
+from fieldkit.store.sqlite import Store
+
+# --- init -------------------------------------------------------------------------------
+
+
+def add_init(sub: Subcommands, common: Parser) -> None:
+    p = sub.add_parser(
+        "init", parents=[common], help="set up a hub: config file, database, identity"
+    )
+    p.add_argument("--dir", default=".", help="where to write fieldkit.toml (default: here)")
+    p.add_argument("--name", default="Community hub", help="the hub's name residents see")
+    p.add_argument(
+        "--area",
+        action="append",
+        default=[],
+        metavar="ID=NAME",
+        help="an area residents can pick (repeat for more), e.g. riverside=Riverside",
+    )
+    p.add_argument(
+        "--radio", metavar="URL", help="radio: serial://, tcp://HOST:4403, sim://HOST:PORT"
+    )
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_WEB_PORT, help=f"web port (default {DEFAULT_WEB_PORT})"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    p.add_argument(
+        "--network-key",
+        metavar="KEY",
+        help="join an existing network: its key, from `fieldkit key` on one of its hubs",
+    )
+    p.set_defaults(func=cmd_init)
+
+
+async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    path = Path(args.config) if args.config else Path(args.dir) / CONFIG_FILE
+    given = parse_key(args.network_key) if args.network_key else None  # before writing
+    if path.exists() and not args.force:
+        note = "kept the existing"
+    else:
+        if args.radio:
+            check_radio_url(args.radio, "--radio")
+        areas = tuple(_parse_area(a) for a in args.area)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = render_config(args.name, areas, radio_url=args.radio or "", port=args.port)
+        path.write_text(text, encoding="utf-8")
+        note = "wrote"
+    config = load_config(path, env)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    async with await Store.open(config.db_path) as store:
+        hub_id = await create_identity(store)
+        await ensure_network_key(store, given)
+    print(f"{note} {path}")
+    print(f"hub {hub_name(hub_id)} “{config.hub_name}”, database {config.db_path}")
+    return 0
+
+
+def _parse_area(text: str) -> Area:
+    area_id, _, name = text.partition("=")
+    return Area(area_id.strip().lower(), name.strip() or area_id.strip())
+
+
+# --- run --------------------------------------------------------------------------------
+
+
+def add_run(sub: Subcommands, common: Parser) -> None:
+    p = sub.add_parser("run", parents=[common], help="serve the hub's web pages")
+    p.add_argument("--host", help="address to listen on (default: web.host)")
+    p.add_argument("--port", type=int, help="port to listen on (default: web.port)")
+    p.set_defaults(func=cmd_run)
+
+
+async def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from fieldkit.app.serve import serve_hub
+
+    config = load(args, env)
+    async with open_hub(config) as hub:
+        host, port = args.host or config.web_host, args.port or config.web_port
+        await serve_hub(hub, config, host=host, port=port)
+    return 0
+
+
+# --- status -----------------------------------------------------------------------------
+
+
+def add_status(sub: Subcommands, common: Parser) -> None:
+    p = sub.add_parser("status", parents=[common], help="hub id, record counts, version vector")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
+
+
+async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    config = load(args, env)
+    async with open_hub(config) as hub:
+        status = await hub.status(config.hub_name)
+    status["radio"] = await _running_radio(config)
+    if args.json:
+        print(json.dumps(status))
+        return 0
+    _print_status(sys.stdout, config, status)
+    _print_radio(sys.stdout, config, status["radio"])
+    return 0
+
+
+async def _running_radio(config: Config) -> dict[str, Any] | None:
+    """The radio's state lives in the running hub (``fieldkit run``): ask it, briefly."""
+    if not config.radio_url:
+        return None
+    import httpx
+
+    host = "127.0.0.1" if config.web_host in ("0.0.0.0", "::") else config.web_host
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            reply = await client.get(f"http://{host}:{config.web_port}/hub/status.json")
+        radio: dict[str, Any] | None = reply.json().get("radio")
+        return radio
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def _print_radio(out: TextIO, config: Config, radio: Mapping[str, Any] | None) -> None:
+    if not config.radio_url:
+        print("radio    none configured", file=out)
+        return
+    if radio is None:
+        print(f"radio    {config.radio_url} (hub not running: start it with `fieldkit run`)",
+              file=out)  # fmt: skip
+        return
+    state = "connected" if radio["connected"] else "NOT CONNECTED"
+    left = radio["duty_cycle_left_ms"]
+    budget = "no duty-cycle limit" if left is None else f"budget left {left / 1000:.0f} s"
+    print(f"radio    {config.radio_url} {state}, airtime {(radio['airtime_ms'] or 0) / 1000:.1f} s,"
+          f" {budget}", file=out)  # fmt: skip
+    for peer in radio["peers"]:
+        diff = ", ".join(f"{o} {d:+d}" for o, d in peer["ahead_behind"].items()) or "in sync"
+        print(f"  peer {peer['hub']}  heard {peer['last_heard_s_ago']:.0f} s ago  {diff}", file=out)
+    if radio["rejected"]:
+        print(f"  rejected frames: {radio['rejected']}", file=out)
+
+
+def _print_status(out: TextIO, config: Config, status: Mapping[str, Any]) -> None:
+    print(f"hub      {status['hub']}  “{status['name']}”", file=out)
+    print(f"database {config.db_path}", file=out)
+    records: Mapping[str, int] = status["records"]
+    for kind in ("need", "offer", "notice"):
+        parts = [f"{key.partition('.')[2]} {n}" for key, n in records.items()
+                 if key.partition(".")[0] == kind]  # fmt: skip
+        print(f"{kind + 's':9}{', '.join(parts) or 'none'}", file=out)
+    print("version vector (ops held, per origin hub):", file=out)
+    for origin, seq in status["version_vector"].items():
+        mine = "  (this hub)" if origin == status["hub"] else ""
+        print(f"  {origin}  {seq}{mine}", file=out)

@@ -1,0 +1,37 @@
+"""Waiting for something to happen: poll the real condition until a deadline, never a bare sleep.
+
+Use an event, a queue or a future where the code under test offers one; where it does not (a
+separate process, a server's counters), poll the condition here: :func:`wait_until` returns
+the first value read that satisfies it, and fails with what it last read once ``timeout`` s
+have passed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: How often a condition is checked: soon enough not to slow a test, rarely enough not to load
+#: the machine the other side runs on.
+POLL_S = 0.05
+
+
+def wait_until(
+    read: Callable[[], T],
+    done: Callable[[T], object] = bool,
+    *,
+    timeout: float,
+    what: str,
+    poll: float = POLL_S,
+) -> T:
+    """``read()`` again until ``done`` says its value is what we wait for; returns that value.
+    Blocking: for plain (not async) tests."""
+    deadline = time.monotonic() + timeout
+    while not done(seen := read()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"after {timeout:g} s still waiting for {what}; last saw {seen!r}")
+        time.sleep(poll)  # then the condition is read again, never assumed
+    return seen

@@ -4,24 +4,35 @@ The same messages as on air, without the 200-byte frames: a summary, then the op
 envelopes of :data:`BATCH` ops, written and read through :mod:`fieldkit.wire.bundle_format`
 one envelope at a time, so memory stays bounded whatever the size of the log. Ops leave the
 hub as :func:`~fieldkit.core.ops.shareable` makes them: contact details only with consent.
+
+Our summary says the wire version we read (``Summary.reads``); ops go out in the version the
+other end reads, and an op that needs a newer one is left out and counted (``held_back``): it
+is sent in a later sync, once the other hub upgrades.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.ops import Op, shareable
 from fieldkit.sync.engine import missing, summary_of
 from fieldkit.wire.bundle_format import BundleWriter
 from fieldkit.wire.messages import Envelope, Ops, Summary
+from fieldkit.wire.ops_body import WIRE_VERSIONS, op_version
 
 BATCH = 500  # ops per envelope, and per page read from the store
 
 
 async def our_summary(hub: Hub) -> Summary:
-    return summary_of(await hub.store.version_vector(), await hub.store.held_beyond())
+    summary = summary_of(await hub.store.version_vector(), await hub.store.held_beyond())
+    return replace(summary, reads=WIRE_VERSIONS[-1])
+
+
+def version_for(theirs: Summary) -> int:
+    """The wire version to write towards the sender of ``theirs``: the lower of ours and its."""
+    return min(WIRE_VERSIONS[-1], theirs.reads)
 
 
 async def ops_lacking(hub: Hub, theirs: Summary) -> AsyncIterator[Op]:
@@ -39,22 +50,29 @@ async def ops_lacking(hub: Hub, theirs: Summary) -> AsyncIterator[Op]:
 
 @dataclass
 class Written:
-    """How many ops a bundle being written holds so far (known once it is written)."""
+    """How many ops a bundle being written holds so far (known once it is written), and how
+    many it left out because the reader reads an older wire version."""
 
     ops: int = 0
+    held_back: int = 0
 
 
 async def bundle_chunks(
-    hub: Hub, key: bytes, summary: Summary, ops: AsyncIterable[Op], written: Written | None = None
-) -> AsyncIterator[bytes]:
+    hub: Hub, key: bytes, summary: Summary, ops: AsyncIterable[Op],
+    written: Written | None = None, version: int = WIRE_VERSIONS[-1],
+) -> AsyncIterator[bytes]:  # fmt: skip
     """A bundle of our summary and ``ops``, a chunk per envelope: the header, the summary, a
-    chunk per :data:`BATCH` ops, the closing tag. Counts the ops into ``written``."""
+    chunk per :data:`BATCH` ops, the closing tag, for readers of wire ``version``. Counts the
+    ops into ``written``."""
     written = written if written is not None else Written()
-    writer = BundleWriter(key)
+    writer = BundleWriter(key, version)
     yield writer.start()
     yield writer.add(Envelope(hub.id, 0, summary))
     batch: list[Op] = []
     async for op in ops:
+        if op_version(op) > version:
+            written.held_back += 1
+            continue
         batch.append(op)
         if len(batch) == BATCH:
             yield writer.add(Envelope(hub.id, 0, Ops(tuple(batch))))

@@ -7,7 +7,9 @@ ops the client lacks; the client stores those and sends, in a second request, th
 server lacks. Both ends stream: the server writes its answer an envelope at a time as it reads
 the store a page at a time, and the client spools the answer (a temporary file beyond
 :data:`SPOOL` bytes), checks its tag, then takes it an envelope at a time — a bundle that fails
-its tag is refused whole, as before, and memory stays bounded at both ends.
+its tag is refused whole, as before, and memory stays bounded at both ends. Each end writes
+ops in the wire version the other's summary says it reads (an earlier release says nothing:
+version 1), leaving out ops that need a newer one (:attr:`SyncReport.held_back`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from typing import TYPE_CHECKING
 from fieldkit.app.hub import Hub
 from fieldkit.core.ops import Op
 from fieldkit.errors import FieldkitError
-from fieldkit.sync.batches import Taken, Written, bundle_chunks, ops_lacking, our_summary, take
+from fieldkit.sync.batches import (
+    Taken,
+    Written,
+    bundle_chunks,
+    ops_lacking,
+    our_summary,
+    take,
+    version_for,
+)
 from fieldkit.wire.bundle_format import BundleError, BundleReader, read_bundle, write_bundle
 from fieldkit.wire.messages import Envelope, Summary
 
@@ -49,8 +59,12 @@ async def answer(hub: Hub, key: bytes, body: bytes) -> AsyncIterator[bytes]:
 
 async def _answer(hub: Hub, key: bytes, theirs: Summary | None) -> AsyncIterator[bytes]:
     summary = await our_summary(hub)  # after the request's ops were stored, as it says so
-    lacking = ops_lacking(hub, theirs) if theirs is not None else _no_ops()
-    async for chunk in bundle_chunks(hub, key, summary, lacking):
+    if theirs is None:  # nothing to answer but what we hold
+        chunks = bundle_chunks(hub, key, summary, _no_ops())
+    else:
+        lacking = ops_lacking(hub, theirs)
+        chunks = bundle_chunks(hub, key, summary, lacking, version=version_for(theirs))
+    async for chunk in chunks:
         yield chunk
 
 
@@ -67,6 +81,7 @@ class SyncReport:
     received_new: int
     received: int
     sent: int
+    held_back: int = 0  # ops not sent: the other hub reads an older wire version
 
 
 async def sync_with(hub: Hub, key: bytes, post: Post) -> SyncReport:
@@ -75,12 +90,13 @@ async def sync_with(hub: Hub, key: bytes, post: Post) -> SyncReport:
     taken = await _take_reply(hub, key, await post(hello))
     if taken.summary is None:
         raise BundleError("the other hub did not say what it holds")
-    written = Written()
-    ours = bundle_chunks(hub, key, await our_summary(hub), ops_lacking(hub, taken.summary), written)
+    written, theirs = Written(), taken.summary
+    ours = bundle_chunks(hub, key, await our_summary(hub), ops_lacking(hub, theirs), written,
+                         version_for(theirs))  # fmt: skip
     upload = b"".join([chunk async for chunk in ours])  # the server reads a request whole
     if written.ops:
         await _check_reply(key, await post(upload))
-    return SyncReport(taken.new, taken.seen, written.ops)
+    return SyncReport(taken.new, taken.seen, written.ops, written.held_back)
 
 
 async def _chunks(reply: Reply) -> AsyncIterator[bytes]:

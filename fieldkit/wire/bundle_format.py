@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from fieldkit.errors import BundleError as BundleError
 from fieldkit.wire import frame as codec
 from fieldkit.wire.messages import Envelope
+from fieldkit.wire.ops_body import WIRE_VERSIONS
 
 MAGIC = b"FKBUNDLE\x01"
 TAG = 32
@@ -38,18 +39,20 @@ class BundleWriter:
     """Writes a bundle one envelope at a time, so a bundle of any size needs bounded memory.
 
     Each :meth:`add` returns the bytes to append; :meth:`finish` the closing tag. The bytes
-    are exactly those of :func:`write_bundle` for the same envelopes.
+    are exactly those of :func:`write_bundle` for the same envelopes. ``version`` is the
+    highest wire version the readers read (see :func:`fieldkit.wire.frame.encode_envelope`).
     """
 
-    def __init__(self, network_key: bytes) -> None:
+    def __init__(self, network_key: bytes, version: int = WIRE_VERSIONS[-1]) -> None:
         self._network_key = network_key
+        self._version = version
         self._mac = hmac.new(_key(network_key), MAGIC, hashlib.sha256)
 
     def start(self) -> bytes:
         return MAGIC
 
     def add(self, env: Envelope) -> bytes:
-        frame = codec.encode_envelope(self._network_key, env)
+        frame = codec.encode_envelope(self._network_key, env, self._version)
         chunk = _varint(len(frame)) + frame
         self._mac.update(chunk)
         return chunk

@@ -135,3 +135,29 @@ async def test_an_answer_cut_short_or_altered_is_refused_whole(
     with pytest.raises(BundleError, match="authentication"):
         await sync_with(hub, KEY, replying(bytes(data)))
     assert await hub.store.version_vector() == {}
+
+
+async def test_a_real_server_streams_its_answer_to_a_streaming_client(hub: Hub, hub2: Hub) -> None:
+    import asyncio
+
+    import uvicorn
+
+    from tests.web.serve import free_port
+
+    await hub2.receive(ops_from_afar(2 * BATCH + 1))
+    app = Starlette(routes=sync_api.sync_routes(hub2, KEY, "server"))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(30):
+            while not server.started:  # noqa: ASYNC110 -- a poll with a deadline: uvicorn has no event
+                await asyncio.sleep(0.01)
+        async with httpx.AsyncClient() as client:
+            post = streaming_post(client, f"http://127.0.0.1:{port}")
+            report = await sync_with(hub, KEY, post)
+    finally:
+        server.should_exit = True
+        await serving
+    assert (report.received_new, report.received) == (2 * BATCH + 1, 2 * BATCH + 1)
+    assert len(await hashes(hub, hub2)) == 1

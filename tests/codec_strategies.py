@@ -130,7 +130,9 @@ def ops(draw: st.DrawFn) -> Op:
 summaries = st.builds(
     Summary,
     st.dictionaries(st.integers(0, U32), _int(0, U64, 1), max_size=12),
-    st.dictionaries(st.integers(0, U32), st.lists(seqs, max_size=6).map(tuple), max_size=4),
+    # hub 0 is no origin: its extras carry ``reads``, the highest wire version the sender reads
+    st.dictionaries(st.integers(1, U32), st.lists(seqs, max_size=6).map(tuple), max_size=4),
+    st.integers(1, 5),
 )
 
 

@@ -1,7 +1,8 @@
 """Hub-to-hub sync over HTTP, and the hub's sync status (page and JSON).
 
-``POST /sync/v1`` takes a bundle of envelopes (see :mod:`fieldkit.sync.exchange`) authenticated
-with the network key and answers with one; ``GET /hub/status`` shows peers heard, last
+``POST /sync/v1`` takes a bundle of envelopes (see :mod:`fieldkit.sync.http`) authenticated
+with the network key and answers with one, streamed an envelope at a time as the store is read
+a page at a time (bounded memory at any size); ``GET /hub/status`` shows peers heard, last
 contact, ops ahead/behind per origin and airtime; ``/hub/status.json`` is the same for
 ``fieldkit status``.
 """
@@ -14,11 +15,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from fieldkit.app.hub import Hub
-from fieldkit.sync.exchange import answer
+from fieldkit.sync.http import answer
 from fieldkit.wire.bundle_format import BundleError
 
 MAX_BODY = 64 * 1024 * 1024
@@ -42,14 +43,16 @@ def sync_routes(
     )
 
     async def exchange(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return Response("bundle too large\n", status_code=413)
-        try:
-            reply = await answer(hub, key, body)
+        body = bytearray()
+        async for chunk in request.stream():  # stop reading at the limit, not after
+            body += chunk
+            if len(body) > MAX_BODY:
+                return Response("bundle too large\n", status_code=413)
+        try:  # the request is checked and stored before the answer starts
+            reply = await answer(hub, key, bytes(body))
         except BundleError as exc:
             return Response(f"{exc}\n", status_code=403, media_type="text/plain")
-        return Response(reply, media_type="application/octet-stream")
+        return StreamingResponse(reply, media_type="application/octet-stream")
 
     async def status_json(request: Request) -> Response:
         return JSONResponse(await hub_status(hub, name, radio))

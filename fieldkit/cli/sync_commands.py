@@ -12,7 +12,8 @@ from fieldkit.app.netkey import format_key, network_key
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.core.interchange import parse_iso
 from fieldkit.errors import FieldkitError, UsageError
-from fieldkit.sync.exchange import import_bundle, stream_bundle, sync_with
+from fieldkit.sync.bundle_file import import_bundle, stream_bundle
+from fieldkit.sync.http import sync_with
 
 # --- key --------------------------------------------------------------------------------
 

@@ -9,6 +9,15 @@ are repaired by asking again: the asker knows what it still lacks.
 
 The engine never touches a clock, radio or store: every call passes ``now`` (milliseconds of
 radio time) and the hub's current version vector, and it answers with an :class:`Action`.
+
+Mixed fleets: each neighbour's :attr:`Peer.reads` is the highest wire version it reads, as its
+summaries say (1 while they say nothing) and its frames' version byte shows. Frames are written
+at :meth:`SyncEngine.write_version`, the lowest version any neighbour heard lately reads
+(radio is broadcast), never above ours. An op that needs more is *held back*
+(:meth:`SyncEngine.held_back`): not sent, not counted as sent, and offered again once every
+neighbour reads its version. A hub says what it reads only once that matters — it held an op
+back, or heard a neighbour say it reads more than 1 — so a fleet that needs only version 1
+spends not a byte on it.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fieldkit.wire.messages import Summary
+from fieldkit.wire.ops_body import WIRE_VERSIONS
 
 Ranges = dict[int, list[tuple[int, int]]]
 MAX_EXTRA = 16
@@ -93,6 +103,7 @@ class Peer:
     last_heard: int
     frames: int = 0
     strikes: int = 0  # requests it left unanswered
+    reads: int = 1  # the highest wire version it reads, as far as we know
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,12 @@ class SyncEngine:
     heartbeat: int = 0
     next_heartbeat: int = 0
     not_before: int = 0  # pacing: no send before this time
+    reads: int = WIRE_VERSIONS[-1]  # the highest wire version we read (and write)
+    announcing: bool = False  # our summaries say what we read (once it matters)
+    held: dict[tuple[int, int], int] = field(default_factory=dict)  # op id → version too low
+    #: Ops heard in a newer vocabulary than ours (left out by the decoder): asking for them
+    #: again would only bring them again. They arrive once this hub is upgraded.
+    unreadable: set[tuple[int, int]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.summary_due == 0:  # announce ourselves at start-up, not in step with others
@@ -170,12 +187,25 @@ class SyncEngine:
     ) -> None:
         peer = self._peer(sender, summary, now)
         peer.summary = summary
+        peer.reads = summary.reads
+        if summary.reads > 1:
+            self._announce(now)
         lacks = sorted(expand(missing(mine, summary)))[: self.settings.push_limit]
         # They lack what we hold: pass it on, unless overheard first. Over the whole forward
         # window even with one neighbour known: others we cannot hear may answer the same
         # summary, and we must not all collide at its sender.
         for op_id in lacks:
-            self.forwarding.setdefault(op_id, now + self.rng.randrange(self.settings.forward + 1))
+            if op_id not in self.held:
+                later = now + self.rng.randrange(self.settings.forward + 1)
+                self.forwarding.setdefault(op_id, later)
+
+    def heard_version(self, sender: int, version: int, now: int) -> None:
+        """A frame from ``sender`` in wire ``version``: it reads at least that."""
+        peer = self.peers.get(sender)
+        if peer is not None:
+            peer.reads = max(peer.reads, version)
+        if version > 1:
+            self._announce(now)
 
     def heard_want(
         self, sender: int, provider: int, ranges: Mapping[int, Sequence[tuple[int, int]]],
@@ -184,7 +214,7 @@ class SyncEngine:
         self._peer(sender, None, now)
         if provider != self.hub:
             return
-        have = {(o, s) for o, s in expand(ranges) if s <= mine.get(o, 0)}
+        have = {(o, s) for o, s in expand(ranges) if s <= mine.get(o, 0)} - self.held.keys()
         for op_id in have:
             self.serving.setdefault(op_id, now)
         self.serve_budget = self.settings.burst
@@ -251,6 +281,37 @@ class SyncEngine:
             self.serving.clear()  # the burst is over: the asker will ask again
         self._pace(now)
 
+    def held_back(self, ids: Iterable[tuple[int, int]], now: int) -> None:
+        """These ops need a newer wire version than a neighbour reads: not sent, so not marked
+        sent; offered again once :meth:`write_version` rises (the neighbour upgraded or left)."""
+        version = self.write_version()
+        for op_id in ids:
+            self.serving.pop(op_id, None)
+            self.forwarding.pop(op_id, None)
+            self.held[op_id] = version
+        self._announce(now)
+
+    def write_version(self) -> int:
+        """The wire version our frames are written in: the lowest any neighbour heard lately
+        reads (radio is broadcast), never above ours; 1 while no neighbour is known."""
+        return min(self.reads, min((p.reads for p in self.peers.values()), default=1))
+
+    def summary_reads(self) -> int:
+        """What our summaries say we read: 1 (nothing said) until it matters."""
+        return self.reads if self.announcing else 1
+
+    def _announce(self, now: int) -> None:
+        if not self.announcing and self.reads > 1:
+            self.announcing = True
+            self._summary_soon(now)  # neighbours learn it now, not at the next heartbeat
+
+    def _release(self, now: int) -> None:
+        """Held-back ops whose version every neighbour now reads: offer them again."""
+        version = self.write_version()
+        for op_id in [i for i, too_low in self.held.items() if too_low < version]:
+            del self.held[op_id]
+            self.forwarding.setdefault(op_id, now)
+
     def summary_may_ride(self, now: int) -> bool:
         """A summary is pending and due within half the debounce: let it ride on data."""
         due = self.summary_due
@@ -303,16 +364,30 @@ class SyncEngine:
 
     # --- what to do next ----------------------------------------------------------------
 
-    def lacking_from(self, mine: Mapping[int, int]) -> dict[int, set[tuple[int, int]]]:
-        """Per neighbour, the ops it holds that we lack."""
+    def lacking_from(
+        self, mine: Mapping[int, int], beyond: Mapping[int, Iterable[int]] | None = None
+    ) -> dict[int, set[tuple[int, int]]]:
+        """Per neighbour, the ops it holds that we lack (and can read: with ``beyond``, the
+        seqs we hold past a gap, an unreadable op's gap is not mistaken for a loss)."""
         out = {}
+        skip = self._not_wanted(beyond)
         for hub, peer in self.peers.items():
-            ids = expand(missing(peer.summary.vector, Summary(dict(mine))))
+            ids = expand(missing(peer.summary.vector, Summary(dict(mine)))) - skip
             if ids:
                 out[hub] = ids
         return out
 
-    def next_action(self, mine: Mapping[int, int], now: int) -> Action:
+    def _not_wanted(self, beyond: Mapping[int, Iterable[int]] | None) -> set[tuple[int, int]]:
+        if not self.unreadable:
+            return set()
+        held = {(origin, seq) for origin, seqs in (beyond or {}).items() for seq in seqs}
+        return self.unreadable | held
+
+    def next_action(
+        self, mine: Mapping[int, int], now: int, beyond: Mapping[int, Iterable[int]] | None = None
+    ) -> Action:
+        """What to do now. ``beyond``, the seqs we hold past a gap, is needed only once an op
+        was :attr:`unreadable`."""
         self._forget(now)
         if self.own_floor is None:  # the first call: what we hold now is not "new"
             self.own_floor = mine.get(self.hub, 0)
@@ -320,12 +395,14 @@ class SyncEngine:
             return Wait(self.not_before)
         if self.summary_due is not None and self.summary_due <= now:
             return SendSummary()
+        if self.held:
+            self._release(now)
         for op_id in self._fresh(mine):  # our own new ops: everyone lacks them
             self.forwarding.setdefault(op_id, now)
         due = any(t <= now for t in self.forwarding.values())
         if self.serving or due:  # pending forwards ride along to fill the frame
             return SendOps(frozenset(self.serving) | frozenset(self.forwarding))
-        want = self._want(mine, now)
+        want = self._want(mine, now, beyond)
         if want is not None:
             return want
         if now >= self.next_heartbeat:
@@ -341,19 +418,22 @@ class SyncEngine:
             self.own_floor = top  # made while nobody was in range: they will ask for them
             return set()
         fresh = {(self.hub, s) for s in range(self.own_floor + 1, top + 1)} - self.pushed
+        fresh -= self.held.keys()
         while (self.hub, self.own_floor + 1) in self.pushed:  # keep the pushed set small
             self.own_floor += 1
             self.pushed.discard((self.hub, self.own_floor))
         return fresh
 
-    def _want(self, mine: Mapping[int, int], now: int) -> SendWant | None:
+    def _want(
+        self, mine: Mapping[int, int], now: int, beyond: Mapping[int, Iterable[int]] | None
+    ) -> SendWant | None:
         req = self.request
         if req is not None and req.ids and now < req.deadline:
             return None  # the provider is still answering
         if req is not None and req.received == 0 and req.provider in self.peers:
             self.peers[req.provider].strikes += 1
         self.request = None
-        lacking = self.lacking_from(mine)
+        lacking = self.lacking_from(mine, beyond)
         if not lacking:
             self.want_at = None
             return None
@@ -369,6 +449,8 @@ class SyncEngine:
             key=lambda h: (-self.peers[h].strikes, len(lacking[h]), self.rng.random()),
         )
         ranges = missing(self.peers[provider].summary.vector, Summary(dict(mine)))
+        if self.unreadable:
+            ranges = to_ranges(lacking[provider])
         return SendWant(provider, ranges)
 
     def _wake_time(self, now: int) -> int | None:

@@ -4,7 +4,9 @@
 simulator) hands it received payloads and asks it, at a given time, what to send. It checks
 every frame's authenticator and counter (forged and replayed frames are counted and dropped),
 feeds the :class:`~fieldkit.sync.engine.SyncEngine`, stores new ops through its
-:class:`Replica`, and packs the most urgent wanted ops into frames.
+:class:`Replica`, and packs the most urgent wanted ops into frames, in the wire version every
+neighbour reads (:meth:`~fieldkit.sync.engine.SyncEngine.write_version`): an op that needs a
+newer one is held back and counted, never dropped.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from fieldkit.core.fields import FIELDS, FieldSpec
 from fieldkit.core.ops import Op
 from fieldkit.mesh.transport import MAX_PAYLOAD
 from fieldkit.sync.engine import (
@@ -28,6 +31,7 @@ from fieldkit.sync.engine import (
 )
 from fieldkit.wire import frame as codec
 from fieldkit.wire.messages import Envelope, Ops, Summary, Want
+from fieldkit.wire.ops_body import op_version
 
 REPLAY_WINDOW = 64
 
@@ -74,6 +78,8 @@ class GossipStats:
     ops_in_new: int = 0
     ops_in_dup: int = 0
     ops_out: int = 0
+    ops_held_back: int = 0  # times an op was left out: a neighbour reads an older wire version
+    #: Frames refused, by reason; ``newer``: ops (not frames) of a newer vocabulary, left out.
     rejected: Counter[str] = field(default_factory=Counter)
 
 
@@ -97,8 +103,10 @@ class GossipNode:
         *,
         budget: int = MAX_PAYLOAD,
         counter: int = 0,
+        fields: tuple[FieldSpec, ...] = FIELDS,
     ) -> None:
         self.hub = hub
+        self.fields = fields  # the field table (a newer one in simulations of a newer hub)
         self.replica = replica
         self.key = key
         self.engine = engine
@@ -116,7 +124,7 @@ class GossipNode:
         self.stats.frames_in += 1
         self.stats.bytes_in += len(payload)
         try:
-            env = codec.decode_envelope(self.key, payload)
+            env = codec.decode_envelope(self.key, payload, self.engine.reads, self.fields)
         except codec.DecodeError as exc:
             self.stats.rejected[exc.reason] += 1
             return
@@ -127,12 +135,16 @@ class GossipNode:
             self.stats.rejected["replay"] += 1
             return
         await self.handle(env, now)
+        self.engine.heard_version(env.sender, payload[0], now)
 
     async def handle(self, env: Envelope, now: int) -> None:
         msg = env.message
         if isinstance(msg, Summary):
             self.engine.heard_summary(env.sender, msg, await self.replica.version_vector(), now)
         elif isinstance(msg, Ops):
+            if msg.skipped:  # a newer hub's vocabulary: they arrive once this hub upgrades
+                self.stats.rejected["newer"] += len(msg.skipped)
+                self.engine.unreadable.update((origin, seq) for origin, seq, _ in msg.skipped)
             ids = [(op.origin, op.seq) for op in msg.ops]
             vector, beyond = await self.replica.version_vector(), await self.replica.held_beyond()
             fresh = [(o, s) for o, s in ids if s > vector.get(o, 0) and s not in beyond.get(o, ())]
@@ -150,12 +162,14 @@ class GossipNode:
             self.engine.heard_want(env.sender, msg.provider, msg.ranges, mine, now)
 
     async def _summary(self, mine: Mapping[int, int]) -> Summary:
-        return summary_of(mine, await self.replica.held_beyond())
+        summary = summary_of(mine, await self.replica.held_beyond())
+        return replace(summary, reads=self.engine.summary_reads())
 
     async def next_payload(self, now: int) -> Outgoing | int | None:
         """What to send now, or the time to ask again (None: when something happens)."""
         mine = await self.replica.version_vector()
-        action = self.engine.next_action(mine, now)
+        beyond = await self.replica.held_beyond() if self.engine.unreadable else None
+        action = self.engine.next_action(mine, now, beyond)
         if isinstance(action, SendSummary):
             summary = await self._summary(mine)
             payload = codec.encode_envelope(
@@ -179,15 +193,26 @@ class GossipNode:
             self.stats.control_bytes_out += len(payload)
             return Outgoing(payload, len(payload))
         if isinstance(action, SendOps):
-            ops = await self.replica.shareable_ops(action.ids)
+            version = self.engine.write_version()
+            ops: list[Op] = []
+            too_new: list[Op] = []
+            for op in await self.replica.shareable_ops(action.ids):
+                (ops if op_version(op, self.fields) <= version else too_new).append(op)
+            if too_new:
+                self.engine.held_back(((op.origin, op.seq) for op in too_new), now)
+                self.stats.ops_held_back += len(too_new)
+                if not ops:  # the engine holds them back now: ask it again
+                    return await self.next_payload(now)
             counter = self._next_counter()
-            payload, fitted = codec.pack_ops(self.key, self.hub, counter, ops, self.budget)
+            payload, fitted = codec.pack_ops(
+                self.key, self.hub, counter, ops, self.budget, None, version, self.fields
+            )
             riding = 0
             if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
                 summary = await self._summary(mine)
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
                     both, fitted_both = codec.pack_ops(
-                        self.key, self.hub, counter, ops, self.budget, summary
+                        self.key, self.hub, counter, ops, self.budget, summary, version, self.fields
                     )
                     if fitted_both == fitted:  # only if it displaces no op
                         riding = len(both) - len(payload)

@@ -151,6 +151,7 @@ class RadioSync:
                 "hub": f"{hub:08x}",
                 "last_heard_s_ago": round((now - heard) / 1000 / self.time_scale, 1),
                 "ahead_behind": {f"{o:08x}": d for o, d in diff.items()},
+                "reads_wire_version": self.node.engine.peers[hub].reads,
             }
             for hub, heard, diff in peers_view(self.node.engine, mine)
         ]
@@ -163,6 +164,9 @@ class RadioSync:
             "frames_out": stats.frames_out,
             "ops_sent": stats.ops_out,
             "ops_received_new": stats.ops_in_new,
+            "wire_version": self.node.engine.write_version(),
+            "ops_held_back": stats.ops_held_back,  # left out of frames for an older neighbour
+            "ops_waiting_for_upgrade": len(self.node.engine.held),
             "rejected": dict(stats.rejected),
             "naks": link.naks,
             "reconnects": link.reconnects,

@@ -8,7 +8,8 @@ API::
     class DecodeError(FieldkitError): reason: str  # fieldkit.errors; wire errors subclass it
     encode_envelope(key, env) -> bytes                # any message, any size
     decode_envelope(key, data) -> Envelope            # version, then MAC, then parse
-    pack_ops(key, sender, counter, ops, budget) -> (frame, how_many_fitted)
+    pack_ops(key, sender, counter, ops, budget, summary=None, version=2)
+        -> (frame, how_many_fitted)
 
 Frame layout::
 
@@ -33,7 +34,10 @@ caller's job). Then, by message:
 * **Summary**: the vector: uvar(origins), a width w (7 bits), then per origin hub, in
   ascending order, hub (32 bits) and its contiguous seq in w bits — 10 hubs at seqs in the
   thousands make a 73-byte frame, ~5.6 bytes a hub; then the extras: uvar(origins), per
-  origin hub, uvar(count) and zigzag steps from the vector's seq.
+  origin hub, uvar(count) and zigzag steps from the vector's seq. A hub that reads versions
+  above 1 may say so (``Summary.reads``) as the extras of hub 0, which is never an origin:
+  ~5 bytes, that a hub of an earlier release reads as seqs it never holds (see
+  :data:`VERSION_HUB`). Hubs say it only once it matters (see :mod:`fieldkit.sync.engine`).
 * **Want**: the provider asked (32 bits), uvar(origins), then per origin, ascending: hub
   (32 bits), uvar(ranges), and per range zigzag(lo − previous hi − 1) and uvar(hi − lo).
 * **Ops**: see :mod:`fieldkit.wire.ops_body`: a hub table (the sender is hub 0 for free), then
@@ -83,6 +87,10 @@ REASONS = frozenset({
 MAX_TEXT_BYTES = 1 << 24  # a frame never inflates to more than this, whatever it announces
 
 _SUMMARY, _OPS, _WANT, _OPS_SUMMARY = 0, 1, 2, 3
+#: Hub 0 is never an origin (an op from hub 0 is refused). A summary's extras for hub 0 carry
+#: the highest wire version its sender reads: a hub of an earlier release reads them as seqs
+#: of an origin it never holds, and ignores them.
+VERSION_HUB = 0
 _MAC_LABEL = b"fieldkit wire frame v1"
 _SEQ_MAX = (1 << 64) - 1
 _HEADER_CHUNK = 7
@@ -157,18 +165,24 @@ def _finish_ops(w: BitWriter, ops: OpsWriter) -> bytes:
     return stream
 
 
-def decode_envelope(key: bytes, data: bytes) -> Envelope:
+def decode_envelope(
+    key: bytes, data: bytes, reads: int = WIRE_VERSIONS[-1],
+    fields: tuple[FieldSpec, ...] = FIELDS,
+) -> Envelope:  # fmt: skip
     """The envelope in ``data``; raises :class:`DecodeError` for anything else.
 
     Checks, in order: the version byte, the tag (nothing unauthenticated is parsed), then the
-    message and every op by the rules of :func:`fieldkit.core.ops.op_from_json`.
+    message and every op by the rules of :func:`fieldkit.core.ops.op_from_json`. ``reads``
+    and ``fields`` make the decoder of another release (an older one reads only version 1;
+    a newer one knows more fields), for simulations of mixed fleets.
     """
     if not data:
         raise DecodeError("truncated", "an empty frame")
-    if data[0] not in WIRE_VERSIONS:
+    speaks = tuple(v for v in WIRE_VERSIONS if v <= reads)
+    if data[0] not in speaks:
         raise DecodeError(
             "version",
-            f"wire version {data[0]}, this hub speaks versions {WIRE_VERSIONS}: "
+            f"wire version {data[0]}, this hub speaks versions {speaks}: "
             "update fieldkit on the older hub",
         )
     if len(data) < 1 + TAG_BYTES + 5:
@@ -189,10 +203,10 @@ def decode_envelope(key: bytes, data: bytes) -> Envelope:
     elif kind == _WANT:
         message = _read_want(r)
     elif kind == _OPS:
-        message = _read_ops(r, sender, body[1:], data[0])
+        message = _read_ops(r, sender, body[1:], data[0], fields)
     else:  # ops with the sender's summary riding along
         summary = _read_summary(r)
-        message = _read_ops(r, sender, body[1:], data[0], summary)
+        message = _read_ops(r, sender, body[1:], data[0], fields, summary)
     if kind in (_SUMMARY, _WANT) and r.byte_end != len(body) - 1:
         raise DecodeError("trailing", "bytes after the message")
     if not r.padding_is_zero():
@@ -204,8 +218,9 @@ def decode_envelope(key: bytes, data: bytes) -> Envelope:
 
 
 def _read_ops(
-    r: BitReader, sender: int, stream: bytes, version: int, summary: Summary | None = None
-) -> Ops:
+    r: BitReader, sender: int, stream: bytes, version: int, fields: tuple[FieldSpec, ...],
+    summary: Summary | None = None,
+) -> Ops:  # fmt: skip
     hubs = [sender]
     for _ in range(r.uvar(C_INDEX)):
         hubs.append(r.bits(32))
@@ -215,7 +230,7 @@ def _read_ops(
     mode = r.bits(2)
     if mode > TEXT_DEFLATE:
         raise BodyError("bad_enum", "unknown text mode 3")
-    reader = OpsReader(r, hubs, version)
+    reader = OpsReader(r, hubs, version, fields)
     for _ in range(count):
         reader.read()
     if not r.padding_is_zero():
@@ -236,10 +251,12 @@ def _read_ops(
 
 def pack_ops(
     key: bytes, sender: int, counter: int, ops: Sequence[Op], budget: int,
-    summary: Summary | None = None,
+    summary: Summary | None = None, version: int = WIRE_VERSIONS[-1],
+    fields: tuple[FieldSpec, ...] = FIELDS,
 ) -> tuple[bytes, int]:  # fmt: skip
     """A frame of at most ``budget`` bytes holding the longest prefix of ``ops`` that fits
-    (after ``summary``, when one rides along).
+    (after ``summary``, when one rides along), for receivers that read up to ``version``
+    (see :func:`encode_envelope`).
 
     Returns ``(frame, how_many)``. The ops keep their order (put the most urgent first).
     ValueError if not even the first op fits alone (or ``ops`` is empty, or an op is invalid).
@@ -250,7 +267,7 @@ def pack_ops(
     if summary is not None:
         _write_summary(head, summary)
     header = head.bit_length
-    writer = OpsWriter(sender)
+    writer = OpsWriter(sender, version, fields)
     sizes: list[tuple[int, int]] = []  # after each op: (bytes without text, texts so far)
     for op in ops:
         writer.add(op)
@@ -264,7 +281,8 @@ def pack_ops(
     for k in range(len(sizes), 0, -1):  # the largest k that fits (text size is not monotone)
         fixed, n_texts = sizes[k - 1]
         if fixed + len(pack_text(b"".join(writer.texts[:n_texts]))[1]) <= budget:
-            frame = encode_envelope(key, Envelope(sender, counter, Ops(tuple(ops[:k]), summary)))
+            env = Envelope(sender, counter, Ops(tuple(ops[:k]), summary))
+            frame = encode_envelope(key, env, version, fields)
             assert len(frame) <= budget, (len(frame), budget)
             return frame, k
     raise ValueError(f"op {ops[0].origin:08x}-{ops[0].seq} does not fit in {budget} bytes")
@@ -293,7 +311,11 @@ def _write_summary(w: BitWriter, summary: Summary) -> None:
         _seq_ok(top, 0)
         w.bits(hub, 32)
         w.bits(top, width)
+    if VERSION_HUB in summary.extra:
+        raise ValueError(f"hub {VERSION_HUB} is not an origin: its extra entry says the version")
     extra = sorted(summary.extra.items())
+    if summary.reads > 1:  # the version we read rides as the extras of hub 0 (no origin)
+        extra.insert(0, (VERSION_HUB, (summary.reads,)))
     w.uvar(len(extra), 1)
     for hub, seqs in extra:
         _hub_ok(hub)
@@ -332,7 +354,8 @@ def _read_summary(r: BitReader) -> Summary:
                 raise BodyError("bad_message", f"summary seq {prev} out of range")
             seqs.append(prev)
         extra[hub] = tuple(seqs)
-    return Summary(vector, extra)
+    announced = extra.pop(VERSION_HUB, ())
+    return Summary(vector, extra, max(announced, default=1))
 
 
 def _write_want(w: BitWriter, want: Want) -> None:

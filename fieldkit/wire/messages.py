@@ -17,11 +17,13 @@ class Summary:
     """What the sender holds: per origin hub, the highest seq up to which it has every op.
 
     ``extra`` lists, per origin, seqs it holds beyond a gap (so a neighbour repairing the gap
-    need not resend them); it is usually empty.
+    need not resend them); it is usually empty. ``reads`` is the highest wire version the
+    sender reads, when it says so (1 when it does not: every hub reads version 1).
     """
 
     vector: Mapping[int, int]
     extra: Mapping[int, Sequence[int]] = field(default_factory=dict)
+    reads: int = 1
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,10 @@ async def test_three_hubs_on_simulated_radios_converge(
     status = await syncs[1].status()
     assert {p["hub"] for p in status["peers"]} == {f"{hubs[0].id:08x}", f"{hubs[2].id:08x}"}
     assert status["frames_out"] > 0
+    # today's records need nothing beyond version 1: nothing waits for a neighbour to upgrade
+    assert status["wire_version"] == 1
+    assert {p["reads_wire_version"] for p in status["peers"]} == {1}
+    assert (status["ops_held_back"], status["ops_waiting_for_upgrade"]) == (0, 0)
 
 
 async def test_forged_and_replayed_frames_are_rejected_and_counted(

@@ -1,17 +1,16 @@
-"""Sync in large batches: HTTP between hubs, bundle files for runners."""
+"""Bundle files for runners: every op, refused whole when altered, contacts only with consent."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from fieldkit.app.hub import Hub
 from fieldkit.app.import_export import import_file
 from fieldkit.core.records import Category, Contact, Draft, Kind, Urgency
-from fieldkit.sync.exchange import export_bundle, import_bundle, stream_bundle, sync_with
-from fieldkit.web.sync_api import sync_routes
+from fieldkit.sync.batches import BATCH
+from fieldkit.sync.bundle_file import export_bundle, import_bundle, stream_bundle
 from fieldkit.wire.bundle_format import BundleError, read_bundle
 from fieldkit.wire.messages import Ops
 
@@ -21,39 +20,6 @@ KEY = b"n" * 32
 
 async def hashes(*hubs: Hub) -> set[str]:
     return {await h.store.state_hash(public=True) for h in hubs}
-
-
-def poster(server: Hub, key: bytes = KEY):  # type: ignore[no-untyped-def]
-    from starlette.applications import Starlette
-
-    app = Starlette(routes=sync_routes(server, key, "server"))
-    transport = httpx.ASGITransport(app=app)
-
-    async def post(body: bytes) -> bytes:
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
-            reply = await client.post("/sync/v1", content=body)
-        if reply.status_code != 200:
-            raise BundleError(reply.text)
-        return reply.content
-
-    return post
-
-
-async def test_http_sync_moves_ops_both_ways_and_hubs_end_equal(hub: Hub, hub2: Hub) -> None:
-    await import_file(hub, SAMPLE)
-    await hub2.submit(Draft(Kind.OFFER, Category.FOOD, Urgency.FLEXIBLE, "downtown"))
-    report = await sync_with(hub, KEY, poster(hub2))
-    assert (report.received_new, report.sent) == (1, 28)
-    assert len(await hashes(hub, hub2)) == 1
-    again = await sync_with(hub, KEY, poster(hub2))
-    assert (again.received_new, again.sent) == (0, 0)
-
-
-async def test_http_sync_with_another_networks_key_is_refused(hub: Hub, hub2: Hub) -> None:
-    await import_file(hub, SAMPLE)
-    with pytest.raises(BundleError, match="authentication"):
-        await sync_with(hub, KEY, poster(hub2, key=b"z" * 32))
-    assert await hub2.store.counts() == {}
 
 
 async def test_a_bundle_carries_every_op_and_importing_it_twice_changes_nothing(
@@ -123,4 +89,4 @@ async def test_a_streamed_bundle_is_written_in_chunks_and_reads_back_whole(hub: 
     assert [(op.origin, op.seq) for op in ops] == sorted((op.origin, op.seq) for op in ops)
     assert len({(op.origin, op.seq) for op in ops}) == count
     # one chunk for the header, the summary, each batch of ops and the tag: never the whole
-    assert len(chunks) == 3 + -(-count // 500)
+    assert len(chunks) == 3 + -(-count // BATCH)

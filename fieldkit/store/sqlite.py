@@ -269,7 +269,8 @@ class Tx:
                 " ON CONFLICT (kind, status) DO UPDATE SET n = n + excluded.n",
                 changed,
             )
-            await self._db.execute("DELETE FROM record_counts WHERE n = 0")
+            if any(n < 0 for _, _, n in changed):  # a counter may have reached zero
+                await self._db.execute("DELETE FROM record_counts WHERE n = 0")
         self._counted.clear()
         if self._dirty:
             await self._db.executemany(

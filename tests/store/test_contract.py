@@ -158,10 +158,16 @@ async def test_the_store_holds_what_the_fold_says_whatever_the_order_and_duplica
         assert await store.state_hash() == state_hash(states.values())
         assert await store.version_vector() == contiguous(ops)
         assert await store.held_beyond() == beyond(ops)
-        assert await store.counts() == Counter((r.kind.value, r.status.value) for r in records)
+        assert await store.counts() == dict(
+            Counter((r.kind.value, r.status.value) for r in records)
+        )
         for kind, status in itertools.product(Kind, Status):
-            expected = Counter(
-                (r.category.value, r.area) for r in records if (r.kind, r.status) == (kind, status)
+            expected = dict(
+                Counter(
+                    (r.category.value, r.area)
+                    for r in records
+                    if (r.kind, r.status) == (kind, status)
+                )
             )
             assert await store.category_counts(kind, status) == expected
             for area in {a for _, a in expected}:

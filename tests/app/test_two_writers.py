@@ -8,8 +8,10 @@ import asyncio
 from pathlib import Path
 from random import Random
 
+from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub, create_identity
-from fieldkit.app.serve import watch_other_writers
+from fieldkit.app.netkey import ensure_network_key
+from fieldkit.app.serve import serve_hub, watch_other_writers
 from fieldkit.core.ops import Op
 from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.mesh.memory_transport import MemoryMedium
@@ -19,6 +21,7 @@ from fieldkit.sync.radio import RadioSync
 from fieldkit.wire import frame as codec
 from fieldkit.wire.messages import Envelope, Ops, Summary
 from tests.conftest import FakeWall
+from tests.web.serve import free_port
 
 DRAFT = Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside")
 KEY = b"k" * 32
@@ -117,3 +120,26 @@ async def test_a_running_hub_gossips_what_a_cli_command_wrote_beside_it(tmp_path
         assert radio.wake.is_set()  # the radio's send loop is woken, not left waiting
         (op,) = [op async for op, _ in server_store.iter_ops() if op.records() == (written,)]
         assert op in await ops_sent(radio, clock, until=op)
+
+
+async def test_fieldkit_run_watches_for_other_writers(tmp_path: Path) -> None:
+    config = Config("St. Mary's hub", tmp_path)
+    async with await Store.open(config.db_path) as served, await Store.open(config.db_path) as cli:
+        await create_identity(served)
+        await ensure_network_key(served)
+        hub = await Hub.open(served)
+        changed, stop, ready = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        hub.on_change.append(changed.set)
+        server = asyncio.create_task(
+            serve_hub(hub, config, host="127.0.0.1", port=free_port(), stop=stop, ready=ready,
+                      log_level="warning")
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(10):
+                await ready.wait()
+            await (await Hub.open(cli)).submit(DRAFT)  # a `fieldkit` command, beside it
+            async with asyncio.timeout(10):
+                await changed.wait()  # noticed within about a second
+        finally:
+            stop.set()
+            await server

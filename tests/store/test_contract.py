@@ -95,17 +95,13 @@ async def add_all(store: StorePort, ops: list[Op]) -> int:
         return sum([await tx.add(op) for op in ops])
 
 
-async def store_in_any_order(
-    store: StorePort, ops: list[Op], order: random.Random
-) -> list[list[Op]]:
+async def store_in_any_order(store: StorePort, ops: list[Op], order: random.Random) -> None:
     """Store ``ops`` with a third of them again, shuffled, cut into a few transactions."""
     arrivals = ops + ops[: len(ops) // 3]
     order.shuffle(arrivals)
     cuts = sorted(order.randint(0, len(arrivals)) for _ in range(order.randint(0, 3)))
-    batches = [arrivals[a:b] for a, b in itertools.pairwise([0, *cuts, len(arrivals)])]
-    for batch in batches:
-        await add_all(store, batch)
-    return batches
+    for start, end in itertools.pairwise([0, *cuts, len(arrivals)]):
+        await add_all(store, arrivals[start:end])
 
 
 # --- what the store holds: the pure fold's answer --------------------------------------------

@@ -33,7 +33,7 @@ from fieldkit.core.records import Draft, Kind, Status
 from fieldkit.core.refcode import BITS, format_code
 from fieldkit.errors import FieldkitError, NotFound, StoreError
 from fieldkit.store.group_commit import GroupCommit, ItemFailed
-from fieldkit.store.sqlite import Store, Tx
+from fieldkit.store.port import StorePort, TxPort
 
 HUB_ID_KEY = "hub_id"
 
@@ -43,7 +43,7 @@ def wall_ms() -> int:
 
 
 async def create_identity(
-    store: Store, random_bits: Callable[[int], int] = secrets.randbits
+    store: StorePort, random_bits: Callable[[int], int] = secrets.randbits
 ) -> int:
     """Give a new store its hub id (once; an existing id is kept and returned)."""
     existing = await store.meta(HUB_ID_KEY)
@@ -67,7 +67,7 @@ class Hub:
 
     def __init__(
         self,
-        store: Store,
+        store: StorePort,
         hub_id: int,
         clock: HybridClock,
         wall: Callable[[], int] = wall_ms,
@@ -87,16 +87,24 @@ class Hub:
         for listener in self.on_change:
             listener()
 
+    async def notice_other_writers(self) -> bool:
+        """Tell the listeners if another process (a ``fieldkit`` command beside ``fieldkit
+        run``) has written to this hub's database since last asked; True if it had."""
+        if not await self.store.changed_elsewhere():
+            return False
+        self._changed()
+        return True
+
     @classmethod
     async def open(
         cls,
-        store: Store,
+        store: StorePort,
         wall: Callable[[], int] = wall_ms,
         random_bits: Callable[[int], int] = secrets.randbits,
     ) -> Hub:
         hub_hex = await store.meta(HUB_ID_KEY)
         if hub_hex is None:
-            raise StoreError(f"{store.path} has no hub identity: run `fieldkit init` first")
+            raise StoreError(f"{store.location} has no hub identity: run `fieldkit init` first")
         hub_id = int(hub_hex, 16)
         clock = HybridClock(await store.max_hlc(hub_id))
         return cls(store, hub_id, clock, wall, random_bits)
@@ -104,14 +112,14 @@ class Hub:
     def new_ref(self) -> str:
         return format_code(self.random_bits(BITS))
 
-    async def _stamp(self, tx: Tx) -> int:
+    async def _stamp(self, tx: TxPort) -> int:
         """A clock stamp for our next op. Like its seq (``tx.next_seq``) it follows what the
         database holds inside the write transaction, never this process's memory alone:
         another process (a CLI command beside ``fieldkit run``) may write as this hub too."""
         self.clock.catch_up(await tx.last_hlc(self.id))
         return self.clock.tick(self.wall())
 
-    async def _append(self, tx: Tx, body: Body) -> Op:
+    async def _append(self, tx: TxPort, body: Body) -> Op:
         op = Op(self.id, await tx.next_seq(self.id), await self._stamp(tx), body)
         await tx.add(op)
         return op
@@ -149,7 +157,7 @@ class Hub:
         except ItemFailed as failed:
             raise failed.error from None
 
-    async def _submit(self, tx: Tx, new: NewRecord) -> Submitted:
+    async def _submit(self, tx: TxPort, new: NewRecord) -> Submitted:
         key = new.idempotency_key
         seq = await tx.next_seq(self.id)
         if new.record_id is None:

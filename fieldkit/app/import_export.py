@@ -28,7 +28,7 @@ from fieldkit.core.interchange import (
 )
 from fieldkit.core.ops import NewRecord
 from fieldkit.errors import ImportFileError, ValidationError
-from fieldkit.store.sqlite import Store
+from fieldkit.store.port import StorePort
 
 FORMATS = ("jsonl", "csv")
 _SAVE_AS = "(save it as “CSV UTF-8”)"
@@ -161,7 +161,7 @@ async def import_file(
     return report
 
 
-async def export_records(store: Store, out: TextIO, fmt: str, *, public: bool = False) -> int:
+async def export_records(store: StorePort, out: TextIO, fmt: str, *, public: bool = False) -> int:
     """Write every record in its public form; returns how many (CSV cells spreadsheet-safe)."""
     count = 0
     writer = None

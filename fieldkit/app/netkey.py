@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 
 from fieldkit.errors import ConfigError, StoreError
-from fieldkit.store.sqlite import Store
+from fieldkit.store.port import StorePort
 
 KEY_BYTES = 32
 META_KEY = "network_key"
@@ -37,15 +37,15 @@ def parse_key(text: str, source: str = "--network-key") -> bytes:
     return key
 
 
-async def network_key(store: Store) -> bytes:
+async def network_key(store: StorePort) -> bytes:
     text = await store.meta(META_KEY)
     if text is None:
-        raise StoreError(f"{store.path} has no network key: run `fieldkit init`")
+        raise StoreError(f"{store.location} has no network key: run `fieldkit init`")
     return parse_key(text, "database network key")
 
 
 async def ensure_network_key(
-    store: Store,
+    store: StorePort,
     given: bytes | None = None,
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> bytes:

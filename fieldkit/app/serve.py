@@ -20,6 +20,19 @@ from fieldkit.web.app import create_app
 from fieldkit.web.sync_api import sync_routes
 
 log = logging.getLogger(__name__)
+#: How often a running hub asks its store whether another process wrote to it (seconds).
+OTHER_WRITERS_POLL_S = 1.0
+
+
+async def watch_other_writers(hub: Hub, interval: float = OTHER_WRITERS_POLL_S) -> None:
+    """Until cancelled: every ``interval`` seconds, let the hub's listeners (the radio's
+    gossip) know of ops another process (a ``fieldkit`` command) wrote to its database."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await hub.notice_other_writers()
+        except Exception as exc:  # a busy or briefly unreadable database: ask again next time
+            log.warning("could not ask the store about other writers: %s", exc)
 
 
 async def serve_hub(
@@ -58,13 +71,15 @@ async def serve_hub(
     uv_config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
     server = uvicorn.Server(uv_config) if stop is None else _SharedSignals(uv_config, stop, ready)
     print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
+    watcher = asyncio.create_task(watch_other_writers(hub), name="other-writers")
     try:
         await server.serve()
     finally:
-        if gossip is not None:
-            gossip.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await gossip
+        for task in (watcher, gossip):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if transport is not None:
             await transport.close()
 

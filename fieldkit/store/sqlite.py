@@ -7,8 +7,11 @@ per transaction (imports batch many lines into one transaction to keep that chea
 residents' concurrent submissions share one: see :mod:`fieldkit.store.group_commit`).
 
 Every write runs in a ``BEGIN IMMEDIATE`` transaction that appends the op *and* updates the
-folded record state, the version vector and the reference-code index, so they never disagree.
-Schema changes are migrations keyed by ``PRAGMA user_version``.
+folded record state, the version vector, the reference-code index and the record counters, so
+they never disagree. Schema changes are migrations keyed by ``PRAGMA user_version``.
+
+:class:`Store` implements :class:`fieldkit.store.port.StorePort` (mypy checks it below); the
+rules it keeps are the port's, tested in ``tests/store/test_contract.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 import aiosqlite
@@ -41,6 +44,9 @@ from fieldkit.core.ops import (
 )
 from fieldkit.core.records import Kind, Status
 from fieldkit.errors import StoreError
+
+if TYPE_CHECKING:
+    from fieldkit.store.port import StorePort, TxPort
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the operation log, folded records, version vector, reference codes, idempotency keys
@@ -75,12 +81,27 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX records_board ON records (complete, kind, status, category, area);
     """,
+    # 3: complete records by (kind, status), kept in the write transaction: /healthz and
+    # /hub/status read a handful of rows, not every record
+    """
+    CREATE TABLE record_counts (
+        kind TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (kind, status)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO record_counts (kind, status, n)
+        SELECT kind, status, count(*) FROM records WHERE complete = 1 GROUP BY kind, status;
+    """,
+    # 4: the record's contact consent as a column: sync reads it with every op it sends
+    """
+    ALTER TABLE records ADD COLUMN share_contact INTEGER NOT NULL DEFAULT 0;
+    UPDATE records
+        SET share_contact = coalesce(json_extract(state, '$.fields.share_contact[0][1]'), 0);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: One page of the whole log along its primary key (origin, seq); a record's consent with it.
 ITER_OPS = (
-    "SELECT o.origin, o.seq, o.body,"
-    " coalesce(json_extract(r.state, '$.fields.share_contact[0][1]'), 0)"
+    "SELECT o.origin, o.seq, o.body, coalesce(r.share_contact, 0)"
     " FROM ops o LEFT JOIN records r ON r.hub = o.rec_hub AND r.seq = o.rec_seq"
     " WHERE o.origin >= ? AND (o.origin > ? OR o.seq > ?) ORDER BY o.origin, o.seq LIMIT ?"
 )
@@ -97,13 +118,20 @@ def _rank(urgency: Any) -> int | None:
     return URGENCY_RANK.get(urgency) if isinstance(urgency, str) else None
 
 
+def _counted_as(state: RecordState) -> tuple[str, str] | None:
+    """The (kind, status) counter a record adds to: complete records only."""
+    if state.kind is None or not state.status:
+        return None
+    return str(state.kind.value), state.status[0].status.value
+
+
 class Tx:
     """One open write transaction. Obtain it from :meth:`Store.transaction`.
 
     Each call is a round trip to SQLite's thread, so the write path keeps them few: the
     version vector row of each origin is read once per transaction and written back once,
-    just before the commit (:meth:`flush`), and :meth:`append` hands back the folded state it
-    saved instead of having it read again.
+    and so are the record counters, just before the commit (:meth:`flush`); :meth:`append`
+    hands back the folded state it saved instead of having it read again.
     """
 
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -113,6 +141,8 @@ class Tx:
         self._dirty: set[int] = set()
         #: origin -> the latest clock stamp of its ops, once asked for in this transaction
         self._last_hlc: dict[int, int] = {}
+        #: (kind, status) -> how this transaction changes that counter
+        self._counted: dict[tuple[str, str], int] = {}
 
     async def _origin(self, origin: int) -> list[int]:
         row = self._origins.get(origin)
@@ -199,7 +229,13 @@ class Tx:
             self._last_hlc[op.origin] = max(self._last_hlc[op.origin], op.hlc)
         await self._advance_vector(op.origin, op.seq)
         for state in states:
+            before = _counted_as(state)
             state.apply(op)
+            after = _counted_as(state)
+            if before != after:
+                for key, step in ((before, -1), (after, 1)):
+                    if key is not None:
+                        self._counted[key] = self._counted.get(key, 0) + step
             await self._save(state)
         if isinstance(op.body, Redact):
             await self._purge(op.body.record)
@@ -224,7 +260,18 @@ class Tx:
         self._dirty.add(origin)
 
     async def flush(self) -> None:
-        """Write the version vector rows this transaction changed (before it commits)."""
+        """Write the version vector rows and counters this transaction changed (before it
+        commits)."""
+        changed = [(kind, status, n) for (kind, status), n in self._counted.items() if n]
+        if changed:
+            await self._db.executemany(
+                "INSERT INTO record_counts (kind, status, n) VALUES (?, ?, ?)"
+                " ON CONFLICT (kind, status) DO UPDATE SET n = n + excluded.n",
+                changed,
+            )
+            if any(n < 0 for _, _, n in changed):  # a counter may have reached zero
+                await self._db.execute("DELETE FROM record_counts WHERE n = 0")
+        self._counted.clear()
         if self._dirty:
             await self._db.executemany(
                 "INSERT INTO origins (origin, contiguous, max_seq) VALUES (?, ?, ?)"
@@ -238,12 +285,14 @@ class Tx:
         rid = state.id
         await self._db.execute(
             "INSERT INTO records (hub, seq, complete, kind, category, urgency_rank, status, area,"
-            " created_at, updated, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " created_at, updated, state, share_contact)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (hub, seq) DO UPDATE SET complete = excluded.complete,"
             " kind = excluded.kind, category = excluded.category,"
             " urgency_rank = excluded.urgency_rank, status = excluded.status,"
             " area = excluded.area, created_at = excluded.created_at,"
-            " updated = excluded.updated, state = excluded.state",
+            " updated = excluded.updated, state = excluded.state,"
+            " share_contact = excluded.share_contact",
             (
                 rid.hub, rid.seq, int(state.complete),
                 state.kind.value if state.kind else None,
@@ -251,6 +300,7 @@ class Tx:
                 state.status[0].status.value if state.status else None,
                 state.value("area"), state.created_at, state.updated,
                 json.dumps(state.to_json(), separators=(",", ":")),
+                int(bool(state.value("share_contact"))),
             ),
         )  # fmt: skip
         if state.refs:
@@ -286,6 +336,9 @@ class Store:
         self._write_lock = asyncio.Lock()
         #: Write transactions committed through this Store (each one fsync with FULL sync).
         self.commits = 0
+        #: ``PRAGMA data_version`` of the write connection when last asked: it changes when
+        #: another connection (another process) commits, never for this one's own commits.
+        self._data_version: int | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -300,6 +353,7 @@ class Store:
             await db.execute("PRAGMA synchronous = FULL")
             await db.execute("PRAGMA busy_timeout = 10000")
             await store._migrate()
+            store._data_version = await store._scalar("PRAGMA data_version", db=db)
             store._reader = await _open_reader(path)
         except Exception as exc:
             await db.close()
@@ -313,11 +367,23 @@ class Store:
             await self._reader.close()
         await self._db.close()
 
-    async def __aenter__(self) -> Store:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    async def changed_elsewhere(self) -> bool:
+        """True if another connection has committed since this was last asked (or since the
+        store opened): SQLite's ``PRAGMA data_version`` on the write connection."""
+        version = await self._scalar("PRAGMA data_version", db=self._db)
+        changed = version != self._data_version
+        self._data_version = version
+        return bool(changed)
 
     async def _migrate(self) -> None:
         version = await self._scalar("PRAGMA user_version", db=self._db)
@@ -438,10 +504,8 @@ class Store:
             last = (rows[-1][0], rows[-1][1])
 
     async def counts(self) -> dict[tuple[str, str], int]:
-        """Complete records by (kind, status)."""
-        async with self._reader.execute(
-            "SELECT kind, status, count(*) FROM records WHERE complete = 1 GROUP BY kind, status"
-        ) as cur:
+        """Complete records by (kind, status), from the counters the write transactions keep."""
+        async with self._reader.execute("SELECT kind, status, n FROM record_counts") as cur:
             return {(kind, status): n async for kind, status, n in cur}
 
     async def category_counts(
@@ -463,14 +527,6 @@ class Store:
         """Per origin hub, the highest seq up to which we hold every op."""
         async with self._reader.execute("SELECT origin, contiguous FROM origins") as cur:
             return {origin: contiguous async for origin, contiguous in cur}
-
-    async def ops_since(self, origin: int, after_seq: int, limit: int = 1000) -> list[Op]:
-        """Ops of one origin with seq > ``after_seq``, in seq order."""
-        async with self._reader.execute(
-            "SELECT body FROM ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (origin, after_seq, limit),
-        ) as cur:
-            return [op_from_json(json.loads(body)) async for (body,) in cur]
 
     async def iter_ops(self, batch: int = 500) -> AsyncIterator[tuple[Op, bool]]:
         """Every op in (origin, seq) order, each with its record's contact consent, a page at a
@@ -511,8 +567,8 @@ class Store:
         out = []
         for start in range(0, len(where), 300):  # stay under SQLite's parameter limit
             async with self._reader.execute(
-                "SELECT o.body, coalesce(json_extract(r.state, '$.fields.share_contact[0][1]'), 0),"
-                " r.urgency_rank FROM ops o LEFT JOIN records r"
+                "SELECT o.body, coalesce(r.share_contact, 0), r.urgency_rank"
+                " FROM ops o LEFT JOIN records r"
                 " ON r.hub = o.rec_hub AND r.seq = o.rec_seq"
                 f" WHERE {' OR '.join(where[start : start + 300])}"
                 f" ORDER BY coalesce(r.urgency_rank, {LEAST_URGENT}), o.hlc, o.origin, o.seq"
@@ -530,6 +586,11 @@ class Store:
 
     async def integrity_check(self) -> str:
         return str(await self._scalar("PRAGMA integrity_check"))
+
+
+if TYPE_CHECKING:  # the SQLite adapter implements the storage port
+    _store: type[StorePort] = Store
+    _tx: type[TxPort] = Tx
 
 
 async def _open_reader(path: Path) -> aiosqlite.Connection:

@@ -14,7 +14,7 @@ from fieldkit.core.ops import RecordId
 from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.errors import FieldkitError, StoreError
 from fieldkit.store.group_commit import GroupCommit, ItemFailed
-from fieldkit.store.sqlite import Tx
+from fieldkit.store.port import TxPort
 
 DRAFT = Draft(Kind.NEED, Category.WATER, Urgency.CRITICAL, "riverside", note="family of 4")
 
@@ -67,7 +67,7 @@ async def test_one_failing_submission_does_not_lose_the_others(
 ) -> None:
     real = hub._submit
 
-    async def failing(tx: Tx, new):  # type: ignore[no-untyped-def]
+    async def failing(tx: TxPort, new):  # type: ignore[no-untyped-def]
         done = await real(tx, new)  # it has written its record when it fails
         if new.draft.note == "family 3":
             raise FieldkitError("no such area")

@@ -97,6 +97,19 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE records
         SET share_contact = coalesce(json_extract(state, '$.fields.share_contact[0][1]'), 0);
     """,
+    # 5: the board's counts by (kind, status, category, area), kept in the write transaction
+    # like record_counts: the board reads one row per category and area, not every record
+    """
+    CREATE TABLE board_counts (
+        kind TEXT NOT NULL, status TEXT NOT NULL, category TEXT NOT NULL, area TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (kind, status, category, area)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO board_counts (kind, status, category, area, n)
+        SELECT kind, status, coalesce(category, ''), coalesce(area, ''), count(*) FROM records
+        WHERE complete = 1 GROUP BY kind, status, coalesce(category, ''), coalesce(area, '');
+    DROP INDEX records_board;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: One page of the whole log along its primary key (origin, seq); a record's consent with it.
@@ -118,11 +131,15 @@ def _rank(urgency: Any) -> int | None:
     return URGENCY_RANK.get(urgency) if isinstance(urgency, str) else None
 
 
-def _counted_as(state: RecordState) -> tuple[str, str] | None:
-    """The (kind, status) counter a record adds to: complete records only."""
+def _counted_as(state: RecordState) -> tuple[str, str, str, str] | None:
+    """The (kind, status, category, area) counter a record adds to: complete records only."""
     if state.kind is None or not state.status:
         return None
-    return str(state.kind.value), state.status[0].status.value
+    category, area = state.value("category"), state.value("area")
+    return (
+        str(state.kind.value), state.status[0].status.value,
+        "" if category is None else str(category), "" if area is None else str(area),
+    )  # fmt: skip
 
 
 class Tx:
@@ -141,8 +158,8 @@ class Tx:
         self._dirty: set[int] = set()
         #: origin -> the latest clock stamp of its ops, once asked for in this transaction
         self._last_hlc: dict[int, int] = {}
-        #: (kind, status) -> how this transaction changes that counter
-        self._counted: dict[tuple[str, str], int] = {}
+        #: (kind, status, category, area) -> how this transaction changes that counter
+        self._counted: dict[tuple[str, str, str, str], int] = {}
 
     async def _origin(self, origin: int) -> list[int]:
         row = self._origins.get(origin)
@@ -262,14 +279,26 @@ class Tx:
     async def flush(self) -> None:
         """Write the version vector rows and counters this transaction changed (before it
         commits)."""
-        changed = [(kind, status, n) for (kind, status), n in self._counted.items() if n]
+        board = [(*key, n) for key, n in self._counted.items() if n]
+        totals: dict[tuple[str, str], int] = {}
+        for kind, status, _, _, n in board:
+            totals[kind, status] = totals.get((kind, status), 0) + n
+        changed = [(kind, status, n) for (kind, status), n in totals.items() if n]
+        if board:
+            await self._db.executemany(
+                "INSERT INTO board_counts (kind, status, category, area, n) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (kind, status, category, area) DO UPDATE SET n = n + excluded.n",
+                board,
+            )
+            if any(row[-1] < 0 for row in board):  # a counter may have reached zero
+                await self._db.execute("DELETE FROM board_counts WHERE n = 0")
         if changed:
             await self._db.executemany(
                 "INSERT INTO record_counts (kind, status, n) VALUES (?, ?, ?)"
                 " ON CONFLICT (kind, status) DO UPDATE SET n = n + excluded.n",
                 changed,
             )
-            if any(n < 0 for _, _, n in changed):  # a counter may have reached zero
+            if any(n < 0 for _, _, n in changed):
                 await self._db.execute("DELETE FROM record_counts WHERE n = 0")
         self._counted.clear()
         if self._dirty:
@@ -511,16 +540,14 @@ class Store:
     async def category_counts(
         self, kind: Kind, status: Status, area: str | None = None
     ) -> dict[tuple[str, str], int]:
-        """Complete records of ``kind`` in ``status`` by (category, area), exact at any size."""
-        sql = (
-            "SELECT category, area, count(*) FROM records"
-            " WHERE complete = 1 AND kind = ? AND status = ?"
-        )
+        """Complete records of ``kind`` in ``status`` by (category, area), exact at any size:
+        from the counters the write transactions keep, one row per category and area."""
+        sql = "SELECT category, area, n FROM board_counts WHERE kind = ? AND status = ?"
         params: list[str] = [kind.value, status.value]
         if area is not None:
             sql += " AND area = ?"
             params.append(area)
-        async with self._reader.execute(sql + " GROUP BY category, area", params) as cur:
+        async with self._reader.execute(sql, params) as cur:
             return {(str(c), str(a)): int(n) async for c, a, n in cur}
 
     async def version_vector(self) -> dict[int, int]:

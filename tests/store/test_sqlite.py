@@ -31,22 +31,29 @@ RECOUNT = (
     "SELECT kind, status, count(*) FROM records WHERE complete = 1"
     " GROUP BY kind, status ORDER BY kind, status"
 )
+BOARD_RECOUNT = (
+    "SELECT kind, status, coalesce(category, ''), coalesce(area, ''), count(*) FROM records"
+    " WHERE complete = 1 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+)
 CONSENT_COLUMN_VS_STATE = (
     "SELECT count(*) FROM records WHERE share_contact"
     " != coalesce(json_extract(state, '$.fields.share_contact[0][1]'), 0)"
 )
 
 
-def counters(path: Path) -> list[tuple[str, str, int]]:
+def counters(path: Path) -> list[tuple[object, ...]]:
+    """Both kinds of counter the write transactions keep: (kind, status) and the board's."""
     with sqlite3.connect(path) as db:
-        return db.execute(
-            "SELECT kind, status, n FROM record_counts ORDER BY kind, status"
-        ).fetchall()
+        totals = db.execute("SELECT kind, status, n FROM record_counts ORDER BY kind, status")
+        board = db.execute(
+            "SELECT kind, status, category, area, n FROM board_counts ORDER BY 1, 2, 3, 4"
+        )
+        return totals.fetchall() + board.fetchall()
 
 
-def recount(path: Path) -> list[tuple[str, str, int]]:
+def recount(path: Path) -> list[tuple[object, ...]]:
     with sqlite3.connect(path) as db:
-        return db.execute(RECOUNT).fetchall()
+        return db.execute(RECOUNT).fetchall() + db.execute(BOARD_RECOUNT).fetchall()
 
 
 def consent_mismatches(path: Path) -> int:
@@ -120,7 +127,8 @@ async def test_counters_and_consent_column_equal_a_full_recount_after_any_writes
                     await tx.add(op)
             assert counters(path) == recount(path)
             assert consent_mismatches(path) == 0
-        assert await store.counts() == {(k, s): n for k, s, n in recount(path)}
+        totals = [row for row in recount(path) if len(row) == 3]
+        assert await store.counts() == {(k, s): n for k, s, n in totals}
 
 
 # --- migrations ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ have passed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -34,4 +35,14 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"after {timeout:g} s still waiting for {what}; last saw {seen!r}")
         time.sleep(poll)  # then the condition is read again, never assumed
+    return seen
+
+
+async def poll_until(
+    read: Callable[[], T], done: Callable[[T], object] = bool, *, poll: float = POLL_S / 5
+) -> T:
+    """:func:`wait_until` for async tests, inside the caller's ``asyncio.timeout``: the event
+    loop keeps running the code under test between reads (for counters with no event)."""
+    while not done(seen := read()):  # noqa: ASYNC110 -- no event to wait on: read it again
+        await asyncio.sleep(poll)
     return seen

@@ -104,7 +104,7 @@ async def test_the_same_key_twice_in_one_batch_creates_one_record(hub: Hub) -> N
 
 async def test_a_caller_that_gives_up_before_the_commit_is_not_written(hub: Hub) -> None:
     tasks = [asyncio.create_task(hub.submit(d)) for d in drafts(5)]
-    await asyncio.sleep(0)  # all five are queued; the writer has not run yet
+    await asyncio.sleep(0)  # one turn of the loop, no waiting: each task queues its item
     tasks[2].cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert isinstance(results[2], asyncio.CancelledError)
@@ -140,13 +140,21 @@ async def test_changes_are_announced_once_per_batch(hub: Hub) -> None:
 
 
 class Recorder:
-    def __init__(self, fail: str = "", broken: bool = False) -> None:
+    """A commit that records its batches. With ``held``, each commit announces that it has
+    started (``started``) and waits until the test lets it finish (``release``)."""
+
+    def __init__(self, fail: str = "", broken: bool = False, held: bool = False) -> None:
         self.batches: list[list[str]] = []
         self.fail = fail
         self.broken = broken
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        if not held:
+            self.release.set()
 
     async def commit(self, items: list[str]) -> list[str]:
-        await asyncio.sleep(0.01)  # a transaction takes a while: others queue meanwhile
+        self.started.set()
+        await self.release.wait()  # a transaction takes a while: others queue meanwhile
         if self.broken:
             raise StoreError("disk I/O error")
         if self.fail in items:
@@ -156,11 +164,14 @@ class Recorder:
 
 
 async def test_items_queued_during_a_commit_form_the_next_batch() -> None:
-    rec = Recorder()
+    rec = Recorder(held=True)
     group = GroupCommit(rec.commit)
     first = asyncio.create_task(group.submit("a"))
-    await asyncio.sleep(0.005)  # "a" is being committed
-    rest = await asyncio.gather(*(group.submit(x) for x in "bcd"))
+    await rec.started.wait()  # "a" is being committed
+    later = [asyncio.create_task(group.submit(x)) for x in "bcd"]
+    await asyncio.sleep(0)  # one turn of the loop, no waiting: b, c and d queue
+    rec.release.set()
+    rest = await asyncio.gather(*later)
     assert (await first, rest) == ("A", ["B", "C", "D"])
     assert rec.batches == [["a"], ["b", "c", "d"]]
     assert (group.batches, group.items) == (2, 4)
@@ -196,13 +207,15 @@ def test_one_group_commit_serves_one_event_loop_after_another() -> None:
 
 
 async def test_a_writer_cancelled_at_shutdown_fails_what_it_holds() -> None:
-    group = GroupCommit(Recorder().commit)
+    rec = Recorder(held=True)
+    group = GroupCommit(rec.commit)
     waiting = [asyncio.create_task(group.submit(x)) for x in "ab"]
-    await asyncio.sleep(0.001)
+    await rec.started.wait()  # the writer holds a and b, in the middle of its commit
     writer = group._writer
     assert writer is not None
     writer.cancel()
     results = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(r, StoreError) for r in results)
     assert group._writer is None
+    rec.release.set()
     assert await group.submit("c") == "C"

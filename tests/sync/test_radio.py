@@ -19,6 +19,7 @@ from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import RadioSync
 from fieldkit.wire import frame as codec
 from fieldkit.wire.messages import Envelope, Summary
+from tests.waiting import poll_until
 
 KEY = b"r" * 32
 SCALE = 20.0  # radio time runs 20x faster than the wall clock
@@ -120,8 +121,10 @@ async def test_forged_and_replayed_frames_are_rejected_and_counted(
                 for payload in (forged, genuine.payload, genuine.payload):
                     heard = syncs[1].node.stats.frames_in
                     await intruder.send(payload)
-                    while syncs[1].node.stats.frames_in == heard:  # noqa: ASYNC110 (bounded poll: hub 1 read it)
-                        await asyncio.sleep(0.01)
+                    await poll_until(  # hub 1 has read it
+                        lambda: syncs[1].node.stats.frames_in,
+                        lambda n, heard=heard: n > heard,  # type: ignore[misc]
+                    )
     finally:
         await intruder.close()
     assert syncs[1].node.stats.rejected["auth"] >= 1

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from fieldkit.provisioning.render import PATHS
 
 VALIDATOR_TIMEOUT_S = 30
+ADVICE = "fix what the message names (the hub config or the install), then apply again"
 
 
 class Outcome(enum.Enum):
@@ -109,12 +110,7 @@ def run_validator(name: str, path: Path) -> Check:
     if v.failed(proc):
         output = (proc.stderr or proc.stdout).strip().splitlines()
         detail = output[-1] if output else f"exit {proc.returncode}"
-        return Check(
-            label,
-            Outcome.FAILED,
-            detail,
-            "fix the value it names in the hub config, then render again",
-        )
+        return Check(label, Outcome.FAILED, detail, ADVICE)
     return Check(label, Outcome.PASSED)
 
 

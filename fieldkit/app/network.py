@@ -26,8 +26,9 @@ from typing import Any
 from meshtastic.protobuf import apponly_pb2, channel_pb2, config_pb2
 
 from fieldkit.app.config import Area
-from fieldkit.app.netkey import KEY_BYTES
+from fieldkit.app.netkey import KEY_BYTES, ensure_network_key
 from fieldkit.errors import ConfigError
+from fieldkit.store.port import StorePort
 
 PSK_BYTES = 32  # AES-256, the strongest key a Meshtastic channel takes
 
@@ -160,3 +161,20 @@ def parse_join_code(text: str) -> Network:
         )  # fmt: skip
     except (KeyError, TypeError, ValueError, IndexError, binascii.Error) as exc:
         raise ConfigError("join code", f"not readable ({exc.__class__.__name__})") from None
+
+
+# --- the hub's network, kept in its store ---------------------------------------------------
+
+META_KEY = "network"
+
+
+async def saved_network(store: StorePort) -> Network | None:
+    """The network this hub joined or made (``fieldkit network new`` / ``join``), if any."""
+    text = await store.meta(META_KEY)
+    return None if text is None else parse_join_code(text)
+
+
+async def save_network(store: StorePort, network: Network) -> None:
+    """Make ``network`` this hub's: its app key becomes the hub's network key."""
+    await ensure_network_key(store, network.key)
+    await store.set_meta(META_KEY, join_code(network))

@@ -14,7 +14,14 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from fieldkit import __version__
-from fieldkit.cli import demo_commands, hub_commands, record_commands, sync_commands
+from fieldkit.cli import (
+    demo_commands,
+    hub_commands,
+    network_commands,
+    provision_commands,
+    record_commands,
+    sync_commands,
+)
 from fieldkit.cli.common import CONFIG_HELP, Handler, Parser, Subcommands
 from fieldkit.errors import FieldkitError
 
@@ -28,6 +35,8 @@ COMMANDS: tuple[Callable[[Subcommands, Parser], None], ...] = (
     sync_commands.add_key,
     sync_commands.add_sync,
     sync_commands.add_bundle,
+    network_commands.add_network,
+    provision_commands.add_provision,
     demo_commands.add_sim,
     demo_commands.add_demo,
 )

@@ -118,7 +118,20 @@ def test_a_bad_environment_override_names_the_variable(hub_dir: Path, fieldkit: 
 
 @pytest.mark.parametrize(
     "command",
-    ["init", "run", "import", "export", "status", "key", "sync", "bundle", "sim", "demo"],
+    [
+        "init",
+        "run",
+        "import",
+        "export",
+        "status",
+        "key",
+        "sync",
+        "bundle",
+        "network",
+        "provision",
+        "sim",
+        "demo",
+    ],  # fmt: skip
 )
 def test_every_command_has_help(tmp_path: Path, fieldkit: Fieldkit, command: str) -> None:
     done = fieldkit(tmp_path, command, "--help")

@@ -1,0 +1,143 @@
+"""``fieldkit network new|join|show``: the network of hubs this hub belongs to."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from fieldkit.app.netkey import network_key
+from fieldkit.app.network import (
+    PRESETS,
+    REGIONS,
+    SECRET_WARNING,
+    channel_url,
+    join_code,
+    new_network,
+    parse_join_code,
+    save_network,
+    saved_network,
+)
+from fieldkit.cli.common import Parser, Subcommands, load, open_hub
+from fieldkit.errors import FieldkitError, UsageError
+
+
+def add_network(sub: Subcommands, common: Parser) -> None:
+    p = sub.add_parser("network", parents=[common], help="make or join a network of hubs")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    new = actions.add_parser(
+        "new", parents=[common], help="make a new network (radio channel, keys, join code)"
+    )
+    new.add_argument("--channel", default="fieldkit", help="Meshtastic channel name, ≤ 11 bytes")
+    new.add_argument(
+        "--region",
+        required=True,
+        choices=REGIONS,
+        metavar="REGION",
+        help="LoRa region where the hubs are, e.g. US, EU_868, ANZ",
+    )
+    new.add_argument(
+        "--preset",
+        default="LONG_FAST",
+        choices=PRESETS,
+        metavar="PRESET",
+        help="modem preset (default LONG_FAST)",
+    )
+    new.add_argument("--emergency", default="", help='the emergency line, e.g. "Call 911"')
+    new.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where to write join.svg, join.png and join.html (default: data dir)",
+    )
+    new.add_argument("--force", action="store_true", help="leave the network this hub is on")
+    new.set_defaults(func=cmd_network_new)
+    join = actions.add_parser("join", parents=[common], help="join a network with its join code")
+    join.add_argument("code", help="the join code (fkjoin1.…) from `fieldkit network new`")
+    join.add_argument("--force", action="store_true", help="leave the network this hub is on")
+    join.set_defaults(func=cmd_network_join)
+    show = actions.add_parser("show", parents=[common], help="which network this hub is on")
+    show.add_argument(
+        "--secrets",
+        action="store_true",
+        help="also print the join code and the radio's channel URL (secrets)",
+    )
+    show.set_defaults(func=cmd_network_show)
+
+
+def _leaving(current_channel: str | None, force: bool) -> None:
+    if current_channel is not None and not force:
+        raise UsageError(
+            f"this hub is on the “{current_channel}” network already; "
+            "add --force to leave it (its hubs will no longer hear this one)"
+        )
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+        path.chmod(0o600)  # the code is a secret
+    except OSError as exc:
+        raise FieldkitError(f"cannot write {path}: {exc.strerror}") from None
+
+
+async def cmd_network_new(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from fieldkit.provisioning import qr
+    from fieldkit.provisioning.join_sheet import render_join_sheet
+
+    config = load(args, env)
+    async with open_hub(config) as hub:
+        current = await saved_network(hub.store)
+        _leaving(current.channel if current else None, args.force)
+        network = new_network(
+            args.channel, args.region, args.preset, areas=config.areas, emergency=args.emergency
+        )
+        await save_network(hub.store, network)
+    out = Path(args.out) if args.out else config.data_dir
+    out.mkdir(parents=True, exist_ok=True)
+    code = join_code(network)
+    _write(out / "join.svg", qr.svg(code, title="Join code").encode())
+    _write(out / "join.png", qr.png(code))
+    _write(out / "join.html", render_join_sheet(network, config.hub_name).encode())
+    print(f"new network “{network.channel}”: region {network.region}, preset {network.preset}")
+    print(f"join code (also in {out}/join.html, .svg and .png):\n{code}")
+    print(f"warning: {SECRET_WARNING}", file=sys.stderr)
+    return 0
+
+
+async def cmd_network_join(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    network = parse_join_code(args.code)  # before anything is written
+    config = load(args, env)
+    async with open_hub(config) as hub:
+        current = await saved_network(hub.store)
+        if current == network:
+            print(f"already on the “{network.channel}” network")
+            return 0
+        _leaving(current.channel if current else None, args.force)
+        await save_network(hub.store, network)
+    print(
+        f"joined the “{network.channel}” network: region {network.region}, preset {network.preset}"
+    )
+    mine, theirs = {a.id for a in config.areas}, {a.id for a in network.areas}
+    if theirs and mine != theirs:
+        names = ", ".join(a.id for a in network.areas)
+        print(f"note: the network's areas are {names}; copy them into this hub's config [areas]")
+    print("next: set the radio from `fieldkit network show --secrets` (meshtastic --seturl URL)")
+    return 0
+
+
+async def cmd_network_show(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    async with open_hub(load(args, env)) as hub:
+        network = await saved_network(hub.store)
+        key = await network_key(hub.store)
+    if network is None:
+        print("this hub has a network key but no network: run `fieldkit network new` or `join`")
+        return 1
+    print(f"network “{network.channel}”: region {network.region}, preset {network.preset}")
+    if network.key != key:  # `fieldkit init --network-key` changed the key since
+        print("warning: the hub's network key is not the network's; join again", file=sys.stderr)
+    if args.secrets:
+        print(f"join code: {join_code(network)}")
+        print(f"radio channel URL: {channel_url(network)}")
+        print(f"warning: {SECRET_WARNING}", file=sys.stderr)
+    return 0

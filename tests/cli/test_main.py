@@ -131,7 +131,7 @@ def test_a_bad_environment_override_names_the_variable(hub_dir: Path, fieldkit: 
         "provision",
         "sim",
         "demo",
-    ],  # fmt: skip
+    ],
 )
 def test_every_command_has_help(tmp_path: Path, fieldkit: Fieldkit, command: str) -> None:
     done = fieldkit(tmp_path, command, "--help")

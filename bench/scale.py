@@ -181,7 +181,9 @@ def one_size(size: int, requests: int, seed: int) -> dict[str, object]:
         fieldkit(config, "export", "-o", str(exported))
         export_s = time.perf_counter() - t0
         some_ref = json.loads(exported.open().readline())["ref"]
+        t0 = time.perf_counter()
         rss = peak_rss_mb(config, "bundle", "export", str(work / "all.bundle"))
+        bundle_s = time.perf_counter() - t0
         exact = asyncio.run(board_counts(db)) == export_counts(exported)
 
         server = serve(config, port)
@@ -193,6 +195,7 @@ def one_size(size: int, requests: int, seed: int) -> dict[str, object]:
                 "board": "/board",
                 "status": f"/status?ref={some_ref}",
                 "hub_status": "/hub/status",
+                "healthz": "/healthz",
             }
             timings = {
                 name: asyncio.run(latencies(base, path, requests, 50 * i))
@@ -206,12 +209,13 @@ def one_size(size: int, requests: int, seed: int) -> dict[str, object]:
         "import_rps": round(size / import_s),
         "disk_bytes_per_record": round(disk / size),
         "export_rps": round(size / export_s),
+        "bundle_ops_per_s": round(size / bundle_s),
         "bundle_peak_rss_mb": round(rss, 1),
         "counts_exact": "yes" if exact else "NO",
     }
     static50, static99 = pct(timings["static"], 50), pct(timings["static"], 99)
     row["static_p50_ms"], row["static_p99_ms"] = round(static50, 2), round(static99, 2)
-    for name in ("home", "board", "status", "hub_status"):
+    for name in ("home", "board", "status", "hub_status", "healthz"):
         p50, p99 = pct(timings[name], 50), pct(timings[name], 99)
         row[f"{name}_p50_ms"] = round(p50, 2)
         row[f"{name}_p99_ms"] = round(p99, 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -12,8 +13,8 @@ from fieldkit.app.netkey import format_key, network_key
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.core.interchange import parse_iso
 from fieldkit.errors import FieldkitError, UsageError
-from fieldkit.sync.bundle_file import import_bundle, stream_bundle
-from fieldkit.sync.http import sync_with
+from fieldkit.sync.bundle_file import import_bundle_file, stream_bundle
+from fieldkit.sync.http import http_peer, sync_with
 
 # --- key --------------------------------------------------------------------------------
 
@@ -47,17 +48,7 @@ async def cmd_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise UsageError(f"expected a hub address like http://10.0.0.2:8080, got {args.url!r}")
     async with open_hub(load(args, env)) as hub, httpx.AsyncClient(timeout=args.timeout) as client:
         key = await network_key(hub.store)
-
-        async def post(body: bytes) -> bytes:
-            try:
-                reply = await client.post(f"{url}/sync/v1", content=body)
-            except httpx.HTTPError as exc:
-                raise FieldkitError(f"cannot reach {url}: {exc}") from None
-            if reply.status_code != 200:
-                raise FieldkitError(f"{url} refused: {reply.text.strip() or reply.status_code}")
-            return reply.content
-
-        report = await sync_with(hub, key, post)
+        report = await sync_with(hub, key, http_peer(client, url))
     print(f"received {report.received_new} new ops ({report.received} sent to us), "
           f"sent {report.sent}")  # fmt: skip
     return 0
@@ -96,10 +87,13 @@ async def cmd_bundle_import(args: argparse.Namespace, env: Mapping[str, str]) ->
     async with open_hub(load(args, env)) as hub:
         key = await network_key(hub.store)
         try:
-            data = path.read_bytes()
+            file = path.open("rb")
         except OSError as exc:
             raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
-        new, total = await import_bundle(hub, key, data)
+        with file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise FieldkitError(f"cannot read {path}: not a regular file")
+            new, total = await import_bundle_file(hub, key, file)
     print(f"{new} new ops ({total} in the bundle)")
     return 0
 

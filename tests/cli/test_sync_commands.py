@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +79,27 @@ def test_a_bundle_from_another_network_is_refused(
     done = fieldkit(stranger, "bundle", "import", str(stick))
     assert done.code == 1
     assert "another network" in done.err
+
+
+def test_a_huge_file_is_refused_in_bounded_memory_and_imports_nothing(
+    two_hubs: tuple[Path, Path], fieldkit: Fieldkit
+) -> None:
+    a, b = two_hubs
+    stick = a.parent / "huge.fkb"
+    assert fieldkit(a, "bundle", "export", str(stick)).code == 0
+    with stick.open("r+b") as file:
+        file.truncate(1 << 30)  # a real bundle, then a sparse GB of zeros
+    tracemalloc.start()
+    try:
+        done = fieldkit(b, "bundle", "import", str(stick))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert done.code == 1
+    assert done.err.count("\n") == 1
+    assert "failed authentication" in done.err
+    assert peak < 16 << 20
+    assert status(fieldkit, b)["records"] == {}
 
 
 @pytest.fixture

@@ -55,6 +55,6 @@ def test_a_bundle_written_one_envelope_at_a_time_equals_the_whole() -> None:
 
     key = b"k" * 32
     envelopes = [Envelope(7, 0, Summary({7: n})) for n in range(1, 6)]
-    writer = BundleWriter(key)
+    writer = BundleWriter(key, random_bytes=bytes)
     streamed = writer.start() + b"".join(writer.add(env) for env in envelopes) + writer.finish()
-    assert streamed == write_bundle(key, envelopes)
+    assert streamed == write_bundle(key, envelopes, random_bytes=bytes)

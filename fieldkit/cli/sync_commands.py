@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import stat
-import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from fieldkit.app.netkey import format_key, network_key
+from fieldkit.app.safe_file import write_whole
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.core.interchange import parse_iso
 from fieldkit.errors import FieldkitError, UsageError
@@ -75,9 +75,7 @@ async def cmd_bundle_export(args: argparse.Namespace, env: Mapping[str, str]) ->
     async with open_hub(load(args, env)) as hub:
         key = await network_key(hub.store)
         since = _since(args.since)
-        count, size = await _stream_atomically(
-            path, lambda sink: stream_bundle(hub, key, sink, since)
-        )
+        count, size = await write_whole(path, lambda sink: stream_bundle(hub, key, sink, since))
     print(f"wrote {count} ops to {path} ({size} bytes)")
     return 0
 
@@ -107,18 +105,3 @@ def _since(text: str | None) -> int | None:
         raise UsageError(
             f"--since: expected a date like 2026-11-20 or 2026-11-20T14:00, got {text!r}"
         ) from None
-
-
-async def _stream_atomically(
-    path: Path, write: Callable[[Callable[[bytes], object]], Awaitable[int]]
-) -> tuple[int, int]:
-    """A runner may pull the stick at any moment: never leave half a bundle behind. ``write``
-    streams the bundle into a temporary file beside ``path``, renamed into place once it is
-    whole and on disk. Returns what ``write`` returned and the file's size."""
-    with tempfile.NamedTemporaryFile(dir=path.parent or ".", delete=False) as tmp:
-        count = await write(tmp.write)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-        size = tmp.tell()
-    os.replace(tmp.name, path)
-    return count, size

@@ -61,7 +61,10 @@ def sync_routes(
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
             return refuse("bundle too large", 413)
-        taken = parse_challenge(request.headers.get(CHALLENGE_HEADER))
+        named = request.headers.get(CHALLENGE_HEADER)
+        if named is None:  # what every release before sealed sync sends
+            return refuse("sync request without a challenge: upgrade that hub's fieldkit", 403)
+        taken = parse_challenge(named)
         if taken is None or not issued.take(taken):
             return refuse("unknown or used sync challenge: ask GET /sync/v1/challenge", 403)
         try:  # checked whole as it streams in, and stored, before the answer starts

@@ -84,13 +84,14 @@ async def cmd_bundle_import(args: argparse.Namespace, env: Mapping[str, str]) ->
     path = Path(args.file)
     async with open_hub(load(args, env)) as hub:
         key = await network_key(hub.store)
-        try:
-            file = path.open("rb")
+        try:  # non-blocking: opening a FIFO must not wait for a writer
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as exc:
             raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
-        with file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise FieldkitError(f"cannot read {path}: not a regular file")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise FieldkitError(f"cannot read {path}: not a regular file")
+        with os.fdopen(fd, "rb") as file:
             new, total = await import_bundle_file(hub, key, file)
     print(f"{new} new ops ({total} in the bundle)")
     return 0

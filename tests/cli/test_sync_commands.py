@@ -192,6 +192,21 @@ def test_a_bundle_onto_a_full_stick_fails_in_one_line_and_leaves_nothing(
     assert "No space left on device" in done.stderr
 
 
+def test_importing_a_folder_a_fifo_or_a_device_is_refused_in_one_line(
+    tmp_path: Path, two_hubs: tuple[Path, Path], fieldkit: Fieldkit
+) -> None:
+    _, b = two_hubs
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for path, words in ((tmp_path, "not a regular file"), (fifo, "not a regular file"),
+                        (Path("/dev/zero"), "not a regular file"),
+                        (tmp_path / "none.fkb", "No such file")):  # fmt: skip
+        done = fieldkit(b, "bundle", "import", str(path))
+        assert done.code == 1
+        assert done.err.count("\n") == 1, done.err
+        assert words in done.err
+
+
 @pytest.fixture
 def running_b(two_hubs: tuple[Path, Path]) -> Iterator[tuple[Path, Path, int]]:
     a, b = two_hubs

@@ -189,6 +189,7 @@ async def test_a_request_without_a_challenge_or_unsealed_is_refused(hub: Hub) ->
     async with client_for(hub) as client:
         bare = await client.post("http://hub/sync/v1", content=old_style)
         assert bare.status_code == 403
+        assert "upgrade" in bare.text
         challenge = (await client.get("http://hub/sync/v1/challenge")).text.strip()
         plain = await client.post(
             "http://hub/sync/v1", content=old_style, headers={CHALLENGE_HEADER: challenge}

@@ -97,6 +97,30 @@ class SyncSettings:
     peer_timeout: int = 60 * 60_000  # forget a neighbour not heard for this long
 
 
+#: The timings a hub's config may set (``[sync]``, in seconds: ``debounce_s`` …).
+TUNABLE_TIMINGS = (
+    "debounce", "jitter", "forward", "heartbeat_min", "heartbeat_max", "heartbeat_alone",
+    "peer_timeout",
+)  # fmt: skip
+
+#: Named timings (``sync.profile``). ``fixed``: a hub that stays put among the same
+#: neighbours, sparing airtime. ``runner``: a hub carried between neighbourhoods, in range of
+#: others for minutes: it announces itself often while alone, summarises soon after a change
+#: and forgets neighbours it left within a quarter hour. ``mains``: a hub on mains power where
+#: the region sets no duty cycle (e.g. US 915 MHz): repair within minutes, at more airtime.
+SYNC_PROFILES: Mapping[str, SyncSettings] = {
+    "fixed": SyncSettings(),
+    "runner": SyncSettings(
+        debounce=60_000, forward=10_000, heartbeat_min=60_000, heartbeat_max=5 * 60_000,
+        heartbeat_alone=20_000, peer_timeout=15 * 60_000,
+    ),
+    "mains": SyncSettings(
+        debounce=2 * 60_000, forward=15_000, heartbeat_min=3 * 60_000,
+        heartbeat_max=10 * 60_000, heartbeat_alone=60_000,
+    ),
+}  # fmt: skip
+
+
 @dataclass
 class Peer:
     summary: Summary

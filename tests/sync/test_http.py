@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from fieldkit.app.hub import Hub
@@ -368,3 +370,21 @@ async def test_a_real_server_refuses_a_huge_declared_body_before_any_of_it_is_se
         server.should_exit = True  # type: ignore[attr-defined]
         await task
     assert status.startswith(b"HTTP/1.1 413")
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.binary(max_size=2000), st.booleans())
+async def test_any_body_is_refused_with_a_status_never_a_server_error(
+    hub: Hub, body: bytes, sealed_head: bool
+) -> None:
+    async with client_for(hub) as client:
+        challenge = (await client.get("http://hub/sync/v1/challenge")).text.strip()
+        reply = await client.post(
+            "http://hub/sync/v1",
+            content=(b"FKBUNDLE\x02" if sealed_head else b"") + body,
+            headers={CHALLENGE_HEADER: challenge},
+        )
+    assert reply.status_code == 403
+    assert reply.text.count("\n") == 1

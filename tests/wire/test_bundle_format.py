@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldkit.wire.bundle_format import BundleError, BundleReader, read_bundle, write_bundle
@@ -104,3 +106,16 @@ def test_the_bundle_bytes_depend_only_on_the_random_salt() -> None:
     assert fixed == write_bundle(KEY, ENVELOPES, random_bytes=bytes)
     assert fixed != DATA
     assert read_bundle(KEY, fixed) == read_bundle(KEY, DATA) == ENVELOPES
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([b"", b"FKBUNDLE\x01", b"FKBUNDLE\x02", DATA[:40]]),
+    st.binary(max_size=300),
+    st.sampled_from(["bundle", "sync request"]),
+)
+def test_any_bytes_are_read_or_refused_with_a_bundle_error_never_a_crash(
+    head: bytes, tail: bytes, purpose: Purpose
+) -> None:
+    with contextlib.suppress(BundleError):
+        read_bundle(KEY, head + tail, purpose=purpose)

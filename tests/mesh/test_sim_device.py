@@ -88,7 +88,8 @@ def test_a_packet_on_a_disabled_channel_has_no_key() -> None:
     mp = mesh_pb2.MeshPacket(to=BROADCAST, id=1, channel=3)
     mp.decoded.portnum = PRIVATE_APP
     packet = sim_device.air_packet(mp, me)
-    assert packet is not None and packet.key == b""
+    assert packet is not None
+    assert packet.key == b""
 
 
 def test_queue_status_never_reports_a_full_queue() -> None:

@@ -11,8 +11,10 @@ client (the local admin of the firmware's ``AdminModule``) and returns the answe
 - setters change the state and answer with an ACK (``Routing`` error ``NONE``) when a response
   was asked for; inside ``begin_edit_settings`` … ``commit_edit_settings`` the change of the
   radio's air settings (region, preset, channels) waits for the commit, as in flash;
-- ``reboot_seconds``, ``factory_reset_config`` / ``factory_reset_device`` and ``shutdown``
-  are returned as :class:`Effect` for the simulator to carry out;
+- the node database (:class:`~fieldkit.mesh.sim_nodedb.NodeDB`, part of the state): remove a
+  node, reset it, mark a node favourite, ignored (its packets are dropped) or muted;
+- ``reboot_seconds``, ``factory_reset_config`` / ``factory_reset_device``, ``nodedb_reset``
+  and ``shutdown`` are returned as :class:`Effect` for the simulator to carry out;
 - anything else is answered with the Routing error ``NO_RESPONSE`` (what a real radio says
   when nothing handled a request) and counted in :attr:`RadioState.unimplemented`: never
   silently accepted.
@@ -34,12 +36,15 @@ from meshtastic.protobuf import (
     mesh_pb2,
 )
 
+from fieldkit.mesh.sim_nodedb import NodeDB
+
 MAX_CHANNELS = 8
 PASSKEY_BYTES = 8
 FIRMWARE_VERSION = "2.7.11.fieldkit-sim"
 DEVICE_STATE_VERSION = 24
 HW_MODEL = mesh_pb2.HardwareModel.Value("PORTDUINO")
 DEFAULT_PSK = b"\x01"  # the public default key, "AQ=="
+DEFAULT_REBOOT_SECONDS = 5  # the firmware's, after a factory or node database reset
 _LORA = config_pb2.Config.LoRaConfig
 
 # AdminMessage.ConfigType / ModuleConfigType values, in order, name the Config / ModuleConfig
@@ -81,6 +86,8 @@ class RadioState:
     editing: bool = False
     edit_touched_air: bool = False
     reboot_seconds: int = 0
+    nodes: NodeDB = field(default_factory=NodeDB)
+    factory_lora: config_pb2.Config.LoRaConfig = field(default_factory=config_pb2.Config.LoRaConfig)
     unimplemented: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -159,10 +166,12 @@ def factory_state(
     ]
     channels[0].role = channel_pb2.Channel.Role.PRIMARY
     channels[0].settings.psk = DEFAULT_PSK
-    return RadioState(
+    state = RadioState(
         node_num, config, modules, channels, default_owner(node_num),
         passkey=random_bytes(PASSKEY_BYTES),
     )  # fmt: skip
+    state.factory_lora.CopyFrom(config.lora)  # what a factory reset goes back to
+    return state
 
 
 @dataclass(frozen=True)
@@ -316,13 +325,48 @@ def _shutdown(state: RadioState, msg: admin_pb2.AdminMessage) -> AdminResult:
 
 
 def _factory_reset(state: RadioState, _: admin_pb2.AdminMessage) -> AdminResult:
-    fresh = factory_state(state.node_num, random_bytes=lambda n: state.passkey)
+    lora = state.factory_lora
+    region, preset = _LORA.RegionCode.Name(lora.region), _LORA.ModemPreset.Name(lora.modem_preset)
+    fresh = factory_state(
+        state.node_num, region, preset, lora.hop_limit, random_bytes=lambda n: state.passkey
+    )
     state.config, state.modules, state.channels = fresh.config, fresh.modules, fresh.channels
     state.owner, state.fixed_position = fresh.owner, None
     state.ringtone = state.canned_messages = ""
     state.editing = state.edit_touched_air = False
-    state.reboot_seconds = 5  # the firmware's DEFAULT_REBOOT_SECONDS
+    state.nodes.clear()
+    state.reboot_seconds = DEFAULT_REBOOT_SECONDS
     return AdminResult(effects=frozenset({Effect.AIR_CHANGED, Effect.OWNER_CHANGED, Effect.REBOOT}))
+
+
+def _nodedb_reset(state: RadioState, _: admin_pb2.AdminMessage) -> AdminResult:
+    state.nodes.clear()
+    state.reboot_seconds = DEFAULT_REBOOT_SECONDS
+    return AdminResult(effects=frozenset({Effect.REBOOT}))
+
+
+def _remove_node(state: RadioState, msg: admin_pb2.AdminMessage) -> AdminResult:
+    state.nodes.forget(msg.remove_by_nodenum)
+    return AdminResult()
+
+
+def _flag(flag: str, value: bool, field_name: str) -> _Handler:
+    """Set a NodeInfo flag of the node the message names (``set_favorite_node`` …)."""
+
+    def handle(state: RadioState, msg: admin_pb2.AdminMessage) -> AdminResult:
+        num = getattr(msg, field_name)
+        if num == state.node_num:
+            return AdminResult(routing="BAD_REQUEST")  # the firmware refuses to flag itself
+        state.nodes.flag(num, flag, value)
+        return AdminResult()
+
+    return handle
+
+
+def _toggle_muted(state: RadioState, msg: admin_pb2.AdminMessage) -> AdminResult:
+    info = state.nodes.nodes.get(msg.toggle_muted_node)
+    state.nodes.flag(msg.toggle_muted_node, "is_muted", not (info is not None and info.is_muted))
+    return AdminResult()
 
 
 def _set_ringtone(state: RadioState, msg: admin_pb2.AdminMessage) -> AdminResult:
@@ -364,4 +408,11 @@ _HANDLERS: dict[str, _Handler] = {
     "shutdown_seconds": _shutdown,
     "factory_reset_config": _factory_reset,
     "factory_reset_device": _factory_reset,
+    "nodedb_reset": _nodedb_reset,
+    "remove_by_nodenum": _remove_node,
+    "set_favorite_node": _flag("is_favorite", True, "set_favorite_node"),
+    "remove_favorite_node": _flag("is_favorite", False, "remove_favorite_node"),
+    "set_ignored_node": _flag("is_ignored", True, "set_ignored_node"),
+    "remove_ignored_node": _flag("is_ignored", False, "remove_ignored_node"),
+    "toggle_muted_node": _toggle_muted,
 }

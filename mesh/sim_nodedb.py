@@ -3,7 +3,8 @@
 As in the firmware's ``NodeDB``: every packet a radio decodes makes or refreshes the sender's
 entry (last heard, SNR, hops away); a ``NODEINFO_APP`` packet also sets its ``User`` (names,
 hardware), a ``POSITION_APP`` packet its position. The radio's client gets the entries in the
-handshake. A radio starts knowing only itself.
+handshake. A radio starts knowing only itself. Its client may flag nodes (favourite, ignored,
+muted) and remove them (:mod:`fieldkit.mesh.sim_admin`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ class NodeDB:
         except DecodeError:
             pass  # a garbled payload teaches nothing but that the node is there
         return info
+
+    def flag(self, node_num: int, flag: str, value: bool) -> None:
+        """Set ``is_favorite``, ``is_ignored`` or ``is_muted`` of a node (known or not yet)."""
+        info = self.nodes.setdefault(node_num, mesh_pb2.NodeInfo(num=node_num))
+        setattr(info, flag, value)
+
+    def ignores(self, node_num: int) -> bool:
+        """An ignored node's packets are dropped, as the firmware drops them."""
+        info = self.nodes.get(node_num)
+        return info is not None and info.is_ignored
 
     def forget(self, node_num: int) -> None:
         self.nodes.pop(node_num, None)

@@ -101,7 +101,6 @@ class _Radio:
     index: int
     state: RadioState
     port: int
-    nodedb: NodeDB = field(default_factory=NodeDB)
     server: asyncio.Server | None = None
     sessions: set[_Session] = field(default_factory=set)
     pending: deque[mesh_pb2.FromRadio] = field(default_factory=lambda: deque(maxlen=_PENDING_MAX))
@@ -239,7 +238,7 @@ class Simulator:
 
     def node_db(self, index: int) -> NodeDB:
         """What radio ``index`` learnt about the other nodes."""
-        return self._radios[index].nodedb
+        return self._radios[index].state.nodes
 
     def announce(self, index: int | None = None) -> None:
         """Radio ``index`` (None: every radio) broadcasts its NodeInfo, as at boot."""
@@ -422,7 +421,7 @@ class Simulator:
             if session._on_config is not None:
                 session._on_config()
             for message in sim_device.handshake(
-                msg.want_config_id, radio.state, radio.nodedb.entries(), int(time.time())
+                msg.want_config_id, radio.state, radio.state.nodes.entries(), int(time.time())
             ):
                 session.send(message)
             session.configured = True
@@ -503,11 +502,8 @@ class Simulator:
         if Effect.AIR_CHANGED in effects:
             self._dispatch(self.model.set_air(radio.index, self._air(radio), self.sim_now()))
         if Effect.OWNER_CHANGED in effects:
-            radio.nodedb.forget(radio.state.node_num)
             self.announce(radio.index)
         if Effect.REBOOT in effects or Effect.SHUTDOWN in effects:
-            if Effect.AIR_CHANGED in effects and Effect.OWNER_CHANGED in effects:
-                radio.nodedb.clear()  # a factory reset forgets the node database too
             delay = radio.state.reboot_seconds / self.time_scale
             shutdown = Effect.SHUTDOWN in effects
             loop = self._loop or asyncio.get_running_loop()
@@ -531,7 +527,9 @@ class Simulator:
             radio = self._radios[event.node]
             if isinstance(event, Delivery):
                 p = event.packet
-                radio.nodedb.heard(
+                if radio.state.nodes.ignores(p.origin):
+                    continue  # the firmware drops an ignored node's packets
+                radio.state.nodes.heard(
                     p.origin, p.portnum, p.payload,
                     now=now, snr=event.snr, hops_away=p.hop_start - p.hop_limit,
                 )  # fmt: skip

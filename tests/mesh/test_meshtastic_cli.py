@@ -259,6 +259,15 @@ async def test_a_radio_on_another_key_no_longer_hears_the_mesh(sim: Simulator) -
 
 
 async def test_unimplemented_admin_is_refused_and_counted(sim: Simulator) -> None:
-    await cli_on(sim, "--set-favorite-node", f"!{sim.node_num(1):08x}")
-    assert sim.radio_state(0).unimplemented == {"set_favorite_node": 1}
+    await cli_on(sim, "--enter-dfu")
+    assert sim.radio_state(0).unimplemented == {"enter_dfu_mode_request": 1}
     assert sim.stats()[0].admin_unimplemented == 1
+
+
+async def test_an_ignored_node_is_no_longer_heard(sim: Simulator) -> None:
+    await cli_on(sim, "--set-ignored-node", f"!{sim.node_num(1):08x}")
+    assert sim.node_db(0).ignores(sim.node_num(1))
+    sim.announce(1)
+    async with asyncio.timeout(15):
+        await poll_until(lambda: sim.stats()[0].frames_received)
+    assert not sim.node_db(0).nodes[sim.node_num(1)].user.long_name  # dropped, not learnt

@@ -97,18 +97,40 @@ def test_factory_reset_restores_defaults_and_reboots() -> None:
     state = radio()
     handle_admin(state, Admin(set_owner=mesh_pb2.User(long_name="X")), want_response=False)
     state.channels[0].settings.psk = b"secret"
+    state.config.lora.region = _LORA.RegionCode.Value("EU_868")
+    state.nodes.heard(7, 256, b"", now=1, snr=1.0, hops_away=0)
     result = handle_admin(state, Admin(factory_reset_config=1), want_response=False)
     assert Effect.REBOOT in result.effects
     assert state.channels[0].settings.psk == sim_admin.DEFAULT_PSK
+    assert state.region == "US"  # as the radio came: the simulator's region
+    assert state.nodes.entries() == []
     assert state.owner.long_name == "fieldkit sim 0001"
 
 
 def test_what_the_simulator_cannot_do_is_refused_and_counted() -> None:
     state = radio()
     for _ in range(2):
-        result = handle_admin(state, Admin(set_favorite_node=7), want_response=True)
+        result = handle_admin(state, Admin(enter_dfu_mode_request=True), want_response=True)
         assert result.routing == "NO_RESPONSE"
-    assert state.unimplemented == {"set_favorite_node": 2}
+    assert state.unimplemented == {"enter_dfu_mode_request": 2}
+
+
+def test_nodes_are_flagged_removed_and_reset() -> None:
+    state = radio()
+    user = mesh_pb2.User(id="!00000007", long_name="Seven").SerializeToString()
+    state.nodes.heard(7, NODEINFO_APP, user, now=1, snr=1.0, hops_away=0)
+    handle_admin(state, Admin(set_favorite_node=7), want_response=False)
+    handle_admin(state, Admin(set_ignored_node=9), want_response=False)
+    assert state.nodes.nodes[7].is_favorite
+    assert state.nodes.ignores(9)
+    assert not state.nodes.ignores(7)
+    mine = Admin(set_ignored_node=state.node_num)
+    assert handle_admin(state, mine, want_response=True).routing == "BAD_REQUEST"
+    handle_admin(state, Admin(remove_by_nodenum=9), want_response=False)
+    assert sorted(state.nodes.nodes) == [7]
+    reset = handle_admin(state, Admin(nodedb_reset=True), want_response=False)
+    assert reset.effects == {Effect.REBOOT}
+    assert state.nodes.entries() == []
 
 
 def test_node_database_learns_names_only_from_the_senders_own_nodeinfo() -> None:

@@ -15,6 +15,8 @@ client (the local admin of the firmware's ``AdminModule``) and returns the answe
   node, reset it, mark a node favourite, ignored (its packets are dropped) or muted;
 - ``reboot_seconds``, ``factory_reset_config`` / ``factory_reset_device``, ``nodedb_reset``
   and ``shutdown`` are returned as :class:`Effect` for the simulator to carry out;
+- admin from another node over the air is refused with NOT_AUTHORIZED (:func:`refuse_remote`:
+  the radios have no admin key nor "admin" channel);
 - anything else is answered with the Routing error ``NO_RESPONSE`` (what a real radio says
   when nothing handled a request) and counted in :attr:`RadioState.unimplemented`: never
   silently accepted.
@@ -34,9 +36,12 @@ from meshtastic.protobuf import (
     config_pb2,
     localonly_pb2,
     mesh_pb2,
+    portnums_pb2,
 )
 
+from fieldkit.mesh import airtime
 from fieldkit.mesh.sim_nodedb import NodeDB
+from fieldkit.mesh.sim_radio import AirPacket
 
 MAX_CHANNELS = 8
 PASSKEY_BYTES = 8
@@ -46,6 +51,7 @@ HW_MODEL = mesh_pb2.HardwareModel.Value("PORTDUINO")
 DEFAULT_PSK = b"\x01"  # the public default key, "AQ=="
 DEFAULT_REBOOT_SECONDS = 5  # the firmware's, after a factory or node database reset
 _LORA = config_pb2.Config.LoRaConfig
+ADMIN_APP = portnums_pb2.PortNum.Value("ADMIN_APP")
 
 # AdminMessage.ConfigType / ModuleConfigType values, in order, name the Config / ModuleConfig
 # oneof fields (checked against the protobufs at import).
@@ -416,3 +422,20 @@ _HANDLERS: dict[str, _Handler] = {
     "remove_ignored_node": _flag("is_ignored", False, "remove_ignored_node"),
     "toggle_muted_node": _toggle_muted,
 }
+
+
+def refuse_remote(request: AirPacket, me: int, packet_id: int, hop_limit: int) -> AirPacket | None:
+    """A radio's answer to an admin message from another node over the air: the firmware takes
+    those only with an admin key or on an "admin" channel, which the simulator's radios have
+    neither of, so it answers NOT_AUTHORIZED (to ``request.origin``); None for other packets."""
+    if request.portnum != ADMIN_APP or request.dest != me or request.request_id:
+        return None
+    error = "NOT_AUTHORIZED"
+    payload = mesh_pb2.Routing(error_reason=mesh_pb2.Routing.Error.Value(error))
+    return AirPacket(
+        origin=me, dest=request.origin, packet_id=packet_id, portnum=airtime.ROUTING_APP,
+        payload=payload.SerializeToString(), hop_limit=hop_limit, hop_start=hop_limit,
+        size=airtime.frame_size(2, airtime.ROUTING_APP, request_id=True),
+        channel=request.channel, request_id=request.packet_id, routing_error=error,
+        key=request.key,
+    )  # fmt: skip

@@ -45,19 +45,32 @@ from dataclasses import asdict, dataclass, field, replace
 from types import TracebackType
 
 from google.protobuf.message import DecodeError
-from meshtastic.protobuf import admin_pb2, mesh_pb2, portnums_pb2
+from meshtastic.protobuf import admin_pb2, mesh_pb2
 
 from fieldkit.mesh import airtime, sim_device, sim_radio, sim_topology, sim_traceroute
-from fieldkit.mesh.sim_admin import Effect, RadioState, factory_state, handle_admin
+from fieldkit.mesh.sim_admin import (
+    ADMIN_APP,
+    Effect,
+    RadioState,
+    factory_state,
+    handle_admin,
+    refuse_remote,
+)
 from fieldkit.mesh.sim_nodedb import NodeDB
-from fieldkit.mesh.sim_radio import Delivery, Event, NodeStats, RadioModel, RoutingReport
+from fieldkit.mesh.sim_radio import (
+    AirPacket,
+    Delivery,
+    Event,
+    NodeStats,
+    RadioModel,
+    RoutingReport,
+)
 
 log = logging.getLogger(__name__)
 
 _PENDING_MAX = 32  # the device→client queue of a real radio holds 8..32 packets
 _WRITE_BUFFER_MAX = 1 << 20
 _READ_CHUNK = 4096  # bytes read from a client at a time (TCP or pty)
-ADMIN_APP = portnums_pb2.PortNum.Value("ADMIN_APP")
 
 
 class _Session:
@@ -152,7 +165,7 @@ class Simulator:
         self.model = RadioModel(
             topo, self.modem, self.rng, node_nums=nums,
             duty_cycle_budget_s=self._budget(self.region),
-            alter=sim_traceroute.alter, answer=sim_traceroute.answer,
+            alter=sim_traceroute.alter, answer=_answer,
         )  # fmt: skip
         self.time_scale = time_scale
         self.host = host
@@ -550,6 +563,14 @@ class Simulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._advance()
+
+
+def _answer(request: AirPacket, me: int, packet_id: int, hop_limit: int) -> AirPacket | None:
+    """What a destination's firmware answers over the air: a traceroute, or a refusal of remote
+    admin."""
+    return sim_traceroute.answer(request, me, packet_id, hop_limit) or refuse_remote(
+        request, me, packet_id, hop_limit
+    )
 
 
 def format_stats(stats: list[NodeStats]) -> str:

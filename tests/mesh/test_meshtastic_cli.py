@@ -271,3 +271,27 @@ async def test_an_ignored_node_is_no_longer_heard(sim: Simulator) -> None:
     async with asyncio.timeout(15):
         await poll_until(lambda: sim.stats()[0].frames_received)
     assert not sim.node_db(0).nodes[sim.node_num(1)].user.long_name  # dropped, not learnt
+
+
+async def test_admin_of_another_node_over_the_air_is_not_authorized(sim: Simulator) -> None:
+    _, out = await meshtastic_cli(  # the CLI exits 0 after a NAK: read what it said
+        "--host", f"127.0.0.1:{sim.port(0)}", "--dest", f"!{sim.node_num(1):08x}",
+        "--set", "lora.region", "EU_868",
+    )  # fmt: skip
+    assert "NOT_AUTHORIZED" in out, out
+    assert sim.radio_state(1).region == "US"
+
+
+async def test_reboot_and_factory_reset_happen_after_their_delay(sim: Simulator) -> None:
+    t = MeshtasticTransport(sim.url(0))
+    try:
+        async with asyncio.timeout(15):
+            await t.connect()
+        await cli_on(sim, "--ch-set", "psk", "random", "--ch-index", "0")
+        await cli_on(sim, "--factory-reset")
+        async with asyncio.timeout(15):  # 5 s of radio time later it reboots: clients drop
+            await poll_until(lambda: t.stats().reconnects)
+        got = await read_back(sim)
+        assert got.channels[0].settings.psk == b"\x01"  # the public default key again
+    finally:
+        await t.close()

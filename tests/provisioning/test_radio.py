@@ -112,3 +112,10 @@ async def test_a_radio_that_does_not_answer_is_a_clear_error() -> None:
         await sim.stop_node(0)
         with pytest.raises(FieldkitError, match="does not answer"):
             await asyncio.to_thread(radio.read, url, 5)
+
+
+async def test_provision_works_over_a_serial_line_as_on_a_usb_radio(sim: Simulator) -> None:
+    path = await sim.open_serial(0)
+    want = radio.wanted(NETWORK, "Library")
+    got = await asyncio.to_thread(radio.provision, f"serial://{path}", want, NETWORK)
+    _check(sim, NETWORK, got, "Library")

@@ -10,11 +10,12 @@ that mirrors the target and ``provision apply`` copies it. Two Wi-Fi stacks:
 - ``hostapd``: hostapd's config (for ``hostapd@fieldkit``) and a standalone dnsmasq for DHCP
   and DNS on the Wi-Fi only.
 
+A hub on a network also gets its radio's settings (:func:`radio_yaml`, at :data:`RADIO_YAML`):
+YAML for ``meshtastic --configure`` with the network's channel URL, region, preset and the
+hub's name as owner. It holds the channel key, so only its owner may read it.
+
 Both get the nftables rules (port 80 to the app; 443 and 853 reset, on the Wi-Fi only), a
-oneshot unit that loads them, and the hub's hardened systemd unit. A hub on a network also gets
-its radio's settings (:func:`radio_yaml`, at :data:`RADIO_YAML`): YAML for ``meshtastic
---configure`` with the network's channel URL, region, preset and the hub's name as owner. It
-holds the channel key, so only its owner may read it.
+oneshot unit that loads them, and the hub's hardened systemd unit.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ HEALTH_TIMEOUT_S = 5.0
 def add_provision(sub: Subcommands, common: Parser) -> None:
     p = sub.add_parser("provision", parents=[common], help="turn a Pi into a hub (hotspot, …)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    _add_radio(actions, common)
     stack = Parser(add_help=False)
     stack.add_argument(
         "--wifi",
@@ -61,7 +62,6 @@ def add_provision(sub: Subcommands, common: Parser) -> None:
     )
     c.add_argument("--root", default="/", metavar="DIR", help="check a mounted image at DIR")
     c.set_defaults(func=cmd_check)
-    _add_radio(actions, common)
 
 
 def _files(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -104,8 +104,12 @@ class GossipNode:
         budget: int = MAX_PAYLOAD,
         counter: int = 0,
         fields: tuple[FieldSpec, ...] = FIELDS,
+        clock_sample: Callable[[int, int], None] | None = None,
     ) -> None:
         self.hub = hub
+        #: Told (sender, ms) when a neighbour sends ops it made itself: its clock read at
+        #: least ``ms`` (see :class:`fieldkit.core.clock.ClockSkew`).
+        self.clock_sample = clock_sample
         self.fields = fields  # the field table (a newer one in simulations of a newer hub)
         self.replica = replica
         self.key = key
@@ -148,6 +152,9 @@ class GossipNode:
             ids = [(op.origin, op.seq) for op in msg.ops]
             vector, beyond = await self.replica.version_vector(), await self.replica.held_beyond()
             fresh = [(o, s) for o, s in ids if s > vector.get(o, 0) and s not in beyond.get(o, ())]
+            own = [op.hlc >> 16 for op in msg.ops if op.origin == env.sender]
+            if own and self.clock_sample is not None:
+                self.clock_sample(env.sender, max(own))
             new = await self.replica.receive(msg.ops)
             self.stats.ops_in_new += new
             self.stats.ops_in_dup += len(msg.ops) - new

@@ -58,8 +58,9 @@ class RadioSync:
         self._start = clock()
         engine = SyncEngine(hub.id, settings or SyncSettings(), rng or random.Random())
         self.node = GossipNode(
-            hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload, counter=counter
-        )
+            hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload,
+            counter=counter, clock_sample=self._clock_sample,
+        )  # fmt: skip
         self.wake = asyncio.Event()
         self.last_contact: float | None = None
         self.backoffs = 0
@@ -71,6 +72,9 @@ class RadioSync:
         start = int(await hub.store.meta(COUNTER_KEY) or 0)
         await hub.store.set_meta(COUNTER_KEY, str(start + COUNTER_BLOCK))
         return start
+
+    def _clock_sample(self, sender: int, remote_ms: int) -> None:
+        self.hub.skew.observe(f"{sender:08x}", remote_ms, self.hub.wall())
 
     def now(self) -> int:
         """Radio time in ms (the simulator may run it faster than the wall clock)."""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import uvicorn
 
@@ -22,6 +25,40 @@ from fieldkit.web.sync_api import sync_routes
 log = logging.getLogger(__name__)
 #: How often a running hub asks its store whether another process wrote to it (seconds).
 OTHER_WRITERS_POLL_S = 1.0
+#: In the hub's data folder while ``fieldkit run`` serves: where (``fieldkit status`` asks it).
+RUNNING_FILE = "running.json"
+
+
+def running_url(data_dir: Path) -> str | None:
+    """The address the hub of ``data_dir`` serves at, if a live process says it does."""
+    try:
+        data = json.loads((data_dir / RUNNING_FILE).read_text(encoding="utf-8"))
+        url, pid = str(data["url"]), int(data["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)  # still running? (signal 0 sends nothing)
+    except PermissionError:
+        return url  # it is, as another user
+    except OSError:
+        return None  # killed without a chance to say so
+    return url
+
+
+def _say_running(data_dir: Path, server: uvicorn.Server) -> Callable[[], None]:
+    """Write where ``server`` listens (its real port, even for ``--port 0``); returns the undo."""
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    path, tmp = data_dir / RUNNING_FILE, data_dir / f".{RUNNING_FILE}.{os.getpid()}"
+    tmp.write_text(json.dumps({"url": f"http://{host}:{port}", "pid": os.getpid()}))
+    tmp.replace(path)
+
+    def undo() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(path.read_text())["pid"] == os.getpid():
+                path.unlink()
+
+    return undo
 
 
 async def watch_other_writers(hub: Hub, interval: float = OTHER_WRITERS_POLL_S) -> None:
@@ -69,7 +106,8 @@ async def serve_hub(
     routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)
     app = create_app(hub, config, extra_routes=routes)
     uv_config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
-    server = uvicorn.Server(uv_config) if stop is None else _SharedSignals(uv_config, stop, ready)
+    server = _HubServer(uv_config) if stop is None else _SharedSignals(uv_config, stop, ready)
+    server.data_dir = config.data_dir
     print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
     watcher = asyncio.create_task(watch_other_writers(hub), name="other-writers")
     try:
@@ -84,7 +122,25 @@ async def serve_hub(
             await transport.close()
 
 
-class _SharedSignals(uvicorn.Server):
+class _HubServer(uvicorn.Server):
+    """uvicorn's server, saying where it listens in the hub's data folder while it does (its
+    shutdown runs before uvicorn re-raises a SIGTERM, which would end us without a finally)."""
+
+    data_dir: Path | None = None
+    _unsay: Callable[[], None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.data_dir is not None:
+            self._unsay = _say_running(self.data_dir, self)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._unsay is not None:
+            self._unsay()
+        await super().shutdown(sockets)
+
+
+class _SharedSignals(_HubServer):
     """A server that leaves signals to its caller and stops when told to."""
 
     def __init__(

@@ -16,6 +16,12 @@ import uvicorn
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.app.netkey import network_key
+from fieldkit.app.server_limits import (
+    ServerLimits,
+    guarded_protocol,
+    limit_repeated_logs,
+    raise_file_limit,
+)
 from fieldkit.core.ops import hub_name
 from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import RadioSync
@@ -83,8 +89,10 @@ async def serve_hub(
     log_level: str = "info",
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
+    limits: ServerLimits | None = None,
 ) -> None:
     """Serve until cancelled or interrupted; the radio, if configured, gossips meanwhile.
+    ``limits``: timeouts, connections and log lines (see :mod:`fieldkit.app.server_limits`).
 
     With ``stop``, the caller owns the signals (several hubs in one process, the demo) and
     setting it shuts this hub down.
@@ -105,7 +113,13 @@ async def serve_hub(
         gossip = asyncio.create_task(radio.run())
     routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)
     app = create_app(hub, config, extra_routes=routes)
-    uv_config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
+    limits = limits or ServerLimits()
+    uv_config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, http=guarded_protocol(limits),
+        timeout_keep_alive=int(limits.keep_alive), limit_concurrency=limits.max_connections,
+    )  # fmt: skip
+    raise_file_limit()
+    unlimit_logs = limit_repeated_logs(limits.log_every)
     server = _HubServer(uv_config) if stop is None else _SharedSignals(uv_config, stop, ready)
     server.data_dir = config.data_dir
     print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
@@ -113,6 +127,7 @@ async def serve_hub(
     try:
         await server.serve()
     finally:
+        unlimit_logs()
         for task in (watcher, gossip):
             if task is not None:
                 task.cancel()

@@ -51,10 +51,12 @@ def test_a_killed_hub_is_not_reported_running(tmp_path: Path, fieldkit: Fieldkit
     hub_dir = tmp_path / "hub"
     fieldkit(tmp_path, "init", "--dir", str(hub_dir))
     proc = serve(hub_dir, "--port", "0")  # any free port: the file names the real one
-    running = hub_dir / "data" / "running.json"
-    wait_until(running.exists, timeout=30, what="the running hub to say where it listens")
-    url = json.loads(running.read_text())["url"]
-    assert not url.endswith(":0")
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
+    try:
+        running = hub_dir / "data" / "running.json"
+        wait_until(running.exists, timeout=30, what="the running hub to say where it listens")
+        url = json.loads(running.read_text())["url"]
+        assert not url.endswith(":0")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
     assert json.loads(fieldkit(hub_dir, "status", "--json").out)["running"] is None

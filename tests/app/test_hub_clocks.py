@@ -128,9 +128,9 @@ async def test_a_status_change_after_a_future_one_wins_too(normal: Hub, ahead: H
 # --- noticing a wrong clock -------------------------------------------------------------------
 
 
-async def pump(nodes: list[GossipNode], until: int) -> None:
-    """Deliver every frame each node sends to the others, in radio time, until ``until``."""
-    now = 0
+async def pump(nodes: list[GossipNode], until: int, now: int = 0) -> int:
+    """Deliver every frame each node sends to the others, in radio time from ``now`` until
+    ``until``; returns the time reached."""
     while now < until:
         wake = until
         for node in nodes:
@@ -143,6 +143,7 @@ async def pump(nodes: list[GossipNode], until: int) -> None:
             if isinstance(out, int):
                 wake = min(wake, out)
         now = max(now + 1, wake)
+    return now
 
 
 def gossip(hub: Hub) -> GossipNode:
@@ -189,3 +190,23 @@ async def test_one_neighbour_alone_is_shown_but_moves_nothing(normal: Hub, ahead
     assert clock["offset_ms"] == 0
     assert isinstance(normal.wall, FakeWall)
     assert (await normal.submit(DRAFT)).record.created_at == normal.wall()
+
+
+async def test_over_gossip_the_counted_edit_reaches_the_other_hub_in_a_version_3_frame(
+    normal: Hub, ahead: Hub
+) -> None:
+    nodes = [gossip(normal), gossip(ahead)]
+    record = (await normal.submit(DRAFT)).record.id
+    for node in nodes:
+        node.engine.changed(0)
+    now = await pump(nodes, 60_000)
+    await ahead.update(record, {"area": "from a year ahead"})
+    nodes[1].engine.changed(now)
+    now = await pump(nodes, now + 60_000, now)
+    edit = await normal.update(record, {"area": "made after it"})
+    assert edit.causal == 1
+    nodes[0].engine.changed(now)
+    await pump(nodes, now + 600_000, now)  # held back until the neighbour reads version 3
+    assert await area_everywhere(record, normal, ahead) == {"made after it"}
+    assert nodes[0].engine.write_version() == 3
+    assert nodes[0].stats.ops_held_back >= 1  # until then it was held back, never dropped

@@ -11,7 +11,8 @@ that mirrors the target and ``provision apply`` copies it. Two Wi-Fi stacks:
   and DNS on the Wi-Fi only.
 
 Both get the nftables rules (port 80 to the app; 443 and 853 reset, on the Wi-Fi only), a
-oneshot unit that loads them, and the hub's hardened systemd unit.
+oneshot unit that loads them, the hub's hardened systemd unit, and the ``sysusers.d`` entry
+that creates the unprivileged user it runs as (in ``dialout``, for a radio on USB serial).
 """
 
 from __future__ import annotations
@@ -69,12 +70,13 @@ PATHS: Mapping[str, PurePosixPath] = {
     "fieldkit.nft": PurePosixPath("etc/nftables.d/fieldkit.nft"),
     "fieldkit.service": PurePosixPath("etc/systemd/system/fieldkit.service"),
     "fieldkit-firewall.service": PurePosixPath("etc/systemd/system/fieldkit-firewall.service"),
+    "sysusers.conf": PurePosixPath("etc/sysusers.d/fieldkit.conf"),
 }
 _STACK_FILES: Mapping[str, tuple[str, ...]] = {
     "networkmanager": ("hotspot.nmconnection", "dnsmasq-shared.conf"),
     "hostapd": ("hostapd.conf", "dnsmasq.conf"),
 }
-_COMMON_FILES = ("fieldkit.nft", "fieldkit-firewall.service", "fieldkit.service")
+_COMMON_FILES = ("fieldkit.nft", "fieldkit-firewall.service", "fieldkit.service", "sysusers.conf")
 NFT = PurePosixPath("/usr/sbin/nft")
 _PRIVATE = frozenset({"hotspot.nmconnection"})  # NetworkManager ignores a keyfile others can read
 

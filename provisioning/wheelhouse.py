@@ -3,9 +3,9 @@
 ``fieldkit provision wheelhouse DIR`` runs, on a machine with internet and a fieldkit checkout,
 ``pip download`` of ``requirements.lock`` once per target Python (binary wheels only, for the
 Pi's platform, each checked against the lock's hashes), ``pip wheel`` of fieldkit itself, and
-copies the lock beside them. ``install.sh --offline DIR`` (and :func:`install_commands`) then
-installs from DIR alone: ``pip install --no-index --require-hashes -r DIR/requirements.lock``
-and the fieldkit wheel.
+copies the lock and ``install.sh`` beside them. ``install.sh --offline DIR`` (and
+:func:`install_commands`) then installs from DIR alone: ``pip install --no-index
+--require-hashes -r DIR/requirements.lock`` and the fieldkit wheel.
 
 The default target is a Raspberry Pi on 64-bit Raspberry Pi OS: aarch64 with glibc 2.36
 (Bookworm; Trixie's is newer and takes the same wheels), CPython 3.11 (Bookworm) and 3.13
@@ -26,6 +26,7 @@ from pathlib import Path
 from fieldkit.errors import FieldkitError, UsageError
 
 LOCK = "requirements.lock"
+INSTALLER = "install.sh"  # provisioning/install.sh, copied into the wheelhouse
 #: Bookworm's glibc (every older manylinux wheel runs there too: see :func:`platform_tags`).
 PI_PLATFORM = "manylinux_2_36_aarch64"
 _MANYLINUX = re.compile(r"manylinux_2_(\d+)_(\w+)")
@@ -142,4 +143,5 @@ def build(
             why = lines[-1] if lines else f"exit {proc.returncode}"
             raise FieldkitError(f"{what} failed: {why}")
     shutil.copyfile(source / LOCK, out / LOCK)
+    shutil.copy2(source / "provisioning" / INSTALLER, out / INSTALLER)  # keeps it executable
     return sorted(out.glob("*.whl"))

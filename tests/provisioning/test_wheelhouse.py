@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import venv
@@ -13,6 +15,7 @@ import pytest
 
 from fieldkit.errors import FieldkitError, UsageError
 from fieldkit.provisioning.wheelhouse import (
+    INSTALLER,
     LOCK,
     PI_PYTHONS,
     Target,
@@ -86,14 +89,22 @@ def _this_machine() -> Target:
     return Target((f"manylinux_2_{minor}_{platform.machine()}",), python)
 
 
+@pytest.fixture(scope="module")
+def house(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real wheelhouse for this machine (from the package index; once for the module)."""
+    out = tmp_path_factory.mktemp("wheelhouse")
+    build(out, SOURCE, [_this_machine()])
+    return out
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_a_wheelhouse_installs_a_working_fieldkit_with_the_index_disabled(tmp_path: Path) -> None:
-    house = tmp_path / "wheelhouse"
-    wheels = build(house, SOURCE, [_this_machine()])
+def test_a_wheelhouse_installs_a_working_fieldkit_with_the_index_disabled(
+    tmp_path: Path, house: Path
+) -> None:
     assert (house / LOCK).read_text() == (SOURCE / LOCK).read_text()
+    assert os.access(house / INSTALLER, os.X_OK)  # the stick carries its installer
     assert len(fieldkit_wheels(house)) == 1
-    assert all(w.suffix == ".whl" for w in wheels)
     env = _offline_env(tmp_path)
     target = tmp_path / "venv"
     venv.create(target, with_pip=True, system_site_packages=False)
@@ -106,14 +117,107 @@ def test_a_wheelhouse_installs_a_working_fieldkit_with_the_index_disabled(tmp_pa
     hub = tmp_path / "hub"
     subprocess.run([fieldkit, "init", "--dir", hub, "--name", "Offline"], env=env, check=True,
                    capture_output=True)  # fmt: skip
+    config = hub / "fieldkit.toml"
     status = subprocess.run(
-        [fieldkit, "--config", hub / "fieldkit.toml", "status"],
+        [fieldkit, "--config", config, "status"],
         env=env, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     assert "Offline" in status
-    config = hub / "fieldkit.toml"
     rendered = subprocess.run(
         [fieldkit, "--config", config, "provision", "render", "--out", tmp_path / "r"],
         env=env, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     assert "sysusers.d/fieldkit.conf" in rendered  # templates travelled in the wheel
+
+
+# --- install.sh -------------------------------------------------------------------------------
+
+SCRIPT = SOURCE / "provisioning" / INSTALLER
+
+
+def install_sh(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", SCRIPT, "--any-os", *args], env=env, capture_output=True, text=True,
+        check=False, timeout=600,
+    )  # fmt: skip
+
+
+def test_install_sh_parses_and_is_shellcheck_clean() -> None:
+    subprocess.run(["bash", "-n", SCRIPT], check=True)
+    if shutil.which("shellcheck") is None:
+        pytest.skip("apt-get install shellcheck")
+    proc = subprocess.run(["shellcheck", SCRIPT], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_a_dry_run_prints_every_step_and_changes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    proc = install_sh(
+        "--dry-run", "--root", root, "--name", "St. Mary's", env=_offline_env(tmp_path)
+    )
+    assert proc.returncode == 0, proc.stderr
+    steps = [line for line in proc.stdout.splitlines() if line.startswith("+ ")]
+    assert any(" -m venv " + str(root / "opt/fieldkit/venv") in s for s in steps)
+    assert any("--require-hashes" in s for s in steps)
+    (init,) = [s for s in steps if " init " in s]
+    assert "St.\\ Mary\\'s" in init  # shown quoted, as it would run
+    assert steps[-1].endswith(f"provision apply --root {root}")
+    assert not root.exists()
+
+
+def test_a_folder_that_is_not_a_wheelhouse_is_refused(tmp_path: Path) -> None:
+    proc = install_sh("--offline", tmp_path, "--root", tmp_path / "r", env=_offline_env(tmp_path))
+    assert proc.returncode == 1
+    assert "not a wheelhouse" in proc.stderr
+    assert "fieldkit provision wheelhouse" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_unknown_option_is_refused_with_the_usage() -> None:
+    proc = install_sh("--frobnicate", env=dict(os.environ))
+    assert proc.returncode == 1
+    assert "unknown option: --frobnicate" in proc.stderr
+    assert "--offline DIR" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_install_sh_offline_into_a_root_sets_up_a_hub_and_keeps_it_when_run_again(
+    tmp_path: Path, house: Path
+) -> None:
+    root = tmp_path / "root"
+    env = _offline_env(tmp_path)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # python3: ours
+    first = install_sh("--offline", house, "--root", root, "--name", "Library", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert os.access(root / "opt/fieldkit/venv/bin/fieldkit", os.X_OK)
+    config = (root / "etc/fieldkit/fieldkit.toml").read_text()
+    assert "Library" in config
+    assert 'data_dir = "/var/lib/fieldkit"' in config  # the Pi's folder, as the unit has it
+    database = root / "var/lib/fieldkit/hub.sqlite3"
+    assert database.is_file()
+    assert (root / "var/lib/fieldkit").stat().st_mode & 0o777 == 0o700
+    for path in ("etc/systemd/system/fieldkit.service", "etc/sysusers.d/fieldkit.conf",
+                 "etc/nftables.d/fieldkit.nft"):  # fmt: skip
+        assert (root / path).is_file(), path
+    unit = (root / "etc/systemd/system/fieldkit.service").read_text()
+    assert "ExecStart=/opt/fieldkit/venv/bin/fieldkit --config /etc/fieldkit/fieldkit.toml" in unit
+    hub_id = _hub_id(root, env)
+    second = install_sh("--offline", house, "--root", root, "--name", "Other", env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "hub: there already" in second.stdout
+    assert _hub_id(root, env) == hub_id  # the hub, its id and its log are kept
+    assert "Library" in (root / "etc/fieldkit/fieldkit.toml").read_text()
+    assert " create " not in second.stdout  # every system file already as rendered
+
+
+def _hub_id(root: Path, env: dict[str, str]) -> str:
+    proc = subprocess.run(
+        [root / "opt/fieldkit/venv/bin/fieldkit", "--config", root / "etc/fieldkit/fieldkit.toml",
+         "status", "--json"],
+        env={**env, "FIELDKIT_DATA_DIR": str(root / "var/lib/fieldkit")},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    hub = json.loads(proc.stdout)["hub"]
+    assert isinstance(hub, str)
+    return hub

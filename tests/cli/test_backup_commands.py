@@ -8,7 +8,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from .conftest import SAMPLE, Fieldkit
+from ..web.serve import running_hub
+from .conftest import SAMPLE, Fieldkit, free_port
 
 
 def init(fieldkit: Fieldkit, folder: Path, name: str) -> Path:
@@ -105,3 +106,28 @@ def test_restoring_over_a_hub_needs_force_and_keeps_that_hub_aside(
     assert len(kept) == 1
     assert ops(other) == ops(a)
     assert hub_id(fieldkit, other) == hub_id(fieldkit, a)
+
+
+def test_a_restore_learns_what_came_after_the_backup_from_a_running_hub_over_http(
+    fieldkit: Fieldkit, tmp_path: Path
+) -> None:
+    a, b = init(fieldkit, tmp_path / "a", "Hub A"), init(fieldkit, tmp_path / "b", "Hub B")
+    made = fieldkit(a, "network", "new", "--region", "US")
+    code = re.search(r"fkjoin1\.[A-Za-z0-9_-]+", made.out).group(0)  # type: ignore[union-attr]
+    assert fieldkit(b, "network", "join", code).code == 0
+    assert fieldkit(a, "import", str(SAMPLE)).code == 0
+    assert fieldkit(a, "backup", str(tmp_path / "a.fkbackup")).code == 0
+    assert fieldkit(a, "import", str(later(tmp_path, "2026-11-19"))).code == 0
+    assert fieldkit(a, "bundle", "export", str(tmp_path / "a.bundle")).code == 0
+    assert fieldkit(b, "bundle", "import", str(tmp_path / "a.bundle")).code == 0
+    a2 = tmp_path / "a2"
+    a2.mkdir()
+    shutil.copy(a / "fieldkit.toml", a2 / "fieldkit.toml")
+    port = free_port()
+    with running_hub(b, "127.0.0.1", port):
+        back = fieldkit(a2, "restore", str(tmp_path / "a.fkbackup"), "--join-code", code,
+                        "--from", f"http://127.0.0.1:{port}")  # fmt: skip
+    assert back.code == 0, back.err
+    assert "received 28 new ops" in back.out
+    assert "its next op is seq 57" in back.out
+    assert ops(a2).keys() == ops(a).keys()

@@ -7,10 +7,9 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from fieldkit.app.network import saved_network
-from fieldkit.cli.common import Parser, load, open_hub
+from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.errors import FieldkitError, UsageError
 from fieldkit.provisioning.poster import render_poster
 from fieldkit.web.i18n import load_languages
@@ -18,7 +17,7 @@ from fieldkit.web.i18n import load_languages
 POSTER_FILE = "poster.html"
 
 
-def add_poster(actions: Any, common: Parser) -> None:
+def add_poster(actions: Subcommands, common: Parser) -> None:
     """``provision poster`` (``actions``: the ``provision`` command's subparsers)."""
     p = actions.add_parser(
         "poster",

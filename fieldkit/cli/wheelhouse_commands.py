@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from fieldkit.cli.common import Parser
+from fieldkit.cli.common import Parser, Subcommands
 from fieldkit.provisioning.wheelhouse import (
     LOCK,
     PI_PLATFORM,
@@ -18,7 +17,7 @@ from fieldkit.provisioning.wheelhouse import (
 )
 
 
-def add_wheelhouse(actions: Any, common: Parser) -> None:
+def add_wheelhouse(actions: Subcommands, common: Parser) -> None:
     """``provision wheelhouse`` (``actions``: the ``provision`` command's subparsers)."""
     w = actions.add_parser(
         "wheelhouse",

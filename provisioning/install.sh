@@ -22,7 +22,7 @@ set -euo pipefail
 PREFIX=/opt/fieldkit
 CONFIG=/etc/fieldkit/fieldkit.toml
 DATA_DIR=/var/lib/fieldkit
-APT_PACKAGES=(python3-venv python3-pip network-manager dnsmasq-base nftables)
+APT_PACKAGES=(python3-venv network-manager dnsmasq-base nftables)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 given=("$@")

@@ -15,7 +15,8 @@ YAML for ``meshtastic --configure`` with the network's channel URL, region, pres
 hub's name as owner. It holds the channel key, so only its owner may read it.
 
 Both get the nftables rules (port 80 to the app; 443 and 853 reset, on the Wi-Fi only), a
-oneshot unit that loads them, and the hub's hardened systemd unit.
+oneshot unit that loads them, the hub's hardened systemd unit, and the ``sysusers.d`` entry
+that creates the unprivileged user it runs as (in ``dialout``, for a radio on USB serial).
 """
 
 from __future__ import annotations
@@ -76,12 +77,13 @@ PATHS: Mapping[str, PurePosixPath] = {
     "fieldkit.nft": PurePosixPath("etc/nftables.d/fieldkit.nft"),
     "fieldkit.service": PurePosixPath("etc/systemd/system/fieldkit.service"),
     "fieldkit-firewall.service": PurePosixPath("etc/systemd/system/fieldkit-firewall.service"),
+    "sysusers.conf": PurePosixPath("etc/sysusers.d/fieldkit.conf"),
 }
 _STACK_FILES: Mapping[str, tuple[str, ...]] = {
     "networkmanager": ("hotspot.nmconnection", "dnsmasq-shared.conf"),
     "hostapd": ("hostapd.conf", "dnsmasq.conf"),
 }
-_COMMON_FILES = ("fieldkit.nft", "fieldkit-firewall.service", "fieldkit.service")
+_COMMON_FILES = ("fieldkit.nft", "fieldkit-firewall.service", "fieldkit.service", "sysusers.conf")
 NFT = PurePosixPath("/usr/sbin/nft")
 _PRIVATE = frozenset({"hotspot.nmconnection"})  # NetworkManager ignores a keyfile others can read
 RADIO_YAML = PurePosixPath("etc/fieldkit/radio.yaml")

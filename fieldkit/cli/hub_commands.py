@@ -49,6 +49,10 @@ def add_init(sub: Subcommands, common: Parser) -> None:
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing config file")
     p.add_argument(
+        "--data-dir", default="data", metavar="DIR",
+        help="the database folder, relative to the config file (default: data)",
+    )  # fmt: skip
+    p.add_argument(
         "--network-key",
         metavar="KEY",
         help="join an existing network: its key, from `fieldkit key` on one of its hubs",
@@ -66,7 +70,9 @@ async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             check_radio_url(args.radio, "--radio")
         areas = tuple(_parse_area(a) for a in args.area)
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = render_config(args.name, areas, radio_url=args.radio or "", port=args.port)
+        text = render_config(
+            args.name, areas, args.data_dir, radio_url=args.radio or "", port=args.port
+        )
         path.write_text(text, encoding="utf-8")
         note = "wrote"
     config = load_config(path, env)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from fieldkit import __version__
 from fieldkit.cli import (
+    backup_commands,
     demo_commands,
     hub_commands,
     network_commands,
@@ -37,6 +38,8 @@ COMMANDS: tuple[Callable[[Subcommands, Parser], None], ...] = (
     sync_commands.add_bundle,
     network_commands.add_network,
     provision_commands.add_provision,
+    backup_commands.add_backup,
+    backup_commands.add_restore,
     demo_commands.add_sim,
     demo_commands.add_demo,
 )

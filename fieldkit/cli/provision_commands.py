@@ -14,6 +14,8 @@ import httpx
 from fieldkit.app.config import Config
 from fieldkit.app.network import Network, saved_network
 from fieldkit.cli.common import Parser, Subcommands, load
+from fieldkit.cli.poster_commands import add_poster
+from fieldkit.cli.wheelhouse_commands import add_wheelhouse
 from fieldkit.errors import FieldkitError, UsageError
 from fieldkit.provisioning import radio
 from fieldkit.provisioning.apply import Action, activation, install, plan
@@ -62,6 +64,8 @@ def add_provision(sub: Subcommands, common: Parser) -> None:
     )
     c.add_argument("--root", default="/", metavar="DIR", help="check a mounted image at DIR")
     c.set_defaults(func=cmd_check)
+    add_wheelhouse(actions, common)
+    add_poster(actions, common)
 
 
 def _files(

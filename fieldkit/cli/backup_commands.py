@@ -201,19 +201,9 @@ def _check_url(url: str) -> str:
 async def _sync(hub: Hub, key: bytes, url: str) -> int:
     import httpx
 
-    from fieldkit.sync.http import sync_with
+    from fieldkit.sync.http import http_peer, sync_with
 
     base = _check_url(url)
     async with httpx.AsyncClient(timeout=60.0) as client:
-
-        async def post(body: bytes) -> bytes:
-            try:
-                reply = await client.post(f"{base}/sync/v1", content=body)
-            except httpx.HTTPError as exc:
-                raise FieldkitError(f"cannot reach {base}: {exc}") from None
-            if reply.status_code != 200:
-                raise FieldkitError(f"{base} refused: {reply.text.strip() or reply.status_code}")
-            return reply.content
-
-        report = await sync_with(hub, key, post)
+        report = await sync_with(hub, key, http_peer(client, base))
     return report.received_new

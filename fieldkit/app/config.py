@@ -55,6 +55,9 @@ class Area:
     id: str
     name: str
     adjacent: tuple[str, ...] = ()
+    #: The area's centroid (WGS 84 degrees), for maps and GeoJSON exports; both or neither.
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,17 @@ def _sync(value: Mapping[str, Any], profile_key: str) -> tuple[str, SyncSettings
     return profile, settings
 
 
+def _degrees(spec: Mapping[str, Any], key: str, name: str, limit: int) -> float | None:
+    value = spec.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or abs(value) > limit:
+        raise ConfigError(
+            f"{key}.{name}", f"expected degrees from -{limit} to {limit}, got {value!r}"
+        )
+    return float(value)
+
+
 def _areas(value: Any) -> tuple[Area, ...]:
     if not isinstance(value, dict):
         raise ConfigError("areas", "expected a table of areas: [areas.riverside]")
@@ -225,14 +239,17 @@ def _areas(value: Any) -> tuple[Area, ...]:
             raise ConfigError(key, "area ids are lower-case letters, digits, - and _")
         if not isinstance(spec, dict):
             raise ConfigError(key, 'expected { name = "…", adjacent = […] }')
-        unknown = set(spec) - {"name", "adjacent"}
+        unknown = set(spec) - {"name", "adjacent", "lat", "lon"}
         if unknown:
             raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
         name = _text(spec.get("name", area_id), f"{key}.name", limit=60)
         adjacent = spec.get("adjacent", [])
         if not isinstance(adjacent, list) or not all(isinstance(a, str) for a in adjacent):
             raise ConfigError(f"{key}.adjacent", 'expected a list of area ids like ["downtown"]')
-        areas.append(Area(area_id, name, tuple(adjacent)))
+        lat, lon = _degrees(spec, key, "lat", 90), _degrees(spec, key, "lon", 180)
+        if (lat is None) != (lon is None):
+            raise ConfigError(f"{key}.{'lon' if lon is None else 'lat'}", "give lat and lon both")
+        areas.append(Area(area_id, name, tuple(adjacent), lat, lon))
     ids = {a.id for a in areas}
     for area in areas:
         for other in area.adjacent:
@@ -315,14 +332,36 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def areas_toml(areas: tuple[Area, ...]) -> str:
+    """The ``[areas.ID]`` tables of a config file."""
+    tables = []
+    for area in areas:
+        adjacent = ", ".join(_q(a) for a in area.adjacent)
+        table = f"[areas.{area.id}]\nname = {_q(area.name)}\nadjacent = [{adjacent}]\n"
+        if area.lat is not None and area.lon is not None:
+            table += f"lat = {area.lat!r}\nlon = {area.lon!r}\n"
+        tables.append(table)
+    return "\n".join(tables)
+
+
+def add_areas(path: Path, areas: tuple[Area, ...], env: Mapping[str, str]) -> Config:
+    """Append ``areas`` to the config file at ``path`` (which names none yet), written whole
+    or not at all, and return the config as it now reads."""
+    text = path.read_text(encoding="utf-8")
+    new_text = (
+        text.rstrip("\n") + "\n\n# The network's areas (from its join code).\n" + areas_toml(areas)
+    )
+    config = parse_config(tomllib.loads(new_text), env, path.parent.resolve())
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_text(new_text, encoding="utf-8")
+    temporary.replace(path)
+    return config
+
+
 def render_config(name: str, areas: tuple[Area, ...] = (), data_dir: str = "data",
                   radio_url: str = "", port: int = DEFAULT_WEB_PORT) -> str:  # fmt: skip
     """The commented config file ``fieldkit init`` writes."""
-    area_lines = []
-    for area in areas:
-        adjacent = ", ".join(_q(a) for a in area.adjacent)
-        area_lines.append(f"[areas.{area.id}]\nname = {_q(area.name)}\nadjacent = [{adjacent}]\n")
-    areas_text = "\n".join(area_lines) or (
+    areas_text = areas_toml(areas) or (
         '# [areas.riverside]\n# name = "Riverside"\n# adjacent = ["downtown"]\n'
     )
     return f"""\

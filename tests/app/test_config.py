@@ -21,7 +21,10 @@ def parse(data: dict[str, object], env: dict[str, str] | None = None):  # type: 
 
 
 def test_the_file_init_writes_loads_back_with_its_values(tmp_path: Path) -> None:
-    areas = (Area("riverside", "Riverside", ("downtown",)), Area("downtown", 'Down "town"'))
+    areas = (
+        Area("riverside", "Riverside", ("downtown",), lat=29.95, lon=-90.07),
+        Area("downtown", 'Down "town"'),
+    )
     path = tmp_path / "fieldkit.toml"
     path.write_text(render_config('Hub "1" · ñ', areas, radio_url="sim://127.0.0.1:4403"))
     config = load_config(path, {})
@@ -81,6 +84,10 @@ def test_environment_overrides_beat_the_file() -> None:
         ({"hotspot": {"country": "USA"}}, {}, "hotspot.country"),
         ({"hotspot": {"channel": 14}}, {}, "hotspot.channel"),
         ({"hotspot": {"chanel": 6}}, {}, "hotspot.chanel"),
+        ({"areas": {"north": {"lat": 91, "lon": 0}}}, {}, "areas.north.lat"),
+        ({"areas": {"north": {"lat": 10, "lon": "west"}}}, {}, "areas.north.lon"),
+        ({"areas": {"north": {"lat": 10}}}, {}, "areas.north.lon"),  # both or neither
+        ({"areas": {"north": {"lon": 10}}}, {}, "areas.north.lat"),
         ({"sync": {"profile": "fast"}}, {}, "sync.profile"),
         ({}, {"FIELDKIT_SYNC_PROFILE": "walker"}, "FIELDKIT_SYNC_PROFILE"),
         ({"sync": {"debounce_s": -1}}, {}, "sync.debounce_s"),

@@ -203,7 +203,7 @@ class RadioModel:
         air = Air(duty_cycle_budget_s=duty_cycle_budget_s)
         self._nodes = [_Node(num, NodeStats(i, num), air) for i, num in enumerate(nums)]
         self._alter = alter or (lambda packet, _me, _snr: packet)
-        self._answer = answer or (lambda _request, _me, _id, _hops: None)
+        self._answer = answer  # None: no module answers (and no random id is drawn)
         self._heap: list[tuple[float, int, str, tuple[Any, ...]]] = []
         self._seq = 0
         self._recent: list[_Tx] = []
@@ -475,7 +475,11 @@ class RadioModel:
             rn.stats.frames_delivered += 1
             got = self._alter(p, me, link.snr) if p.dest == me else p
             events.append(Delivery(r, got, t, link.snr, link.rssi, rn.air.keys.index(p.key)))
-            reply = self._answer(got, me, self.rng.getrandbits(32) | 1, p.hop_start)
+            reply = (
+                self._answer(got, me, self.rng.getrandbits(32) | 1, p.hop_start)
+                if self._answer is not None
+                else None
+            )
             if reply is not None:
                 self._remember(rn, (reply.origin, reply.packet_id), t)
                 self._enqueue(r, reply, t)

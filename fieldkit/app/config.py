@@ -20,6 +20,7 @@ from fieldkit.errors import ConfigError
 CONFIG_FILE = "fieldkit.toml"
 DEFAULT_LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar")
 DEFAULT_WEB_PORT = 8080
+DEFAULT_CONSOLE_PORT = 8443  # the coordinator console, over HTTPS
 RADIO_SCHEMES = ("sim", "serial", "tcp")
 _AREA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -32,11 +33,12 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "FIELDKIT_RADIO_URL": ("radio", "url"),
     "FIELDKIT_WEB_HOST": ("web", "host"),
     "FIELDKIT_WEB_PORT": ("web", "port"),
+    "FIELDKIT_WEB_CONSOLE_PORT": ("web", "console_port"),
 }
 _KNOWN = {
     "hub": {"name", "data_dir", "languages"},
     "radio": {"url"},
-    "web": {"host", "port"},
+    "web": {"host", "port", "console_port"},
     "hotspot": {"ssid", "interface", "address", "country", "channel"},
 }
 _INTERFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a Linux interface name (IFNAMSIZ)
@@ -76,6 +78,7 @@ class Config:
     radio_url: str = ""
     web_host: str = "127.0.0.1"
     web_port: int = DEFAULT_WEB_PORT
+    console_port: int = DEFAULT_CONSOLE_PORT
     hotspot: Hotspot = Hotspot()
 
     @property
@@ -242,6 +245,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
     radio, k_radio = get("radio", "url", "")
     host, k_host = get("web", "host", "127.0.0.1")
     port, k_port = get("web", "port", DEFAULT_WEB_PORT)
+    console_port, k_console = get("web", "console_port", DEFAULT_CONSOLE_PORT)
     return Config(
         hub_name=hub_name,
         data_dir=data_path if data_path.is_absolute() else base / data_path,
@@ -250,6 +254,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         radio_url=check_radio_url(_text(radio, k_radio, allow_empty=True), k_radio),
         web_host=_text(host, k_host),
         web_port=_port(port, k_port),
+        console_port=_port(console_port, k_console),
         hotspot=_hotspot(merged.get("hotspot", {})),
     )
 
@@ -276,7 +281,8 @@ def _q(text: str) -> str:
 
 
 def render_config(name: str, areas: tuple[Area, ...] = (), data_dir: str = "data",
-                  radio_url: str = "", port: int = DEFAULT_WEB_PORT) -> str:  # fmt: skip
+                  radio_url: str = "", port: int = DEFAULT_WEB_PORT,
+                  console_port: int = DEFAULT_CONSOLE_PORT) -> str:  # fmt: skip
     """The commented config file ``fieldkit init`` writes."""
     area_lines = []
     for area in areas:
@@ -307,6 +313,9 @@ url = {_q(radio_url)}
 # "0.0.0.0" to serve the hotspot; 127.0.0.1 serves this machine only.  FIELDKIT_WEB_HOST
 host = "127.0.0.1"
 port = {port}                                                      # FIELDKIT_WEB_PORT
+# The coordinator console, over HTTPS only (its certificate is made by `fieldkit init`;
+# `fieldkit status` shows its fingerprint).                   FIELDKIT_WEB_CONSOLE_PORT
+console_port = {console_port}
 
 [hotspot]
 # The open Wi-Fi `fieldkit provision render` sets up on a Pi. The Wi-Fi name residents

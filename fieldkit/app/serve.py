@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from fieldkit.app.certificate import ensure_certificate
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.app.netkey import network_key
@@ -17,6 +18,7 @@ from fieldkit.core.ops import hub_name
 from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import RadioSync
 from fieldkit.web.app import create_app
+from fieldkit.web.console.app import create_console_app
 from fieldkit.web.sync_api import sync_routes
 
 log = logging.getLogger(__name__)
@@ -72,16 +74,55 @@ async def serve_hub(
     server = uvicorn.Server(uv_config) if stop is None else _SharedSignals(uv_config, stop, ready)
     print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
     watcher = asyncio.create_task(watch_other_writers(hub), name="other-writers")
+    console_stop = asyncio.Event()
+    console = _console_server(hub, config, host, radio, console_stop, log_level)
     try:
         await server.serve()
     finally:
-        for task in (watcher, gossip):
+        console_stop.set()
+        for task in (watcher, gossip, console):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         if transport is not None:
             await transport.close()
+
+
+def _console_server(
+    hub: Hub,
+    config: Config,
+    host: str,
+    radio: RadioSync | None,
+    stop: asyncio.Event,
+    log_level: str,
+) -> asyncio.Task[None] | None:
+    """The coordinator console over HTTPS on ``web.console_port``, until ``stop`` is set; if
+    that port is taken, the hub still serves residents and says the console is not served."""
+    certificate, made = ensure_certificate(config)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, config.console_port))
+        sock.set_inheritable(True)
+    except OSError as exc:
+        sock.close()
+        print(f"coordinator console NOT served: port {config.console_port}: {exc}", flush=True)
+        return None
+    app = create_console_app(hub, config, radio=radio.status if radio else None)
+    uv_config = uvicorn.Config(
+        app, log_level=log_level, ssl_certfile=str(certificate.cert_path),
+        ssl_keyfile=str(certificate.key_path),
+    )  # fmt: skip
+    server = _SharedSignals(uv_config, stop, None)
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"coordinator console https://{shown}:{config.console_port}/  certificate SHA-256"
+        f" {certificate.fingerprint}{' (new)' if made else ''}",
+        flush=True,
+    )
+    return asyncio.create_task(server.serve(sockets=[sock]), name="console")
 
 
 class _SharedSignals(uvicorn.Server):

@@ -80,6 +80,9 @@ async def serve_hub(
         await server.serve()
     finally:
         console_stop.set()
+        if console is not None:  # let it finish its requests, as the residents' server did
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(console), timeout=10)
         for task in (watcher, gossip, console):
             if task is not None:
                 task.cancel()
@@ -105,14 +108,14 @@ def _console_server(
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, config.console_port))
-        sock.set_inheritable(True)
+        sock.listen(2048)  # now: a second hub on the same port fails here, not in uvicorn
     except OSError as exc:
         sock.close()
         print(f"coordinator console NOT served: port {config.console_port}: {exc}", flush=True)
         return None
     app = create_console_app(hub, config, radio=radio.status if radio else None)
     uv_config = uvicorn.Config(
-        app, log_level=log_level, ssl_certfile=str(certificate.cert_path),
+        app, log_level=log_level, lifespan="off", ssl_certfile=str(certificate.cert_path),
         ssl_keyfile=str(certificate.key_path),
     )  # fmt: skip
     server = _SharedSignals(uv_config, stop, None)
@@ -122,7 +125,17 @@ def _console_server(
         f" {certificate.fingerprint}{' (new)' if made else ''}",
         flush=True,
     )
-    return asyncio.create_task(server.serve(sockets=[sock]), name="console")
+    return asyncio.create_task(_serve_console(server, sock), name="console")
+
+
+async def _serve_console(server: uvicorn.Server, sock: socket.socket) -> None:
+    """The console never takes the residents' pages down with it."""
+    try:
+        await server.serve(sockets=[sock])
+    except Exception as exc:
+        log.error("the coordinator console stopped: %s", exc)
+    finally:
+        sock.close()
 
 
 class _SharedSignals(uvicorn.Server):

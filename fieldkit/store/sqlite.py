@@ -112,10 +112,15 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX records_board;
     """,
     # 6: the coordinator console: what its text filter searches (the note and reference codes,
-    # case-folded), and who (the coordinator's name) made each op at this hub
+    # case-folded; an index of its own, so the filter reads narrow index rows, not the states),
+    # its queues filtered by category and area, and who (the coordinator's name) made each op
+    # at this hub
     """
     ALTER TABLE records ADD COLUMN search TEXT NOT NULL DEFAULT '';
     UPDATE records SET search = fieldkit_search(state);
+    CREATE INDEX records_text ON records (complete, kind, search);
+    CREATE INDEX records_by_category
+        ON records (complete, kind, status, category, area, urgency_rank, created_at);
     CREATE TABLE op_actors (
         origin INTEGER NOT NULL, seq INTEGER NOT NULL, actor TEXT NOT NULL,
         PRIMARY KEY (origin, seq)

@@ -48,7 +48,10 @@ from fieldkit.web.pages import client_address, new_token, read_form
 from fieldkit.web.render import N_, Renderer
 
 PAGE = 50
-CANDIDATES = 200  # offers (or needs) a suggestion list considers, per status
+#: Offers a suggestion list reads per area and status (or open needs for an offer): the
+#: ranking is exact while no area holds more serving offers of one category than this.
+CANDIDATES = 100
+SUGGESTIONS = 5
 NO_STORE = {"Cache-Control": "no-store"}
 ACTIONS: dict[str, Status] = {
     "fulfilled": Status.FULFILLED,
@@ -261,24 +264,43 @@ class ConsolePages:
         return found
 
     async def suggestions(self, record: Record) -> list[Suggestion]:
-        """Offers for a need (or needs for an offer), ranked by :mod:`fieldkit.core.matching`."""
+        """Offers for a need (or needs for an offer), ranked by :mod:`fieldkit.core.matching`.
+
+        For a need, offers are read a tier at a time: the need's own area, then adjacent
+        areas, then anywhere. The rules rank every nearer offer before any farther one, so
+        once a tier fills the list, farther offers cannot enter it and are not read.
+        """
         store, now = self.hub.store, self.hub.wall()
         if record.kind is Kind.NEED:
             if record.status is not Status.OPEN:
                 return []
-            offers: list[Record] = []
-            for status in sorted(SERVING):
-                offers += await store.list_records(
-                    kind=Kind.OFFER, status=status, category=record.category, limit=CANDIDATES
-                )
-            left = {o.id: await self._remaining(o) for o in offers}
-            return offers_for(record, offers, near=self.near, left=left, now_ms=now)
+            offers: dict[RecordId, Record] = {}
+            found: list[Suggestion] = []
+            adjacent = sorted(self.near.get(record.area, frozenset()))
+            for tier in ([record.area], adjacent, [None]):
+                for area in tier:
+                    for status in sorted(SERVING):
+                        for offer in await store.list_records(
+                            kind=Kind.OFFER, status=status, category=record.category,
+                            area=area, limit=CANDIDATES,
+                        ):  # fmt: skip
+                            offers.setdefault(offer.id, offer)
+                left = {o.id: await self._remaining(o) for o in offers.values()}
+                found = offers_for(
+                    record, offers.values(), near=self.near, left=left, now_ms=now,
+                    limit=SUGGESTIONS,
+                )  # fmt: skip
+                if len(found) >= SUGGESTIONS:
+                    break
+            return found
         if record.kind is Kind.OFFER and record.status in SERVING:
             needs = await store.list_records(
                 kind=Kind.NEED, status=Status.OPEN, category=record.category, limit=CANDIDATES
             )
             rest = await self._remaining(record)
-            return needs_for(record, needs, near=self.near, left=rest, now_ms=now)
+            return needs_for(
+                record, needs, near=self.near, left=rest, now_ms=now, limit=SUGGESTIONS
+            )
         return []
 
     async def _remaining(self, offer: Record) -> int | None:

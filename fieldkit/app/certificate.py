@@ -46,7 +46,7 @@ def _names(config: Config) -> list[x509.GeneralName]:
         addresses.add(str(ipaddress.ip_address(config.web_host)))
     except ValueError:
         names.append(x509.DNSName(config.web_host))
-    addresses.discard("0.0.0.0")
+    addresses -= {"0.0.0.0", "::"}
     names += [x509.IPAddress(ipaddress.ip_address(a)) for a in sorted(addresses)]
     return names
 

@@ -11,6 +11,7 @@ from fieldkit.app.hub import Hub
 from fieldkit.app.passphrase import PASSPHRASE_KEY, set_passphrase, verify_passphrase
 from fieldkit.core.records import Category, Contact, Draft, Kind, Urgency
 from fieldkit.web.app import create_app
+from fieldkit.web.console.app import create_console_app
 from fieldkit.web.console.session import COOKIE, SESSION_S
 from fieldkit.web.sync_api import sync_routes
 from tests.web.conftest import make_config
@@ -150,3 +151,19 @@ async def test_hub_status_is_a_health_line_unless_signed_in_or_on_the_hub_itself
     page = await console.client.get("/hub/status")
     assert page.status_code == 200
     assert "Ops held, per origin hub" in page.text
+
+
+async def test_a_hub_without_a_passphrase_lets_nobody_in_and_says_how_to_set_one(
+    hub: Hub,
+) -> None:
+
+    transport = httpx.ASGITransport(
+        app=create_console_app(hub, make_config()), client=("10.42.0.7", 1)
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="https://10.42.0.1") as client:
+        page = await client.get("/signin")
+        assert "fieldkit passphrase" in page.text
+        form = {"csrf": csrf_of(page.text), "name": "Ana", "passphrase": "anything at all"}
+        reply = await client.post("/signin", data=form)
+    assert reply.status_code == 503
+    assert COOKIE not in client.cookies

@@ -11,11 +11,13 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
 from fieldkit.errors import ConfigError
+from fieldkit.sync.engine import SYNC_PROFILES, TUNABLE_TIMINGS, SyncSettings
 
 CONFIG_FILE = "fieldkit.toml"
 DEFAULT_LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar")
@@ -34,13 +36,16 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "FIELDKIT_WEB_HOST": ("web", "host"),
     "FIELDKIT_WEB_PORT": ("web", "port"),
     "FIELDKIT_WEB_CONSOLE_PORT": ("web", "console_port"),
+    "FIELDKIT_SYNC_PROFILE": ("sync", "profile"),
 }
 _KNOWN = {
     "hub": {"name", "data_dir", "languages"},
     "radio": {"url"},
     "web": {"host", "port", "console_port"},
     "hotspot": {"ssid", "interface", "address", "country", "channel"},
+    "sync": {"profile", *(f"{name}_s" for name in TUNABLE_TIMINGS)},
 }
+MAX_TIMING_S = 24 * 3600  # no sync timing waits longer than a day
 _INTERFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a Linux interface name (IFNAMSIZ)
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 SSID_MAX_BYTES = 32  # IEEE 802.11
@@ -80,6 +85,8 @@ class Config:
     web_port: int = DEFAULT_WEB_PORT
     console_port: int = DEFAULT_CONSOLE_PORT
     hotspot: Hotspot = Hotspot()
+    sync_profile: str = "fixed"
+    sync: SyncSettings = SYNC_PROFILES["fixed"]  # the profile's timings with the overrides
 
     @property
     def ssid(self) -> str:
@@ -183,6 +190,34 @@ def _hotspot(value: Any) -> Hotspot:
     return Hotspot(ssid, interface, str(network), country, channel)
 
 
+def _sync(value: Mapping[str, Any], profile_key: str) -> tuple[str, SyncSettings]:
+    """A named profile (``sync.profile``) with any timing overridden in seconds."""
+    profile = _text(value.get("profile", "fixed"), profile_key)
+    if profile not in SYNC_PROFILES:
+        raise ConfigError(
+            profile_key, f"expected one of {', '.join(SYNC_PROFILES)}, got {profile!r}"
+        )
+    overrides = {}
+    for name in TUNABLE_TIMINGS:
+        key = f"{name}_s"
+        if key not in value:
+            continue
+        seconds = value[key]
+        if (not isinstance(seconds, int | float) or isinstance(seconds, bool)
+                or not 0 <= seconds <= MAX_TIMING_S):  # fmt: skip
+            raise ConfigError(
+                f"sync.{key}", f"expected seconds from 0 to {MAX_TIMING_S}, got {seconds!r}"
+            )
+        overrides[name] = round(seconds * 1000)
+    settings = replace(SYNC_PROFILES[profile], **overrides)
+    if settings.heartbeat_min > settings.heartbeat_max:
+        raise ConfigError("sync.heartbeat_min_s", "must not exceed sync.heartbeat_max_s")
+    for f in dataclass_fields(settings):
+        if f.name in TUNABLE_TIMINGS and f.name != "jitter" and getattr(settings, f.name) <= 0:
+            raise ConfigError(f"sync.{f.name}_s", "must be more than 0 seconds")
+    return profile, settings
+
+
 def _areas(value: Any) -> tuple[Area, ...]:
     if not isinstance(value, dict):
         raise ConfigError("areas", "expected a table of areas: [areas.riverside]")
@@ -219,7 +254,9 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         if section == "areas":
             continue
         if section not in _KNOWN or not isinstance(values, dict):
-            raise ConfigError(section, "unknown section (expected hub, radio, web, hotspot, areas)")
+            raise ConfigError(
+                section, "unknown section (expected hub, radio, web, hotspot, sync, areas)"
+            )
         for name in values:
             if name not in _KNOWN[section]:
                 raise ConfigError(f"{section}.{name}", "unknown key")
@@ -246,6 +283,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
     host, k_host = get("web", "host", "127.0.0.1")
     port, k_port = get("web", "port", DEFAULT_WEB_PORT)
     console_port, k_console = get("web", "console_port", DEFAULT_CONSOLE_PORT)
+    sync_profile, sync = _sync(merged.get("sync", {}), get("sync", "profile", "")[1])
     return Config(
         hub_name=hub_name,
         data_dir=data_path if data_path.is_absolute() else base / data_path,
@@ -256,6 +294,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         web_port=_port(port, k_port),
         console_port=_port(console_port, k_console),
         hotspot=_hotspot(merged.get("hotspot", {})),
+        sync_profile=sync_profile,
+        sync=sync,
     )
 
 
@@ -326,6 +366,13 @@ interface = "wlan0"
 address = "10.42.0.1/24"
 country = "US"
 channel = 6
+
+[sync]
+# Radio sync timings: "fixed" (a hub that stays put), "runner" (a hub carried between
+# neighbourhoods) or "mains" (mains power, no duty cycle). Any timing can be set in
+# seconds: debounce_s, jitter_s, forward_s, heartbeat_min_s, heartbeat_max_s,
+# heartbeat_alone_s, peer_timeout_s (see README).                     FIELDKIT_SYNC_PROFILE
+profile = "fixed"
 
 # Areas residents can pick from (they may also type their own). "adjacent" lists the areas
 # next to each one, so matching can suggest help from nearby.

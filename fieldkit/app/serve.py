@@ -65,7 +65,12 @@ async def serve_hub(
         await transport.start()  # keeps trying in the background until the radio answers
         counter = await RadioSync.start_counter(hub)
         radio = RadioSync(
-            hub, transport, key, settings=settings, time_scale=time_scale, counter=counter
+            hub,
+            transport,
+            key,
+            settings=settings or config.sync,
+            time_scale=time_scale,
+            counter=counter,
         )
         gossip = asyncio.create_task(radio.run())
     routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)

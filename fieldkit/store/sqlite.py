@@ -31,7 +31,6 @@ import aiosqlite
 from fieldkit.core.fold import Record, RecordState, state_hash
 from fieldkit.core.ops import (
     LEAST_URGENT,
-    URGENCY_RANK,
     Create,
     Op,
     RecordId,
@@ -44,6 +43,7 @@ from fieldkit.core.ops import (
 )
 from fieldkit.core.records import Category, Kind, Status
 from fieldkit.errors import StoreError
+from fieldkit.store.columns import counted_as, search_text, urgency_rank
 from fieldkit.store.port import Logged
 
 if TYPE_CHECKING:
@@ -143,35 +143,15 @@ ITER_RECORDS = (
 )
 
 
-def search_text(state: RecordState) -> str:
-    """What the console's text filter matches: the note and the reference codes, case-folded."""
-    note = state.value("note")
-    return " ".join([str(note or ""), *sorted(state.refs)]).casefold()
-
-
 def _search_of_json(text: str) -> str:
-    """:func:`search_text` of a stored state (migration 6 fills the column with it)."""
+    """:func:`~fieldkit.store.columns.search_text` of a stored state (migration 6 fills the
+    column with it)."""
     return search_text(RecordState.from_json(json.loads(text)))
 
 
 def _like(text: str) -> str:
     escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _rank(urgency: Any) -> int | None:
-    return URGENCY_RANK.get(urgency) if isinstance(urgency, str) else None
-
-
-def _counted_as(state: RecordState) -> tuple[str, str, str, str] | None:
-    """The (kind, status, category, area) counter a record adds to: complete records only."""
-    if state.kind is None or not state.status:
-        return None
-    category, area = state.value("category"), state.value("area")
-    return (
-        str(state.kind.value), state.status[0].status.value,
-        "" if category is None else str(category), "" if area is None else str(area),
-    )  # fmt: skip
 
 
 class Tx:
@@ -285,9 +265,9 @@ class Tx:
             self._last_hlc[op.origin] = max(self._last_hlc[op.origin], op.hlc)
         await self._advance_vector(op.origin, op.seq)
         for state in states:
-            before = _counted_as(state)
+            before = counted_as(state)
             state.apply(op)
-            after = _counted_as(state)
+            after = counted_as(state)
             if before != after:
                 for key, step in ((before, -1), (after, 1)):
                     if key is not None:
@@ -364,7 +344,7 @@ class Tx:
             (
                 rid.hub, rid.seq, int(state.complete),
                 state.kind.value if state.kind else None,
-                state.value("category"), _rank(state.value("urgency")),
+                state.value("category"), urgency_rank(state.value("urgency")),
                 state.status[0].status.value if state.status else None,
                 state.value("area"), state.created_at, state.updated,
                 json.dumps(state.to_json(), separators=(",", ":")),

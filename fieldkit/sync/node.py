@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from fieldkit.core.fields import FIELDS, FieldSpec
@@ -26,7 +26,6 @@ from fieldkit.sync.engine import (
     SendWant,
     SyncEngine,
     expand,
-    summary_of,
     to_ranges,
 )
 from fieldkit.wire import frame as codec
@@ -161,9 +160,8 @@ class GossipNode:
             mine = await self.replica.version_vector()
             self.engine.heard_want(env.sender, msg.provider, msg.ranges, mine, now)
 
-    async def _summary(self, mine: Mapping[int, int]) -> Summary:
-        summary = summary_of(mine, await self.replica.held_beyond())
-        return replace(summary, reads=self.engine.summary_reads())
+    async def _summary(self, mine: Mapping[int, int], *, riding: bool = False) -> Summary:
+        return self.engine.summary(mine, await self.replica.held_beyond(), riding=riding)
 
     async def next_payload(self, now: int) -> Outgoing | int | None:
         """What to send now, or the time to ask again (None: when something happens)."""
@@ -175,7 +173,7 @@ class GossipNode:
             payload = codec.encode_envelope(
                 self.key, Envelope(self.hub, self._next_counter(), summary)
             )
-            self.engine.sent_summary(now)
+            self.engine.sent_summary(now, summary)
             self.stats.summaries_out += 1
             self.stats.frames_out += 1
             self.stats.control_bytes_out += len(payload)
@@ -209,7 +207,7 @@ class GossipNode:
             )
             riding = 0
             if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
-                summary = await self._summary(mine)
+                summary = await self._summary(mine, riding=True)
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
                     both, fitted_both = codec.pack_ops(
                         self.key, self.hub, counter, ops, self.budget, summary, version, self.fields
@@ -217,7 +215,7 @@ class GossipNode:
                     if fitted_both == fitted:  # only if it displaces no op
                         riding = len(both) - len(payload)
                         payload = both
-                        self.engine.sent_summary(now)
+                        self.engine.sent_summary(now, summary)
                         self.stats.summaries_out += 1
             sent = ops[:fitted]
             self.engine.sent_ops(((op.origin, op.seq) for op in sent), now)

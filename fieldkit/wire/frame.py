@@ -37,7 +37,9 @@ caller's job). Then, by message:
   origin hub, uvar(count) and zigzag steps from the vector's seq. A hub that reads versions
   above 1 may say so (``Summary.reads``) as the extras of hub 0, which is never an origin:
   ~5 bytes, that a hub of an earlier release reads as seqs it never holds (see
-  :data:`VERSION_HUB`). Hubs say it only once it matters (see :mod:`fieldkit.sync.engine`).
+  :data:`VERSION_HUB`); so does the mark of a partial summary (:data:`PARTIAL_MARK`, ~3 bytes
+  more), which lists only some origins. Hubs say it only once it matters (see
+  :mod:`fieldkit.sync.engine`).
 * **Want**: the provider asked (32 bits), uvar(origins), then per origin, ascending: hub
   (32 bits), uvar(ranges), and per range zigzag(lo − previous hi − 1) and uvar(hi − lo).
 * **Ops**: see :mod:`fieldkit.wire.ops_body`: a hub table (the sender is hub 0 for free), then
@@ -91,6 +93,9 @@ _SUMMARY, _OPS, _WANT, _OPS_SUMMARY = 0, 1, 2, 3
 #: the highest wire version its sender reads: a hub of an earlier release reads them as seqs
 #: of an origin it never holds, and ignores them.
 VERSION_HUB = 0
+#: Among hub 0's extras, this value says the summary is partial (``Summary.partial``); a hub of
+#: an earlier release reads it as one more seq of an origin it never holds.
+PARTIAL_MARK = 1 << 16
 _MAC_LABEL = b"fieldkit wire frame v1"
 _SEQ_MAX = (1 << 64) - 1
 _HEADER_CHUNK = 7
@@ -314,8 +319,11 @@ def _write_summary(w: BitWriter, summary: Summary) -> None:
     if VERSION_HUB in summary.extra:
         raise ValueError(f"hub {VERSION_HUB} is not an origin: its extra entry says the version")
     extra = sorted(summary.extra.items())
-    if summary.reads > 1:  # the version we read rides as the extras of hub 0 (no origin)
-        extra.insert(0, (VERSION_HUB, (summary.reads,)))
+    said: tuple[int, ...] = (summary.reads,) if summary.reads > 1 else ()
+    if summary.partial:
+        said += (PARTIAL_MARK,)
+    if said:  # the version we read, and partial, ride as the extras of hub 0 (no origin)
+        extra.insert(0, (VERSION_HUB, said))
     w.uvar(len(extra), 1)
     for hub, seqs in extra:
         _hub_ok(hub)
@@ -354,8 +362,9 @@ def _read_summary(r: BitReader) -> Summary:
                 raise BodyError("bad_message", f"summary seq {prev} out of range")
             seqs.append(prev)
         extra[hub] = tuple(seqs)
-    announced = extra.pop(VERSION_HUB, ())
-    return Summary(vector, extra, max(announced, default=1))
+    said = extra.pop(VERSION_HUB, ())
+    reads = max((v for v in said if v < PARTIAL_MARK), default=1)
+    return Summary(vector, extra, reads, partial=PARTIAL_MARK in said)
 
 
 def _write_want(w: BitWriter, want: Want) -> None:

@@ -39,6 +39,7 @@ from fieldkit.core.records import Category, Contact, Draft, Kind, Status, Urgenc
 from fieldkit.errors import NotFound, StoreError
 from fieldkit.store.port import StorePort
 from fieldkit.store.sqlite import Store
+from tests.postgres import postgres_schemas
 from tests.strategies import HUBS, RECORDS, op_logs
 
 #: Opens a store on the named database of one adapter.
@@ -53,9 +54,21 @@ async def sqlite_databases(tmp_path: Path) -> AsyncIterator[Opener]:
     yield open_store
 
 
-#: Every adapter the contract is checked against (the cloud issue adds "postgresql").
+@asynccontextmanager
+async def postgresql_databases(tmp_path: Path) -> AsyncIterator[Opener]:
+    """Each name a schema of its own in the test server's database (a fresh one per test)."""
+    async with postgres_schemas() as open_schema:
+
+        async def open_store(name: str) -> StorePort:
+            return await open_schema(name)
+
+        yield open_store
+
+
+#: Every adapter the contract is checked against.
 ADAPTERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Opener]]] = {
     "sqlite": sqlite_databases,
+    "postgresql": postgresql_databases,
 }
 
 _names = itertools.count()

@@ -20,7 +20,8 @@ from fieldkit.core.fold import RecordState, fold
 from fieldkit.core.ops import URGENCY_RANK, Op, op_to_json, strip_private
 from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.errors import StoreError
-from fieldkit.store.sqlite import ITER_RECORDS, MIGRATIONS, SCHEMA_VERSION, Store, search_text
+from fieldkit.store.columns import search_text
+from fieldkit.store.sqlite import ITER_RECORDS, MIGRATIONS, SCHEMA_VERSION, Store
 from tests.strategies import op_logs
 
 DRAFT = Draft(Kind.NEED, Category.WATER, Urgency.CRITICAL, "riverside", note="family of 4")

@@ -167,3 +167,14 @@ async def test_a_hub_without_a_passphrase_lets_nobody_in_and_says_how_to_set_one
         reply = await client.post("/signin", data=form)
     assert reply.status_code == 503
     assert COOKIE not in client.cookies
+
+
+async def test_the_residents_port_only_points_to_the_console_over_https(hub: Hub) -> None:
+    transport = httpx.ASGITransport(app=create_app(hub, make_config()), client=("10.42.0.9", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.42.0.1") as resident:
+        reply = await resident.get("/console")
+        signin = await resident.post("/signin", data={"passphrase": PASSPHRASE})
+    assert reply.status_code == 302
+    assert reply.headers["location"] == "https://10.42.0.1:8443/"
+    assert signin.status_code == 302  # no sign-in on plain HTTP: the portal's catch-all
+    assert "set-cookie" not in signin.headers

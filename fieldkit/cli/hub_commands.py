@@ -105,7 +105,7 @@ def _parse_area(text: str) -> Area:
 def add_run(sub: Subcommands, common: Parser) -> None:
     p = sub.add_parser("run", parents=[common], help="serve the hub's web pages")
     p.add_argument("--host", help="address to listen on (default: web.host)")
-    p.add_argument("--port", type=int, help="port to listen on (default: web.port)")
+    p.add_argument("--port", type=int, help="port to listen on (default: web.port; 0: any free)")
     p.set_defaults(func=cmd_run)
 
 
@@ -114,7 +114,8 @@ async def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     config = load(args, env)
     async with open_hub(config) as hub:
-        host, port = args.host or config.web_host, args.port or config.web_port
+        host = args.host or config.web_host
+        port = config.web_port if args.port is None else args.port  # 0: any free port
         await serve_hub(hub, config, host=host, port=port)
     return 0
 
@@ -133,7 +134,11 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     async with open_hub(config) as hub:
         status = await hub.status(config.hub_name)
         passphrase_set = await hub.store.meta(PASSPHRASE_KEY) is not None
-    status["radio"] = await _running_radio(config)
+    running = await _running_status(config)
+    status["running"] = running.get("url")
+    status["radio"] = running.get("radio") if config.radio_url else None
+    if "clock" in running:  # what the running hub learned of its neighbours' clocks
+        status["clock"] = running["clock"]
     status["console"] = _console(config, passphrase_set)
     if args.json:
         print(json.dumps(status))
@@ -165,20 +170,24 @@ def _print_console(out: TextIO, console: Mapping[str, Any]) -> None:
         print("  NO PASSPHRASE: nobody can sign in; set one with `fieldkit passphrase`", file=out)
 
 
-async def _running_radio(config: Config) -> dict[str, Any] | None:
-    """The radio's state lives in the running hub (``fieldkit run``): ask it, briefly."""
-    if not config.radio_url:
-        return None
+async def _running_status(config: Config) -> dict[str, Any]:
+    """The radio's state and what it learned of clocks live in the running hub (``fieldkit
+    run``, on whatever port it was started with: it says where in its data folder): ask it,
+    briefly. Empty if no hub runs."""
     import httpx
 
-    host = "127.0.0.1" if config.web_host in ("0.0.0.0", "::") else config.web_host
+    from fieldkit.app.serve import running_url
+
+    url = running_url(config.data_dir)
+    if url is None:
+        return {}
     try:
         async with httpx.AsyncClient(timeout=2.0) as client:
-            reply = await client.get(f"http://{host}:{config.web_port}/hub/status.json")
-        radio: dict[str, Any] | None = reply.json().get("radio")
-        return radio
+            reply = await client.get(f"{url}/hub/status.json")
+        running: dict[str, Any] = reply.json()
     except (httpx.HTTPError, ValueError):
-        return None
+        return {}
+    return running | {"url": url} if isinstance(running, dict) else {}
 
 
 def _print_radio(out: TextIO, config: Config, radio: Mapping[str, Any] | None) -> None:
@@ -209,6 +218,12 @@ def _print_status(out: TextIO, config: Config, status: Mapping[str, Any]) -> Non
         parts = [f"{key.partition('.')[2]} {n}" for key, n in records.items()
                  if key.partition(".")[0] == kind]  # fmt: skip
         print(f"{kind + 's':9}{', '.join(parts) or 'none'}", file=out)
+    clock = status.get("clock") or {}
+    if clock.get("disagrees"):
+        offset = clock["neighbour_offset_ms"] / 1000
+        fixed = clock["offset_ms"] / 1000
+        print(f"clock    DISAGREES with its neighbours' (theirs {offset:+.0f} s from ours;"
+              f" our stamps corrected by {fixed:+.0f} s)", file=out)  # fmt: skip
     print("version vector (ops held, per origin hub):", file=out)
     for origin, seq in status["version_vector"].items():
         mine = "  (this hub)" if origin == status["hub"] else ""

@@ -17,10 +17,11 @@ Frame layout::
 
 The *version byte* stands alone so that a hub speaking another version is told so
 (``DecodeError("version")``) before anything else is tried; it is still covered by the tag.
-This codec reads versions 1 and 2 and writes the lowest that holds the frame: version 1 (the
+This codec reads versions 1 to 3 and writes the lowest that holds the frame: version 1 (the
 bytes of every earlier release, pinned by ``tests/data/golden``) unless an op needs an
-extended code (see :mod:`fieldkit.wire.ops_body`), and never more than the ``version`` the
-caller says the receivers read (the lower of ours and the neighbour's).
+extended code (version 2) or carries a causal counter (version 3; see
+:mod:`fieldkit.wire.ops_body`), and never more than the ``version`` the caller says the
+receivers read (the lower of ours and the neighbour's).
 The *tag* is HMAC-SHA256 truncated to 8 bytes, over everything before it, keyed with a
 subkey of the network key (``HMAC(network key, "fieldkit wire frame v1")``), so the same key
 can serve other purposes without one forging the other. 64 bits: a forger gets one guess per

@@ -166,6 +166,11 @@ def create_app(
             json.dumps(body), media_type=CAPTIVE_JSON, headers={"Cache-Control": "private"}
         )
 
+    async def console(request: Request) -> Response:  # the console is HTTPS, on its own port
+        host = host_name(request.headers.get("host", "")) or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        return RedirectResponse(f"https://{host}:{config.console_port}/", status_code=302)
+
     async def stylesheet(request: Request) -> Response:
         return Response(str(renderer.css), media_type="text/css")
 
@@ -189,6 +194,7 @@ def create_app(
         *pages.routes(),
         Route(CAPTIVE_API_PATH, captive_api),
         Route("/healthz", health),
+        Route("/console", console),
         Route("/static/site.css", stylesheet),
         *extra_routes,
         Route("/{path:path}", elsewhere, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),

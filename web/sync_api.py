@@ -7,20 +7,27 @@ key is refused first, before the body is read: a declared length beyond :data:`M
 (413), a missing, unknown or used challenge (403); a body streaming past the limit is cut off
 there (413). ``GET /hub/status`` shows peers heard, last contact, ops ahead/behind per origin
 and airtime; ``/hub/status.json`` is the same for ``fieldkit status``.
+
+On the residents' plain-HTTP port the full status answers only the hub's own machine
+(``fieldkit status``, the benchmarks); anyone else gets its public part, one health line.
+Coordinators see the full page in the console, signed in (:mod:`fieldkit.web.console`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from fieldkit.app.hub import Hub
+from fieldkit.core.ops import hub_name
 from fieldkit.sync.challenges import Challenges
 from fieldkit.sync.http import CHALLENGE_HEADER, BodyTooLarge, answer, parse_challenge
 from fieldkit.wire.bundle_format import BundleError
@@ -35,6 +42,25 @@ async def hub_status(hub: Hub, name: str, radio: RadioStatus | None) -> dict[str
         "radio": await radio() if radio else None,
         "time": time.time(),
     }
+
+
+def from_this_machine(request: Request) -> bool:
+    """True if the request came from the hub's own machine: over loopback, or from the very
+    address it arrived at (a TCP peer elsewhere cannot complete a handshake from it)."""
+    if request.client is None:
+        return False
+    server = request.scope.get("server")
+    try:
+        peer = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return peer.is_loopback or (server is not None and request.client.host == server[0])
+
+
+async def public_status(hub: Hub, name: str) -> dict[str, Any]:
+    """The health line anyone may see: the hub, its name, how many records it holds."""
+    counts = await hub.store.counts()
+    return {"hub": hub_name(hub.id), "name": name, "records": sum(counts.values())}
 
 
 def sync_routes(
@@ -76,9 +102,18 @@ def sync_routes(
         return StreamingResponse(reply, media_type="application/octet-stream")
 
     async def status_json(request: Request) -> Response:
+        if not from_this_machine(request):
+            return JSONResponse(await public_status(hub, name))
         return JSONResponse(await hub_status(hub, name, radio))
 
     async def status_page(request: Request) -> Response:
+        if not from_this_machine(request):
+            s = await public_status(hub, name)
+            return HTMLResponse(
+                f"<!doctype html><title>{escape(s['name'])}</title><p>{escape(s['name'])} · hub"
+                f" {s['hub']} · {s['records']} records · running. The full status is in the"
+                " coordinator console.</p>"
+            )
         status = await hub_status(hub, name, radio)
         return HTMLResponse(templates.get_template("sync_status.html").render(s=status))
 

@@ -22,6 +22,7 @@ from fieldkit.sync.engine import SYNC_PROFILES, TUNABLE_TIMINGS, SyncSettings
 CONFIG_FILE = "fieldkit.toml"
 DEFAULT_LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar")
 DEFAULT_WEB_PORT = 8080
+DEFAULT_CONSOLE_PORT = 8443  # the coordinator console, over HTTPS
 RADIO_SCHEMES = ("sim", "serial", "tcp")
 _AREA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -34,12 +35,13 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "FIELDKIT_RADIO_URL": ("radio", "url"),
     "FIELDKIT_WEB_HOST": ("web", "host"),
     "FIELDKIT_WEB_PORT": ("web", "port"),
+    "FIELDKIT_WEB_CONSOLE_PORT": ("web", "console_port"),
     "FIELDKIT_SYNC_PROFILE": ("sync", "profile"),
 }
 _KNOWN = {
     "hub": {"name", "data_dir", "languages"},
     "radio": {"url"},
-    "web": {"host", "port"},
+    "web": {"host", "port", "console_port"},
     "hotspot": {"ssid", "interface", "address", "country", "channel"},
     "sync": {"profile", *(f"{name}_s" for name in TUNABLE_TIMINGS)},
 }
@@ -84,6 +86,7 @@ class Config:
     radio_url: str = ""
     web_host: str = "127.0.0.1"
     web_port: int = DEFAULT_WEB_PORT
+    console_port: int = DEFAULT_CONSOLE_PORT
     hotspot: Hotspot = Hotspot()
     sync_profile: str = "fixed"
     sync: SyncSettings = SYNC_PROFILES["fixed"]  # the profile's timings with the overrides
@@ -296,6 +299,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
     radio, k_radio = get("radio", "url", "")
     host, k_host = get("web", "host", "127.0.0.1")
     port, k_port = get("web", "port", DEFAULT_WEB_PORT)
+    console_port, k_console = get("web", "console_port", DEFAULT_CONSOLE_PORT)
     sync_profile, sync = _sync(merged.get("sync", {}), get("sync", "profile", "")[1])
     return Config(
         hub_name=hub_name,
@@ -305,6 +309,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         radio_url=check_radio_url(_text(radio, k_radio, allow_empty=True), k_radio),
         web_host=_text(host, k_host),
         web_port=_port(port, k_port),
+        console_port=_port(console_port, k_console),
         hotspot=_hotspot(merged.get("hotspot", {})),
         sync_profile=sync_profile,
         sync=sync,
@@ -359,7 +364,8 @@ def add_areas(path: Path, areas: tuple[Area, ...], env: Mapping[str, str]) -> Co
 
 
 def render_config(name: str, areas: tuple[Area, ...] = (), data_dir: str = "data",
-                  radio_url: str = "", port: int = DEFAULT_WEB_PORT) -> str:  # fmt: skip
+                  radio_url: str = "", port: int = DEFAULT_WEB_PORT,
+                  console_port: int = DEFAULT_CONSOLE_PORT) -> str:  # fmt: skip
     """The commented config file ``fieldkit init`` writes."""
     areas_text = areas_toml(areas) or (
         '# [areas.riverside]\n# name = "Riverside"\n# adjacent = ["downtown"]\n'
@@ -386,6 +392,9 @@ url = {_q(radio_url)}
 # "0.0.0.0" to serve the hotspot; 127.0.0.1 serves this machine only.  FIELDKIT_WEB_HOST
 host = "127.0.0.1"
 port = {port}                                                      # FIELDKIT_WEB_PORT
+# The coordinator console, over HTTPS only (its certificate is made by `fieldkit init`;
+# `fieldkit status` shows its fingerprint).                   FIELDKIT_WEB_CONSOLE_PORT
+console_port = {console_port}
 
 [hotspot]
 # The open Wi-Fi `fieldkit provision render` sets up on a Pi. The Wi-Fi name residents

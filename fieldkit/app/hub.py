@@ -204,7 +204,7 @@ class Hub:
         return Submitted(state.view(), True)
 
     async def _change(
-        self, records: Iterable[RecordId], make: Callable[[list[Record]], Body]
+        self, records: Iterable[RecordId], make: Callable[[list[Record]], Body], by: str = ""
     ) -> Op:
         async with self.store.transaction() as tx:
             states = []
@@ -214,6 +214,8 @@ class Hub:
                     raise NotFound(f"no record {rid} on this hub")
                 states.append(state)
             op = await self._append(tx, make([s.view() for s in states]), states)
+            if by:
+                await tx.record_actor(op, by)
         self._changed()
         return op
 
@@ -221,24 +223,27 @@ class Hub:
         checked = check_fields(fields)
         return await self._change([record], lambda _: Update(record, checked))
 
-    async def set_status(self, record: RecordId, status: Status, message: str = "") -> Op:
-        """Move a record on; ``open`` on a closed record re-opens it at the next epoch."""
+    async def set_status(
+        self, record: RecordId, status: Status, message: str = "", by: str = ""
+    ) -> Op:
+        """Move a record on; ``open`` on a closed record re-opens it at the next epoch.
+        ``by``: the coordinator's name, kept in this hub's audit trail."""
 
         def make(current: list[Record]) -> Body:
             (rec,) = current
             reopen = status is Status.OPEN and rec.status is not Status.OPEN
             return SetStatus(record, status, rec.epoch + (1 if reopen else 0), message)
 
-        return await self._change([record], make)
+        return await self._change([record], make, by)
 
-    async def match(self, need: RecordId, offer: RecordId, message: str = "") -> Op:
+    async def match(self, need: RecordId, offer: RecordId, message: str = "", by: str = "") -> Op:
         def make(current: list[Record]) -> Body:
             need_rec, offer_rec = current
             if need_rec.kind is not Kind.NEED or offer_rec.kind is not Kind.OFFER:
                 raise FieldkitError("a match pairs a need with an offer")
             return Match(need, offer, need_rec.epoch, offer_rec.epoch, message)
 
-        return await self._change([need, offer], make)
+        return await self._change([need, offer], make, by)
 
     async def redact(self, record: RecordId) -> Op:
         return await self._change([record], lambda _: Redact(record))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
+from fieldkit.app.certificate import ensure_certificate
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.app.netkey import network_key
@@ -26,6 +27,7 @@ from fieldkit.core.ops import hub_name
 from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import RadioSync
 from fieldkit.web.app import create_app
+from fieldkit.web.console.app import create_console_app
 from fieldkit.web.sync_api import sync_routes
 
 log = logging.getLogger(__name__)
@@ -129,17 +131,73 @@ async def serve_hub(
     server.data_dir = config.data_dir
     print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
     watcher = asyncio.create_task(watch_other_writers(hub), name="other-writers")
+    console_stop = asyncio.Event()
+    console = _console_server(hub, config, host, radio, console_stop, log_level, limits)
     try:
         await server.serve()
     finally:
         unlimit_logs()
-        for task in (watcher, gossip):
+        console_stop.set()
+        if console is not None:  # let it finish its requests, as the residents' server did
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(console), timeout=10)
+        for task in (watcher, gossip, console):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         if transport is not None:
             await transport.close()
+
+
+def _console_server(
+    hub: Hub,
+    config: Config,
+    host: str,
+    radio: RadioSync | None,
+    stop: asyncio.Event,
+    log_level: str,
+    limits: ServerLimits,
+) -> asyncio.Task[None] | None:
+    """The coordinator console over HTTPS on ``web.console_port``, until ``stop`` is set; if
+    that port is taken, the hub still serves residents and says the console is not served."""
+    certificate, made = ensure_certificate(config)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on each connection (else Nagle holds
+    # back every response body by a delayed ACK, ~40 ms)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, config.console_port))
+        sock.listen(2048)  # now: a second hub on the same port fails here, not in uvicorn
+    except OSError as exc:
+        sock.close()
+        print(f"coordinator console NOT served: port {config.console_port}: {exc}", flush=True)
+        return None
+    app = create_console_app(hub, config, radio=radio.status if radio else None)
+    uv_config = uvicorn.Config(  # the residents' server's limits: it is on the same Wi-Fi
+        app, log_level=log_level, lifespan="off", ssl_certfile=str(certificate.cert_path),
+        ssl_keyfile=str(certificate.key_path), http=guarded_protocol(limits),
+        timeout_keep_alive=int(limits.keep_alive), limit_concurrency=limits.max_connections,
+    )  # fmt: skip
+    server = _SharedSignals(uv_config, stop, None)
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"coordinator console https://{shown}:{config.console_port}/  certificate SHA-256"
+        f" {certificate.fingerprint}{' (new)' if made else ''}",
+        flush=True,
+    )
+    return asyncio.create_task(_serve_console(server, sock), name="console")
+
+
+async def _serve_console(server: uvicorn.Server, sock: socket.socket) -> None:
+    """The console never takes the residents' pages down with it."""
+    try:
+        await server.serve(sockets=[sock])
+    except Exception as exc:
+        log.error("the coordinator console stopped: %s", exc)
+    finally:
+        sock.close()
 
 
 class _HubServer(uvicorn.Server):

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from fieldkit.app.certificate import ensure_certificate, load_certificate
 from fieldkit.app.config import (
     CONFIG_FILE,
     DEFAULT_WEB_PORT,
@@ -21,7 +22,9 @@ from fieldkit.app.config import (
 )
 from fieldkit.app.hub import create_identity
 from fieldkit.app.netkey import ensure_network_key, parse_key
+from fieldkit.app.passphrase import PASSPHRASE_KEY, set_passphrase
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
+from fieldkit.cli.console_commands import read_passphrase
 from fieldkit.core.ops import hub_name
 from fieldkit.store.sqlite import Store
 
@@ -53,6 +56,11 @@ def add_init(sub: Subcommands, common: Parser) -> None:
         help="the database folder, relative to the config file (default: data)",
     )  # fmt: skip
     p.add_argument(
+        "--passphrase",
+        action="store_true",
+        help="set the console passphrase too (typed twice, or one line on stdin)",
+    )
+    p.add_argument(
         "--network-key",
         metavar="KEY",
         help="join an existing network: its key, from `fieldkit key` on one of its hubs",
@@ -77,11 +85,18 @@ async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         note = "wrote"
     config = load_config(path, env)
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    passphrase = read_passphrase() if args.passphrase else None
     async with await Store.open(config.db_path) as store:
         hub_id = await create_identity(store)
         await ensure_network_key(store, given)
+        if passphrase is not None:
+            await set_passphrase(store, passphrase)
+    certificate, _ = ensure_certificate(config)
     print(f"{note} {path}")
     print(f"hub {hub_name(hub_id)} “{config.hub_name}”, database {config.db_path}")
+    print(f"console certificate SHA-256 {certificate.fingerprint}")
+    if passphrase is not None:
+        print("console passphrase set (kept as a scrypt hash)")
     return 0
 
 
@@ -124,17 +139,41 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     config = load(args, env)
     async with open_hub(config) as hub:
         status = await hub.status(config.hub_name)
+        passphrase_set = await hub.store.meta(PASSPHRASE_KEY) is not None
     running = await _running_status(config)
     status["running"] = running.get("url")
     status["radio"] = running.get("radio") if config.radio_url else None
     if "clock" in running:  # what the running hub learned of its neighbours' clocks
         status["clock"] = running["clock"]
+    status["console"] = _console(config, passphrase_set)
     if args.json:
         print(json.dumps(status))
         return 0
     _print_status(sys.stdout, config, status)
     _print_radio(sys.stdout, config, status["radio"])
+    _print_console(sys.stdout, status["console"])
     return 0
+
+
+def _console(config: Config, passphrase_set: bool) -> dict[str, Any]:
+    """Where the coordinator console is, and the certificate fingerprint to check there."""
+    host = config.web_host
+    if host in ("0.0.0.0", "::"):
+        host = str(config.hotspot.network.ip)
+    certificate = load_certificate(config)
+    return {
+        "url": f"https://{host}:{config.console_port}/",
+        "fingerprint": certificate.fingerprint if certificate else None,
+        "passphrase_set": passphrase_set,
+    }
+
+
+def _print_console(out: TextIO, console: Mapping[str, Any]) -> None:
+    print(f"console  {console['url']}", file=out)
+    fingerprint = console["fingerprint"] or "none yet (made by `fieldkit run`)"
+    print(f"  certificate SHA-256 {fingerprint}", file=out)
+    if not console["passphrase_set"]:
+        print("  NO PASSPHRASE: nobody can sign in; set one with `fieldkit passphrase`", file=out)
 
 
 async def _running_status(config: Config) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from fieldkit import __version__
 from fieldkit.cli import (
     backup_commands,
+    console_commands,
     demo_commands,
     hub_commands,
     network_commands,
@@ -33,6 +34,11 @@ COMMANDS: tuple[Callable[[Subcommands, Parser], None], ...] = (
     record_commands.add_import,
     record_commands.add_export,
     hub_commands.add_status,
+    console_commands.add_passphrase,
+    console_commands.add_records,
+    console_commands.add_show,
+    console_commands.add_match,
+    console_commands.add_set_status,
     sync_commands.add_key,
     sync_commands.add_sync,
     sync_commands.add_bundle,

@@ -22,3 +22,10 @@ def counted_as(state: RecordState) -> tuple[str, str, str, str] | None:
         str(state.kind.value), state.status[0].status.value,
         "" if category is None else str(category), "" if area is None else str(area),
     )  # fmt: skip
+
+
+def search_text(state: RecordState) -> str:
+    """The ``search`` column the console's text filter reads: the note and the reference
+    codes, case-folded."""
+    note = state.value("note")
+    return " ".join([str(note or ""), *sorted(state.refs)]).casefold()

@@ -51,9 +51,10 @@ from fieldkit.core.ops import (
     send_order,
     strip_private,
 )
-from fieldkit.core.records import Kind, Status
+from fieldkit.core.records import Category, Kind, Status
 from fieldkit.errors import StoreError
-from fieldkit.store.columns import counted_as, urgency_rank
+from fieldkit.store.columns import counted_as, search_text, urgency_rank
+from fieldkit.store.port import Logged
 
 if TYPE_CHECKING:
     from fieldkit.store.port import StorePort, TxPort
@@ -94,6 +95,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE commits (one INTEGER PRIMARY KEY CHECK (one = 1), n BIGINT NOT NULL);
     INSERT INTO commits (one, n) VALUES (1, 0);
+    """,
+    # 2: SQLite's migration 6, the coordinator console: the text filter's column
+    # (columns.search_text: the note and the reference codes, case-folded; lower() here for
+    # the rows already held), the queues by category and area, and who made each op here
+    """
+    ALTER TABLE records ADD COLUMN search TEXT NOT NULL DEFAULT '';
+    UPDATE records SET search = lower(concat_ws(' ',
+        coalesce(state::json #>> '{fields,note,0,1}', ''),
+        (SELECT string_agg(ref, ' ' ORDER BY ref)
+            FROM json_array_elements_text(state::json -> 'refs') AS ref)));
+    CREATE INDEX records_by_category
+        ON records (complete, kind, status, category, area, urgency_rank, created_at);
+    CREATE TABLE op_actors (
+        origin BIGINT NOT NULL, seq BIGINT NOT NULL, actor TEXT NOT NULL,
+        PRIMARY KEY (origin, seq)
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -158,6 +175,13 @@ class PgTx:
         await self._db.execute(
             "INSERT INTO idempotency (key, hub, seq) VALUES (%s, %s, %s)",
             (key, record.hub, record.seq),
+        )
+
+    async def record_actor(self, op: Op, actor: str) -> None:
+        await self._db.execute(
+            "INSERT INTO op_actors (origin, seq, actor) VALUES (%s, %s, %s)"
+            " ON CONFLICT (origin, seq) DO UPDATE SET actor = excluded.actor",
+            (op.origin, op.seq, actor),
         )
 
     async def claim(self, key: str, record: RecordId) -> RecordId | None:
@@ -274,14 +298,14 @@ class PgTx:
         rid = state.id
         await self._db.execute(
             "INSERT INTO records (hub, seq, complete, kind, category, urgency_rank, status, area,"
-            " created_at, updated, state, share_contact)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " created_at, updated, state, share_contact, search)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (hub, seq) DO UPDATE SET complete = excluded.complete,"
             " kind = excluded.kind, category = excluded.category,"
             " urgency_rank = excluded.urgency_rank, status = excluded.status,"
             " area = excluded.area, created_at = excluded.created_at,"
             " updated = excluded.updated, state = excluded.state,"
-            " share_contact = excluded.share_contact",
+            " share_contact = excluded.share_contact, search = excluded.search",
             (
                 rid.hub, rid.seq, state.complete,
                 state.kind.value if state.kind else None,
@@ -289,7 +313,7 @@ class PgTx:
                 state.status[0].status.value if state.status else None,
                 state.value("area"), state.created_at, state.updated,
                 json.dumps(state.to_json(), separators=(",", ":")),
-                bool(state.value("share_contact")),
+                bool(state.value("share_contact")), search_text(state),
             ),
         )  # fmt: skip
         if state.refs:
@@ -479,20 +503,54 @@ class PostgresStore:
         kind: Kind | None = None,
         status: Status | None = None,
         area: str | None = None,
+        category: Category | None = None,
+        origin: int | None = None,
+        text: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[Record]:
         where, params = ["complete"], []
-        for column, value in (("kind", kind), ("status", status), ("area", area)):
+        for column, value in (
+            ("kind", kind), ("status", status), ("area", area), ("category", category),
+            ("hub", origin),
+        ):  # fmt: skip
             if value is not None:
                 where.append(f"{column} = %s")
-                params.append(str(value))
+                params.append(value if isinstance(value, int) else str(value))
+        if text:
+            escaped = text.casefold()
+            for special in ("\\", "%", "_"):
+                escaped = escaped.replace(special, "\\" + special)
+            where.append("search LIKE %s ESCAPE '\\'")
+            params.append(f"%{escaped}%")
         return await self._records(
             f"SELECT state FROM records WHERE {' AND '.join(where)}"
             " ORDER BY urgency_rank NULLS FIRST, created_at NULLS FIRST, hub, seq"
             " LIMIT %s OFFSET %s",
             (*params, limit, offset),
         )
+
+    async def history(self, record: RecordId) -> list[Logged]:
+        rows = await self._fetch(
+            "SELECT state FROM records WHERE hub = %s AND seq = %s", (record.hub, record.seq)
+        )
+        if not rows:
+            return []
+        # a match is filed under its need: an offer's are found under the needs it matched
+        files = [record, *RecordState.from_json(json.loads(rows[0][0])).matches]
+        where = " OR ".join(["(o.rec_hub = %s AND o.rec_seq = %s)"] * len(files))
+        found = [
+            Logged(op, int(received_at), str(actor))
+            for body, received_at, actor in await self._fetch(
+                "SELECT o.body, o.received_at, coalesce(a.actor, '') FROM ops o"
+                " LEFT JOIN op_actors a ON a.origin = o.origin AND a.seq = o.seq"
+                f" WHERE {where}",
+                [n for rid in files for n in (rid.hub, rid.seq)],
+            )
+            if record in (op := op_from_json(json.loads(body))).records()
+        ]
+        found.sort(key=lambda entry: (entry.op.key, entry.op.seq))
+        return found
 
     async def _records(self, query: str, params: Iterable[Any]) -> list[Record]:
         rows = await self._fetch(query, tuple(params))

@@ -32,7 +32,7 @@ def test_the_file_init_writes_loads_back_with_its_values(tmp_path: Path) -> None
     assert config.areas == areas
     assert config.radio_url == "sim://127.0.0.1:4403"
     assert config.data_dir == tmp_path / "data"
-    assert (config.web_host, config.web_port) == ("127.0.0.1", 8080)
+    assert (config.web_host, config.web_port, config.console_port) == ("127.0.0.1", 8080, 8443)
 
 
 def test_the_hotspot_section_init_writes_holds_the_defaults(tmp_path: Path) -> None:
@@ -58,6 +58,9 @@ def test_environment_overrides_beat_the_file() -> None:
     )
     assert config.web_port == 9000
     assert config.languages == ("es", "ht")
+    assert parse({}).console_port == 8443  # the coordinator console's HTTPS port
+    assert parse({"web": {"console_port": 9443}}).console_port == 9443
+    assert parse({}, {"FIELDKIT_WEB_CONSOLE_PORT": "8444"}).console_port == 8444
 
 
 @pytest.mark.parametrize(
@@ -97,6 +100,8 @@ def test_environment_overrides_beat_the_file() -> None:
         ({"sync": {"peer_timeout_s": 10**9}}, {}, "sync.peer_timeout_s"),
         ({"sync": {"heartbeat_min_s": 600, "heartbeat_max_s": 60}}, {}, "sync.heartbeat_min_s"),
         ({"sync": {"debounce": 60}}, {}, "sync.debounce"),  # seconds say so: debounce_s
+        ({"web": {"console_port": 0}}, {}, "web.console_port"),
+        ({}, {"FIELDKIT_WEB_CONSOLE_PORT": "https"}, "FIELDKIT_WEB_CONSOLE_PORT"),
     ],
 )
 def test_a_bad_value_gets_one_clear_error_naming_the_key(data, env, key) -> None:  # type: ignore[no-untyped-def]

@@ -3,10 +3,16 @@ rules are checked for it by ``tests/store/test_contract.py``."""
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
+from fieldkit.app.hub import Hub, create_identity
+from fieldkit.core.fold import RecordState
+from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.errors import StoreError
+from fieldkit.store.columns import search_text
 from fieldkit.store.postgres import SCHEMA_VERSION, PostgresStore
 from tests.postgres import postgres_schemas, server_url
 
@@ -56,3 +62,30 @@ async def test_location_names_the_server_database_and_schema() -> None:
     async with postgres_schemas() as open_schema, await open_schema("where") as store:
         assert store.location.startswith("postgresql://")
         assert "_where" in store.location
+
+
+async def test_migration_2_fills_the_consoles_text_filter_column_for_records_held() -> None:
+    async with postgres_schemas() as open_schema:
+        async with await open_schema("older") as store:
+            await create_identity(store)
+            hub = await Hub.open(store)
+            for note in ("Family of FOUR", "", "insulin, cold"):
+                await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "north", note))
+        async with await psycopg.AsyncConnection.connect(server_url(), autocommit=True) as db:
+            (schema,) = await (await db.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", ("%\\_older",)
+            )).fetchone() or ("",)  # fmt: skip
+            for statement in (  # back to schema 1, as a fieldkit before the console left it
+                "ALTER TABLE {s}.records DROP COLUMN search", "DROP TABLE {s}.op_actors",
+                "DROP INDEX {s}.records_by_category", "UPDATE {s}.schema_version SET version = 1",
+            ):  # fmt: skip
+                await db.execute(statement.format(s=f'"{schema}"'))
+        async with await open_schema("older") as store:
+            assert [r.note for r in await store.list_records(text="four")] == ["Family of FOUR"]
+        async with await psycopg.AsyncConnection.connect(server_url(), autocommit=True) as db:
+            rows = await (
+                await db.execute(f'SELECT state, search FROM "{schema}".records')
+            ).fetchall()
+        assert len(rows) == 3
+        for state, search in rows:
+            assert search == search_text(RecordState.from_json(json.loads(state)))

@@ -1,6 +1,10 @@
 """Scale benchmark: a hub of 1k, 10k and 100k records (``--max 1000000`` adds 1M).
 
     .venv/bin/python bench/scale.py [--sizes 1000,10000,100000] [--max N] [--requests 200]
+    .venv/bin/python bench/scale.py --table bench/scale-output.txt   # the README's table
+
+Save a full run's output as ``bench/scale-output.txt`` and paste ``--table``'s Markdown into
+the README: a test checks the README's table against that file, so no figure drifts.
 
 For each size, a fresh hub is made with the real command line (``fieldkit init``), filled with
 ``fieldkit import`` from records drawn from ``bench/corpus.jsonl`` (each line made unique),
@@ -223,13 +227,56 @@ def one_size(size: int, requests: int, seed: int) -> dict[str, object]:
     return row
 
 
+#: The README's rows: (label, cell format over the output's named figures).
+TABLE_ROWS = [
+    ("import, records/s", "{import_rps}"),
+    ("disk, bytes per record", "{disk_bytes_per_record}"),
+    ("`/` p50 / p99 ms", "{home_p50_ms} / {home_p99_ms}"),
+    ("`/board` p50 / p99 ms", "{board_p50_ms} / {board_p99_ms}"),
+    ("`/status` (a code lookup) p50 / p99 ms", "{status_p50_ms} / {status_p99_ms}"),
+    ("`/hub/status` p50 / p99 ms", "{hub_status_p50_ms} / {hub_status_p99_ms}"),
+    ("`/healthz` p50 / p99 ms", "{healthz_p50_ms} / {healthz_p99_ms}"),
+    ("static file p50 / p99 ms (baseline)", "{static_p50_ms} / {static_p99_ms}"),
+    (
+        "p99 over static: `/`, `/board`, `/status`, `/hub/status`, `/healthz`",
+        "{home_p99_over_static}, {board_p99_over_static}, {status_p99_over_static}, "
+        "{hub_status_p99_over_static}, {healthz_p99_over_static}",
+    ),
+    ("export, records/s", "{export_rps}"),
+    ("bundle export, ops/s", "{bundle_ops_per_s}"),
+    ("bundle export, peak RSS MB", "{bundle_peak_rss_mb}"),
+    ("board counts = counts from the export", "{counts_exact}"),
+]
+
+
+def parse_output(text: str) -> list[dict[str, str]]:
+    """The columns of a saved run: one dict of figures per size."""
+    rows = [line.split() for line in text.splitlines() if line.strip() and line[0] != "#"]
+    sizes = len(rows[0]) - 1
+    return [{row[0]: row[1 + i] for row in rows} for i in range(sizes)]
+
+
+def markdown_table(text: str) -> str:
+    """The README's table for a saved run's output."""
+    columns = parse_output(text)
+    head = "| records | " + " | ".join(f"{int(c['records']):,}" for c in columns) + " |"
+    lines = [head, "|---" * (len(columns) + 1) + "|"]
+    for label, cell in TABLE_ROWS:
+        lines.append(f"| {label} | " + " | ".join(cell.format(**c) for c in columns) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--table", type=Path, help="print the README table of a saved output")
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--max", type=int, default=0, help="add this size (e.g. 1000000)")
     parser.add_argument("--requests", type=int, default=200, help="requests per page")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(args.table.read_text()))
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.max and args.max not in sizes:
         sizes.append(args.max)

@@ -95,7 +95,7 @@ async def run_demo(root: Path, port: int, *, hubs: int = 3, time_scale: float = 
             either: list[asyncio.Future[Any]] = [waiting, servers]
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             if waiting.done():
-                print(_guide(port, hubs), flush=True)
+                print(_guide(root, port, hubs), flush=True)
             await servers
         finally:
             for hub, _ in opened:
@@ -104,7 +104,7 @@ async def run_demo(root: Path, port: int, *, hubs: int = 3, time_scale: float = 
     return 0
 
 
-def _guide(port: int, hubs: int) -> str:
+def _guide(root: Path, port: int, hubs: int) -> str:
     lines = ["", f"fieldkit demo: {hubs} hubs in a line, gossiping over simulated LoRa radios", ""]
     for i in range(hubs):
         lines.append(f"  {NAMES[i]:28} http://127.0.0.1:{port + i}/   (status: /hub/status)")
@@ -119,9 +119,9 @@ def _guide(port: int, hubs: int) -> str:
         f"any name and the passphrase “{DEMO_PASSPHRASE}”, and match the need you submitted",
         "with an offer: your message shows on the resident's status page at every hub. (The",
         "browser warns about the hub's self-signed certificate: `fieldkit status --config",
-        "demo-data/hub-2/fieldkit.toml` prints the fingerprint to compare.)",
+        f"{root / 'hub-2' / CONFIG_FILE}` prints the fingerprint to compare.)",
         "",
-        "Ctrl-C stops the demo; ./demo-data keeps the hubs.",
+        f"Ctrl-C stops the demo; {root} keeps the hubs.",
         "",
     ]
     return "\n".join(lines)

@@ -223,6 +223,7 @@ def test_the_demo_runs_three_hubs_that_gossip_their_records_to_each_other(
         for line in proc.stdout:  # the guide is printed once every hub is listening
             if "Ctrl-C stops the demo" in line:
                 break
+        assert f"{tmp_path / 'demo'} keeps the hubs" in line  # where they are, as given
 
         def statuses() -> list[dict[str, Any]]:
             return [httpx.get(f"http://127.0.0.1:{port + i}/hub/status.json", timeout=10).json()

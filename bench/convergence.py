@@ -2,6 +2,7 @@
 
     python bench/convergence.py [--records M] [--hours H] [--loss 0.1] [--seed S]
     python bench/convergence.py --hubs N --topology line|mesh [--seeds 1,2,3] [--records M]
+    python bench/convergence.py --table bench/convergence-city-output.txt   # README's table
 
 Scenarios: a line of 5 hubs, and a random geometric mesh of 10 hubs, 10% loss on every link
 (or, with ``--hubs``, N hubs in one topology, once per seed: the city-scale runs).
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import random
 from collections.abc import Callable
+from pathlib import Path
 
 from workload import KEY, json_text, ops_at_hubs, split_utf8
 
@@ -146,6 +148,44 @@ async def in_sync_confirmation(records: int, seed: int) -> dict[str, float]:
     }
 
 
+def city_table(text: str) -> str:
+    """The README's city-scale table from saved ``--hubs`` runs: per scenario, the range over
+    its seeds."""
+    runs: dict[str, dict[str, list[float]]] = {}
+    for line in text.splitlines():
+        if ": " not in line:
+            continue
+        name, value = line.split(": ", 1)
+        scenario, _, figure = name.partition("_seed")
+        figure = figure.split("_", 1)[1]
+        runs.setdefault(scenario, {}).setdefault(figure, []).append(float(value))
+
+    def span(values: list[float], fmt: str = "{:,.0f}") -> str:
+        lo, hi = min(values), max(values)
+        return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+    def order(scenario: str) -> tuple[int, str]:
+        return int("".join(c for c in scenario if c.isdigit())), scenario
+
+    lines = [
+        "| hubs (seeds) | control share of airtime | largest control frame | converged after "
+        "the last record | ops missing |",
+        "|---|---|---|---|---|",
+    ]
+    for scenario in sorted(runs, key=order):
+        f = runs[scenario]
+        kind = "line" if scenario.startswith("line") else "mesh"
+        n = order(scenario)[0]
+        lines.append(
+            f"| {n}, {kind} ({len(f['ops_missing'])}) "
+            f"| {span([100 * v for v in f['gossip_control_share']], '{:.1f}')}% "
+            f"| {span(f['largest_control_frame_bytes'])} B "
+            f"| {span(f['converged_s_after_last_record'])} s "
+            f"| {span(f['ops_missing'])} |"
+        )
+    return "\n".join(lines)
+
+
 async def city(args: argparse.Namespace) -> None:
     """N hubs in one topology, once per seed: gossip only (flooding never reaches them all)."""
     seeds = [int(s) for s in args.seeds.split(",") if s] or [args.seed]
@@ -175,9 +215,13 @@ async def main() -> None:
     parser.add_argument("--hubs", type=int, default=0, help="city scale: this many hubs")
     parser.add_argument("--topology", choices=("line", "mesh"), default="mesh")
     parser.add_argument("--seeds", default="", help="with --hubs: seeds to run, e.g. 1,2,3")
+    parser.add_argument("--table", type=Path, help="print the README table of saved --hubs runs")
     parser.add_argument("--limit-hours", type=float, default=24.0,
                         help="give up this long after the last record")  # fmt: skip
     args = parser.parse_args()
+    if args.table:
+        print(city_table(args.table.read_text()))
+        return
     if args.hubs:
         await city(args)
         return

@@ -1,0 +1,44 @@
+"""README figures are the benchmarks' own: each table is rendered from a saved run."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+README = ROOT / "README.md"
+#: (benchmark, saved output, the command that prints the table)
+TABLES = [
+    ("scale.py", "scale-output.txt", "markdown_table"),
+    ("convergence.py", "convergence-city-output.txt", "city_table"),
+]
+
+
+def bench(script: str) -> ModuleType:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))  # the benchmarks import their neighbours
+    spec = importlib.util.spec_from_file_location(f"bench_{script[:-3]}", ROOT / "bench" / script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("script", "saved", "render"), TABLES)
+def test_the_readme_table_is_the_saved_runs_table(script: str, saved: str, render: str) -> None:
+    table = getattr(bench(script), render)((ROOT / "bench" / saved).read_text())
+    assert table in README.read_text(), (
+        f"README's table differs from bench/{saved}; paste the output of "
+        f"`.venv/bin/python bench/{script} --table bench/{saved}`"
+    )
+
+
+def test_the_saved_scale_run_counted_exactly_at_every_size() -> None:
+    columns = bench("scale.py").parse_output((ROOT / "bench" / "scale-output.txt").read_text())
+    assert columns, "bench/scale-output.txt holds no run"
+    assert all(column["counts_exact"] == "yes" for column in columns)

@@ -21,7 +21,7 @@ from fieldkit.core.ops import URGENCY_RANK, Op, op_to_json, strip_private
 from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.errors import StoreError
 from fieldkit.store.columns import search_text
-from fieldkit.store.sqlite import ITER_RECORDS, MIGRATIONS, SCHEMA_VERSION, Store
+from fieldkit.store.sqlite import ITER_OPS, ITER_RECORDS, MIGRATIONS, SCHEMA_VERSION, Store
 from tests.strategies import op_logs
 
 DRAFT = Draft(Kind.NEED, Category.WATER, Urgency.CRITICAL, "riverside", note="family of 4")
@@ -106,11 +106,24 @@ async def test_redaction_erases_personal_data_from_the_log_on_disk(
         assert secret not in everything
 
 
-async def test_record_iteration_walks_the_primary_key_without_a_sort(store: Store) -> None:
-    plan = await store._db.execute_fetchall("EXPLAIN QUERY PLAN " + ITER_RECORDS, (1, 1, 1, 10))
-    details = " ".join(str(row[-1]) for row in plan)
-    assert "TEMP B-TREE" not in details
-    assert "sqlite_autoindex_records_1" in details  # the (hub, seq) primary key
+@pytest.mark.parametrize(
+    ("queries", "key", "index"),
+    [(ITER_RECORDS, ("hub", "seq"), "sqlite_autoindex_records_1"),
+     (ITER_OPS, ("origin", "seq"), "PRIMARY KEY")],
+)  # fmt: skip
+async def test_streams_page_along_exact_ranges_of_the_key_without_a_sort(
+    store: Store, queries: tuple[str, str], key: tuple[str, str], index: str
+) -> None:
+    """Each page starts where the last ended (``first = ? AND second > ?``, then
+    ``first > ?``): no page re-walks the rows before it, so a stream is linear in its size."""
+    first, second = key
+    wanted = [f"({first}=? AND {second}>?)", f"({first}>?)"]
+    for query, args, ranges in zip(queries, [(1, 1, 10), (1, 10)], wanted, strict=True):
+        plan = await store._db.execute_fetchall("EXPLAIN QUERY PLAN " + query, args)
+        details = " ".join(str(row[-1]) for row in plan)
+        assert "TEMP B-TREE" not in details
+        assert index in details
+        assert ranges in details, details
 
 
 @PROPERTY

@@ -57,7 +57,7 @@ SEEDS = [
     encode_envelope(KEY, Envelope(HUB, 7, message))
     for message in (
         Summary({HUB: 40, OTHER: 12}, {OTHER: (15, 16)}),
-        Want({OTHER: ((3, 5), (9, 9))}),
+        Want(OTHER, {OTHER: ((3, 5), (9, 9))}),
         Ops(
             (
                 Op(HUB, 41, MS << 16, Create(RecordId(HUB, 41), Kind.NEED, MS, FIELDS, "7KQ-4XD")),

@@ -59,3 +59,21 @@ def test_console_signs_in_and_times_every_page() -> None:
     assert out["records"] == 300
     for page in ("needs", "offers", "filtered", "text", "need_detail", "hub_status"):
         assert out[f"{page}_p99_over_static"] > 0
+
+
+def test_the_fuzzer_tries_every_target_and_nothing_crashes() -> None:
+    out = run("fuzz.py", "--cases", "200")
+    for target in ("codec", "node", "bundle", "form"):
+        assert out[f"{target}_cases"] >= 40
+    assert out["crashes"] == 0
+    assert out["node_still_answers"] == out["node_cases"]
+    assert out["codec_decoded"] > 0  # the mutations also reach frames that decode
+
+
+def test_the_codec_fuzzer_runs_with_hypothesis() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "fuzz_codec.py"), "--hypothesis", "200"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "inputs_tried: " in done.stderr

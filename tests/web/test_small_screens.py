@@ -1,0 +1,177 @@
+"""Every resident page, in every language, on the smallest phones, in light and dark mode.
+
+Real Debian Chromium (JavaScript off, as a captive mini-browser) against the real app under
+real uvicorn: one browser, one context per (language, width, colour scheme), a few at a time.
+A page fails when anything on it reaches past the screen's edge (the page scrolls sideways).
+Set FIELDKIT_SCREENSHOT_DIR=docs/screenshots to refresh the README's screenshots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from fieldkit.app.hub import Hub
+from fieldkit.core.records import Category, Draft, Kind, Urgency
+from fieldkit.web.app import create_app
+from fieldkit.web.i18n import load_languages
+from fieldkit.web.ratelimit import RateLimiter
+
+from .conftest import make_config
+from .serve import serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+LANGUAGES = tuple(load_languages(make_config().languages))
+#: (width, height) of the smallest phones still in use: 320×568 (iPhone SE 1), 360×640.
+SCREENS = ((320, 568), (360, 640))
+SCHEMES = ("light", "dark")
+AT_ONCE = 3  # contexts in parallel: the machine has two cores, shared
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+#: What the browser measures: the page's scroll width, and whatever sticks out of the screen.
+MEASURE = """() => {
+  const width = window.innerWidth;
+  const wide = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    if (box.width && (box.left < -0.5 || box.right > width + 0.5)) {
+      wide.push(`${el.tagName.toLowerCase()}.${el.className} [${Math.round(box.left)}, ` +
+                `${Math.round(box.right)}]`);
+    }
+  }
+  return {scroll: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5)};
+}"""
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One resident page: a GET of ``path``, or a POST of ``form`` to it."""
+
+    name: str
+    path: str
+    form: dict[str, str] | None = None
+    status: int = 200
+
+
+@dataclass
+class Seeded:
+    code: str
+    record: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def seed(hub: Hub) -> Seeded:
+    """A board with something in every list, and one need to look up."""
+    long_note = "Distribution at the school gym from 9 to 5, bring containers " * 2
+    for kind, category, area in [
+        (Kind.NOTICE, Category.WATER, "riverside"),
+        (Kind.OFFER, Category.FOOD, "downtown"),
+        (Kind.OFFER, Category.ELDER_DISABILITY_CARE, "riverside"),
+        (Kind.NEED, Category.MEDICAL_SUPPLIES, "downtown"),
+    ]:
+        await hub.submit(Draft(kind, category, Urgency.TODAY, area, note=long_note, quantity=40))
+    done = await hub.submit(
+        Draft(Kind.NEED, Category.ELDER_DISABILITY_CARE, Urgency.CRITICAL, "riverside")
+    )
+    return Seeded(done.record.ref, str(done.record.id))
+
+
+def visits(seeded: Seeded, lang: str) -> list[Visit]:
+    code, record = seeded.code, seeded.record
+    return [
+        Visit("home", "/"),
+        Visit("intake-need", "/intake?kind=need"),
+        Visit("intake-offer", "/intake?kind=offer"),
+        Visit("intake-errors", "/intake", {"kind": "need", "lang": lang}, 400),
+        Visit("thanks", f"/thanks?ref={code}"),
+        Visit("board", "/board"),
+        Visit("board-area", "/board?area=riverside"),
+        Visit("status", "/status"),
+        Visit("status-found", f"/status?ref={code}"),
+        Visit("status-typo", "/status?ref=7KQ", status=400),
+        Visit("cancel", "/cancel", {"ref": code, "record": record, "lang": lang}),
+        Visit("not-found", "/cancel", {"ref": "ZZZ-ZZZ", "record": record, "lang": lang}, 404),
+    ]
+
+
+@pytest.fixture
+async def base_url(hub: Hub) -> AsyncIterator[tuple[str, Seeded]]:
+    seeded = await seed(hub)
+    unlimited = RateLimiter(burst=100_000, per_second=100_000)
+    app = create_app(hub, make_config(), write_limit=unlimited, flood_limit=unlimited)
+    async with serving(app) as url:
+        yield url, seeded
+
+
+async def open_page(page: Any, base: str, visit: Visit, lang: str) -> int:
+    sep = "&" if "?" in visit.path else "?"
+    url = f"{base}{visit.path}{sep}lang={lang}"
+    if visit.form is None:
+        response = await page.goto(url)
+    else:  # a navigation that posts the form, as a tap on its button would
+
+        async def post(route: Any) -> None:
+            headers = {**route.request.headers, "content-type": FORM_TYPE}
+            await route.continue_(method="POST", post_data=urlencode(visit.form), headers=headers)
+
+        await page.route(url, post)
+        response = await page.goto(url)
+        await page.unroute(url, post)
+    assert response is not None
+    return int(response.status)
+
+
+async def test_no_resident_page_scrolls_sideways_on_a_small_phone_in_any_language(
+    base_url: tuple[str, Seeded], tmp_path: Path
+) -> None:
+    base, seeded = base_url
+    shots = os.environ.get("FIELDKIT_SCREENSHOT_DIR")
+    problems: list[str] = []
+    limit = asyncio.Semaphore(AT_ONCE)
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=str(CHROMIUM), args=ARGS, headless=True,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )  # fmt: skip
+
+        async def run(lang: str, screen: tuple[int, int], scheme: str) -> None:
+            async with limit:
+                context = await browser.new_context(
+                    java_script_enabled=False, color_scheme=scheme, device_scale_factor=1,
+                    viewport={"width": screen[0], "height": screen[1]},
+                )  # fmt: skip
+                page = await context.new_page()
+                for visit in visits(seeded, lang):
+                    where = f"{lang} {screen[0]}px {scheme} {visit.name}"
+                    status = await open_page(page, base, visit, lang)
+                    if status != visit.status:
+                        problems.append(f"{where}: HTTP {status}, expected {visit.status}")
+                    seen = await page.evaluate(MEASURE)
+                    if seen["scroll"] > seen["width"] or seen["wide"]:
+                        problems.append(f"{where}: {seen['scroll']} px wide: {seen['wide']}")
+                    if shots and screen[0] == 360 and scheme == "light" and lang in ("es", "ar"):
+                        path = Path(shots) / f"{visit.name}-{lang}.png"
+                        await page.screenshot(path=str(path), full_page=True)
+                await context.close()
+
+        await asyncio.gather(
+            *(run(lang, screen, scheme) for lang in LANGUAGES for screen in SCREENS
+              for scheme in SCHEMES)
+        )  # fmt: skip
+        await browser.close()
+    assert problems == [], "\n".join(problems)

@@ -29,6 +29,7 @@ from fieldkit.web.forms import (
     parse_urlencoded,
 )
 from fieldkit.web.i18n import Language
+from fieldkit.web.public import ELSEWHERE, public_area, public_counts
 from fieldkit.web.ratelimit import RateLimiter
 from fieldkit.web.render import N_, Renderer
 
@@ -116,7 +117,9 @@ class ResidentPages:
         store = self.hub.store
         counts = await store.category_counts(Kind.NEED, Status.OPEN, area)
         return {
-            "need_counts": sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),
+            "need_counts": public_counts(counts, self.r.areas),
+            "public_area": lambda area: public_area(area, self.r.areas),
+            "elsewhere": ELSEWHERE,
             "notices": await store.list_records(
                 kind=Kind.NOTICE, status=Status.OPEN, area=area, limit=notices
             ),

@@ -108,6 +108,6 @@ async def test_the_board_shows_counts_offers_and_notices_but_never_personal_data
         riverside = await client.get("/board?area=riverside")
     assert "Boil water order for Riverside" in riverside.text
     assert "water</span> · Riverside" not in riverside.text  # needs are counts only
-    assert "water · Riverside: 1" in riverside.text
+    assert 'water · Riverside: <span class="n">1–4</span>' in riverside.text
     assert "Downtown:" not in riverside.text
     assert "· 12" in riverside.text  # the offer's quantity

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.fold import Record
-from fieldkit.core.records import Kind, Status
+from fieldkit.core.records import Kind, Status, Urgency
 from fieldkit.core.refcode import parse_code
 from fieldkit.errors import FieldError, NotFound, ValidationError
 from fieldkit.web.captive import Clients
@@ -90,6 +90,10 @@ class ResidentPages:
 
     # --- shared ---------------------------------------------------------------------------
 
+    def emergency(self, lang: Language) -> str:
+        """The hub's emergency line in ``lang`` (as written where it has none), or ""."""
+        return self.r.config.emergency_line(lang.code)
+
     def message(
         self, request: Request, lang: Language, status: int, text: str, **extra: Any
     ) -> Response:
@@ -133,7 +137,7 @@ class ResidentPages:
     async def home(self, request: Request) -> Response:
         lang = self.r.language(request)
         context = await self._board_context(None, HOME_NOTICES, HOME_OFFERS)
-        return self.r.render(request, lang, "home.html", **context)
+        return self.r.render(request, lang, "home.html", emergency=self.emergency(lang), **context)
 
     async def board(self, request: Request) -> Response:
         lang = self.r.language(request)
@@ -192,9 +196,12 @@ class ResidentPages:
         ref, records = await self._lookup(request.query_params.get("ref", ""))
         if not records:
             return RedirectResponse(f"/status?lang={lang.code}", status_code=303)
+        record = records[0]
         return self.r.render(
-            request, lang, "thanks.html", headers=NO_STORE, ref=ref, record=records[0]
-        )
+            request, lang, "thanks.html", headers=NO_STORE, ref=ref, record=record,
+            urgent=record.kind is Kind.NEED and record.urgency is Urgency.CRITICAL,
+            emergency=self.emergency(lang),
+        )  # fmt: skip
 
     async def status(self, request: Request) -> Response:
         lang = self.r.language(request)

@@ -40,7 +40,10 @@ LANGUAGES = tuple(load_languages(make_config().languages))
 #: (width, height) of the smallest phones still in use: 320×568 (iPhone SE 1), 360×640.
 SCREENS = ((320, 568), (360, 640))
 SCHEMES = ("light", "dark")
-AT_ONCE = 3  # contexts in parallel: the machine has two cores, shared
+AT_ONCE = 4  # contexts in parallel: the machine has two cores, shared
+#: The need form on the smallest phone: the urgency question on the first screen, Send within
+#: about three screens.
+FORM_SCREENS = 3.2
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 #: What the browser measures: the page's scroll width, and whatever sticks out of the screen.
@@ -56,6 +59,12 @@ MEASURE = """() => {
   }
   return {scroll: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5)};
 }"""
+FORM_LAYOUT = """() => ({
+  urgency: document.querySelector('#urgency').getBoundingClientRect().top + window.scrollY,
+  send: document.querySelector('button.send').getBoundingClientRect().bottom + window.scrollY,
+})"""
+#: 200 % text size, as a resident who set large text on their phone (WCAG 1.4.4).
+LARGE_TEXT = "document.documentElement.style.fontSize = '200%'"
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,8 @@ async def open_page(page: Any, base: str, visit: Visit, lang: str) -> int:
     return int(response.status)
 
 
-async def test_no_resident_page_scrolls_sideways_on_a_small_phone_in_any_language(
+@pytest.mark.timeout(300)  # the whole matrix: about two minutes on two shared cores
+async def test_every_page_fits_a_small_phone_in_every_language_light_dark_and_large_text(
     base_url: tuple[str, Seeded], tmp_path: Path
 ) -> None:
     base, seeded = base_url
@@ -149,7 +159,7 @@ async def test_no_resident_page_scrolls_sideways_on_a_small_phone_in_any_languag
             env={**os.environ, "HOME": str(tmp_path)},
         )  # fmt: skip
 
-        async def run(lang: str, screen: tuple[int, int], scheme: str) -> None:
+        async def run(lang: str, screen: tuple[int, int], scheme: str, large: bool) -> None:
             async with limit:
                 context = await browser.new_context(
                     java_script_enabled=False, color_scheme=scheme, device_scale_factor=1,
@@ -157,21 +167,38 @@ async def test_no_resident_page_scrolls_sideways_on_a_small_phone_in_any_languag
                 )  # fmt: skip
                 page = await context.new_page()
                 for visit in visits(seeded, lang):
-                    where = f"{lang} {screen[0]}px {scheme} {visit.name}"
+                    where = f"{lang} {screen[0]}px {scheme}{' 200%' if large else ''} {visit.name}"
                     status = await open_page(page, base, visit, lang)
                     if status != visit.status:
                         problems.append(f"{where}: HTTP {status}, expected {visit.status}")
+                    if large:
+                        await page.evaluate(LARGE_TEXT)
+                    elif visit.name == "intake-need" and screen[0] == 320:
+                        form = await page.evaluate(FORM_LAYOUT)
+                        if form["urgency"] > screen[1] / 2:
+                            problems.append(f"{where}: the urgency question is {form} px down")
+                        if form["send"] > FORM_SCREENS * screen[1]:
+                            problems.append(
+                                f"{where}: Send is {form['send'] / screen[1]:.1f} screens down"
+                            )
                     seen = await page.evaluate(MEASURE)
                     if seen["scroll"] > seen["width"] or seen["wide"]:
                         problems.append(f"{where}: {seen['scroll']} px wide: {seen['wide']}")
-                    if shots and screen[0] == 360 and scheme == "light" and lang in ("es", "ar"):
+                    if (
+                        shots
+                        and not large
+                        and screen[0] == 360
+                        and scheme == "light"
+                        and lang in ("es", "ar")
+                    ):
                         path = Path(shots) / f"{visit.name}-{lang}.png"
                         await page.screenshot(path=str(path), full_page=True)
                 await context.close()
 
         await asyncio.gather(
-            *(run(lang, screen, scheme) for lang in LANGUAGES for screen in SCREENS
-              for scheme in SCHEMES)
+            *(run(lang, screen, scheme, False) for lang in LANGUAGES for screen in SCREENS
+              for scheme in SCHEMES),
+            *(run(lang, SCREENS[0], "light", True) for lang in LANGUAGES),
         )  # fmt: skip
         await browser.close()
     assert problems == [], "\n".join(problems)

@@ -16,15 +16,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.records import Category, Draft, Kind, Urgency
+from fieldkit.core.refcode import display_code
 from fieldkit.web.app import create_app
 from fieldkit.web.i18n import load_languages
 from fieldkit.web.ratelimit import RateLimiter
 
-from .conftest import make_config
+from .conftest import intake, make_config
 from .serve import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -81,7 +83,8 @@ class Visit:
 class Seeded:
     code: str
     record: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    token: str = ""
+    thanks: dict[str, str] = field(default_factory=dict)  # urgency → its thank-you page
 
 
 async def seed(hub: Hub) -> Seeded:
@@ -97,24 +100,37 @@ async def seed(hub: Hub) -> Seeded:
     done = await hub.submit(
         Draft(Kind.NEED, Category.ELDER_DISABILITY_CARE, Urgency.CRITICAL, "riverside")
     )
-    return Seeded(done.record.ref, str(done.record.id))
+    return Seeded(display_code(done.record.ref), str(done.record.id))
+
+
+async def submitted(base: str, seeded: Seeded) -> None:
+    """A form token, and thank-you pages of an urgent and an ordinary need, as a phone gets
+    them."""
+    async with httpx.AsyncClient(base_url=base) as client:
+        form = await intake(client)
+        seeded.token = form["token"]
+        for urgency in ("critical", "today"):
+            posted = await client.post("/intake", data={**form, "urgency": urgency})
+            seeded.thanks[urgency] = posted.headers["location"].split("&")[0]
+            form["token"] = (await intake(client))["token"]
 
 
 def visits(seeded: Seeded, lang: str) -> list[Visit]:
-    code, record = seeded.code, seeded.record
+    code, record, token = seeded.code, seeded.record, seeded.token
     return [
         Visit("home", "/"),
         Visit("intake-need", "/intake?kind=need"),
         Visit("intake-offer", "/intake?kind=offer"),
         Visit("intake-errors", "/intake", {"kind": "need", "lang": lang}, 400),
-        Visit("thanks", f"/thanks?ref={code}"),
+        Visit("thanks", seeded.thanks["today"]),
+        Visit("thanks-urgent", seeded.thanks["critical"]),
         Visit("board", "/board"),
         Visit("board-area", "/board?area=riverside"),
         Visit("status", "/status"),
-        Visit("status-found", f"/status?ref={code}"),
-        Visit("status-typo", "/status?ref=7KQ", status=400),
-        Visit("cancel", "/cancel", {"ref": code, "record": record, "lang": lang}),
-        Visit("not-found", "/cancel", {"ref": "ZZZ-ZZZ", "record": record, "lang": lang}, 404),
+        Visit("status-found", "/status", {"ref": code, "lang": lang, "token": token}),
+        Visit("status-typo", "/status", {"ref": "7KQ", "lang": lang, "token": token}, 400),
+        Visit("cancel", "/cancel", {"ref": code, "record": record, "lang": lang, "token": token}),
+        Visit("stale-form", "/cancel", {"ref": code, "record": record, "lang": lang}, 400),
     ]
 
 
@@ -124,6 +140,7 @@ async def base_url(hub: Hub) -> AsyncIterator[tuple[str, Seeded]]:
     unlimited = RateLimiter(burst=100_000, per_second=100_000)
     app = create_app(hub, make_config(), write_limit=unlimited, flood_limit=unlimited)
     async with serving(app) as url:
+        await submitted(url, seeded)
         yield url, seeded
 
 

@@ -223,18 +223,24 @@ class ResidentPages:
         shown = form  # what the page shows again: always a need or an offer form
         if form.get("kind") not in (Kind.NEED, Kind.OFFER):
             shown = {**form, "kind": Kind.NEED}
+        switch = self.r.languages.get(form.get("switch", ""))
+        if switch is not None:
+            lang = switch  # the language switcher of a filled-in form: same answers, new words
+        again = {"switch_form": "intake-form"}
         if not self.tokens.valid(form.get("token", "")):
             # Nothing typed is lost: the same form again, with a fresh token, to send again.
             shown = {**shown, "token": self.tokens.new()}
             return self.r.render(
-                request, lang, "intake.html", 400, form=shown, errors={}, stale=True
+                request, lang, "intake.html", 400, form=shown, errors={}, stale=True, **again
             )
         try:
             draft = parse_intake(form, self.r.areas, lang.code)
         except ValidationError as exc:
             return self.r.render(
-                request, lang, "intake.html", 400, form=shown, errors=exc.by_field()
+                request, lang, "intake.html", 400, form=shown, errors=exc.by_field(), **again
             )
+        if switch is not None:  # all answered, but not sent: that is the Send button's job
+            return self.r.render(request, lang, "intake.html", form=shown, errors={}, **again)
         done = await self.hub.submit(draft, idempotency_key(form))
         self.clients.release(client_address(request))
         url = f"/thanks?receipt={self._receipt(done.record.ref)}&lang={lang.code}"

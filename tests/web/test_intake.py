@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.records import Category, Kind, Urgency
 from fieldkit.web.ratelimit import RateLimiter
 
-from .conftest import ClientFactory, code_of, fresh_token, intake
+from .conftest import ClientFactory, code_of, fresh_token, intake, token_of
 
 
 async def stored(hub: Hub) -> int:
@@ -225,3 +226,38 @@ async def test_every_blank_form_carries_its_own_token_and_two_residents_two_reco
         for form in (first, second):
             assert (await client.post("/intake", data=form)).status_code == 303
     assert await stored(hub) == 2
+
+
+async def test_the_error_summary_names_each_question_and_the_browser_never_validates_first(
+    client_for: ClientFactory,
+) -> None:
+    async with client_for() as client:
+        blank = await client.get("/intake?kind=need&lang=es")
+        form = {"kind": "need", "token": token_of(blank.text), "lang": "es", "contact_phone": "1"}
+        page = await client.post("/intake", data=form)
+    summary = page.text.split('role="alert"')[1].split("</div>")[0]
+    for question in ("Tipo de ayuda", "¿Qué tan urgente es?", "Zona", "¿Quién puede ver"):
+        assert question in summary, question
+    items = summary.split("<li>")[1:]
+    assert len(items) == 5  # category, urgency, area, phone, consent
+    assert all(re.search(r'">[^<:]+: [^<]+</a>', item) for item in items)  # "question: problem"
+    for html in (blank.text, page.text):  # no native bubble, in the browser's language, first
+        assert " required" not in html
+        assert "novalidate" in html
+
+
+async def test_switching_language_on_an_error_page_keeps_what_was_typed(
+    client_for: ClientFactory, hub: Hub
+) -> None:
+    async with client_for() as client:
+        form = {**await intake(client), "area": "", "note": "Two small children, 3rd floor"}
+        form["contact_name"] = "Ana"
+        page = await client.post("/intake", data=form)
+        assert 'name="switch" value="ar"' in page.text  # the switcher sends the form along
+        switched = await client.post("/intake", data={**form, "switch": "ar"})
+    assert switched.status_code == 400
+    assert 'dir="rtl"' in switched.text
+    assert "Two small children, 3rd floor" in switched.text
+    assert 'value="Ana"' in switched.text
+    assert 'value="water" checked' in switched.text
+    assert await stored(hub) == 0

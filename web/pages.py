@@ -226,21 +226,36 @@ class ResidentPages:
         switch = self.r.languages.get(form.get("switch", ""))
         if switch is not None:
             lang = switch  # the language switcher of a filled-in form: same answers, new words
-        again = {"switch_form": "intake-form"}
+        again = "intake-form"  # the language switcher sends this form along
         if not self.tokens.valid(form.get("token", "")):
             # Nothing typed is lost: the same form again, with a fresh token, to send again.
             shown = {**shown, "token": self.tokens.new()}
             return self.r.render(
-                request, lang, "intake.html", 400, form=shown, errors={}, stale=True, **again
+                request,
+                lang,
+                "intake.html",
+                400,
+                form=shown,
+                errors={},
+                stale=True,
+                switch_form=again,
             )
         try:
             draft = parse_intake(form, self.r.areas, lang.code)
         except ValidationError as exc:
             return self.r.render(
-                request, lang, "intake.html", 400, form=shown, errors=exc.by_field(), **again
+                request,
+                lang,
+                "intake.html",
+                400,
+                form=shown,
+                errors=exc.by_field(),
+                switch_form=again,
             )
         if switch is not None:  # all answered, but not sent: that is the Send button's job
-            return self.r.render(request, lang, "intake.html", form=shown, errors={}, **again)
+            return self.r.render(
+                request, lang, "intake.html", form=shown, errors={}, switch_form=again
+            )
         done = await self.hub.submit(draft, idempotency_key(form))
         self.clients.release(client_address(request))
         url = f"/thanks?receipt={self._receipt(done.record.ref)}&lang={lang.code}"

@@ -111,6 +111,7 @@ class ResidentPages:
             Route("/status", self.status, methods=["POST"]),
             Route("/cancel", self.cancel, methods=["POST"]),
             Route("/board", self.board, methods=["GET", "HEAD"]),
+            Route("/privacy", self.privacy, methods=["GET", "HEAD"]),
             Route("/browse", self.browse, methods=["POST"]),
         ]
 
@@ -197,6 +198,9 @@ class ResidentPages:
             area = None
         context = await self._board_context(area, BOARD_NOTICES, BOARD_OFFERS)
         return self.r.render(request, lang, "board.html", area=area, **context)
+
+    async def privacy(self, request: Request) -> Response:
+        return self.r.render(request, self.r.language(request), "privacy.html")
 
     async def intake_form(self, request: Request) -> Response:
         lang = self.r.language(request)

@@ -107,7 +107,7 @@ class _Text(HTMLParser):
 
 @pytest.mark.parametrize(
     "path", ["/", "/intake?kind=need", "/intake?kind=offer", "/board", "/status",
-             "/status?ref=1", "/thanks"],
+             "/status?ref=1", "/thanks", "/privacy"],
 )  # fmt: skip
 async def test_no_english_is_left_on_a_chinese_page(client_for: ClientFactory, path: str) -> None:
     async with client_for() as client:

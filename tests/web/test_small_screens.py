@@ -140,6 +140,7 @@ def visits(seeded: Seeded, lang: str) -> list[Visit]:
         Visit("thanks-urgent", seeded.thanks["critical"]),
         Visit("board", "/board"),
         Visit("board-area", "/board?area=riverside"),
+        Visit("privacy", "/privacy"),
         Visit("status", "/status"),
         Visit("status-found", "/status", {"ref": code, "lang": lang, "token": token}),
         Visit("status-matched", "/status", {"ref": seeded.matched, "lang": lang, "token": token}),

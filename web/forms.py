@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import unquote_to_bytes
 
 from fieldkit.core.fields import FIELDS
-from fieldkit.core.records import Draft, Kind, parse_bool, parse_draft
+from fieldkit.core.records import Draft, Kind, QuantityUnit, parse_bool, parse_draft
 from fieldkit.errors import FieldError, FormBodyError, ValidationError
 
 MAX_BODY = 16 * 1024
@@ -83,6 +83,8 @@ def parse_intake(form: Mapping[str, str], areas: Mapping[str, str], language: st
     raw["language"] = language
     consent = form.get("share_contact", "")
     raw["share_contact"] = consent
+    if form.get("kind") == Kind.OFFER and form.get("quantity_unit") in set(QuantityUnit):
+        raw["quantity_unit"] = form["quantity_unit"]  # an offer says what it counts
     extra: list[FieldError] = []
     has_contact = any(form.get(spec.name, "").strip() for spec in FIELDS if spec.private)
     if has_contact and (not consent.strip() or parse_bool(consent) is None):

@@ -261,3 +261,24 @@ async def test_switching_language_on_an_error_page_keeps_what_was_typed(
     assert 'value="Ana"' in switched.text
     assert 'value="water" checked' in switched.text
     assert await stored(hub) == 0
+
+
+async def test_an_offer_has_its_own_wording_and_the_board_shows_its_unit(
+    client_for: ClientFactory, hub: Hub
+) -> None:
+    async with client_for() as client:
+        page = await client.get("/intake?kind=offer")
+        assert "How much can you offer?" in page.text
+        assert "How can someone who needs this reach you?" in page.text
+        assert "How can a helper reach you?" not in page.text
+        form = {**await intake(client, kind="offer"), "quantity": "40"}
+        del form["urgency"]
+        await client.post("/intake", data=form)
+        shelter = {**await intake(client, kind="offer"), "category": "shelter"}
+        shelter.update(quantity="4", quantity_unit="people")
+        await client.post("/intake", data=shelter)
+        board = (await client.get("/board")).text
+        arabic = (await client.get("/board?lang=ar")).text
+    assert "water</span> · Riverside · 40 items or portions" in board
+    assert "shelter</span> · Riverside · enough for 4 people" in board
+    assert "تكفي 4 أشخاص" in arabic

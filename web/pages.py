@@ -76,6 +76,11 @@ RECEIPT_S = 1800.0
 MAX_RECEIPTS = 10_000
 
 
+async def no_icon(request: Request) -> Response:
+    """The hub has no icon: say so briefly, instead of sending the whole home page."""
+    return Response(status_code=404, headers={"Cache-Control": "max-age=86400"})
+
+
 class ResidentPages:
     """Route handlers for one hub; every dependency comes in through the constructor."""
 
@@ -112,6 +117,7 @@ class ResidentPages:
             Route("/cancel", self.cancel, methods=["POST"]),
             Route("/board", self.board, methods=["GET", "HEAD"]),
             Route("/privacy", self.privacy, methods=["GET", "HEAD"]),
+            Route("/favicon.ico", no_icon, methods=["GET", "HEAD"]),
             Route("/browse", self.browse, methods=["POST"]),
         ]
 

@@ -65,6 +65,7 @@ FORM_LAYOUT = """() => ({
   urgency: document.querySelector('#urgency').getBoundingClientRect().top + window.scrollY,
   send: document.querySelector('button.send').getBoundingClientRect().bottom + window.scrollY,
 })"""
+CODE_FONT = "getComputedStyle(document.querySelector('#ref')).fontFamily"
 #: 200 % text size, as a resident who set large text on their phone (WCAG 1.4.4).
 LARGE_TEXT = "document.documentElement.style.fontSize = '200%'"
 #: axe-core, vendored from npm (tests/web/vendor/axe-core): every WCAG 2.1 A and AA rule.
@@ -214,6 +215,10 @@ async def test_every_page_fits_a_small_phone_in_every_language_light_dark_and_la
                             problems.append(
                                 f"{where}: Send is {form['send'] / screen[1]:.1f} screens down"
                             )
+                    if visit.name == "status":  # the code box keeps its large monospace font
+                        font = await page.evaluate(CODE_FONT)
+                        if "monospace" not in font:
+                            problems.append(f"{where}: the code box's font is {font}")
                     seen = await page.evaluate(MEASURE)
                     if seen["scroll"] > seen["width"] or seen["wide"]:
                         problems.append(f"{where}: {seen['scroll']} px wide: {seen['wide']}")

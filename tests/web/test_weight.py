@@ -61,3 +61,10 @@ async def test_pages_reference_nothing_outside_the_hub(client_for: ClientFactory
             assert "url(" not in html
             assert "<script" not in html
             assert "<link" not in html  # the stylesheet is inline
+
+
+async def test_the_favicon_is_a_short_no_not_the_home_page(client_for: ClientFactory) -> None:
+    async with client_for() as client:
+        icon = await client.get("/favicon.ico")
+    assert icon.status_code == 404
+    assert icon.content == b""

@@ -1,8 +1,10 @@
 """Convergence benchmark: fieldkit's gossip vs. flooding every record, on the simulated channel.
 
     python bench/convergence.py [--records M] [--hours H] [--loss 0.1] [--seed S]
+    python bench/convergence.py --hubs N --topology line|mesh [--seeds 1,2,3] [--records M]
 
-Scenarios: a line of 5 hubs, and a random geometric mesh of 10 hubs, 10% loss on every link.
+Scenarios: a line of 5 hubs, and a random geometric mesh of 10 hubs, 10% loss on every link
+(or, with ``--hubs``, N hubs in one topology, once per seed: the city-scale runs).
 M new records arrive at random hubs over H hours (as residents submit them). Measured in the
 same run, on the same radio model (LongFast, half-duplex, collisions, deterministic):
 
@@ -57,7 +59,7 @@ def arrivals(n: int, records: int, hours: float, seed: int) -> list[Arrival]:
 
 
 async def gossip(
-    topo: sim_topology.Topology, schedule: list[Arrival], seed: int
+    topo: sim_topology.Topology, schedule: list[Arrival], seed: int, limit_s: float = 24 * 3600
 ) -> dict[str, float]:
     replicas = [MemoryReplica() for _ in range(topo.n)]
     sim = GossipSimulation(topo, replicas, KEY, seed=seed, hub_ids=hub_ids(topo.n))
@@ -66,10 +68,11 @@ async def gossip(
         replicas[index].add(op)
         sim.changed(index)
     total = len(schedule)
-    await sim.run(sim.now + 24 * 3600, done=lambda: all(len(r.ops) == total for r in replicas))
+    await sim.run(sim.now + limit_s, done=lambda: all(len(r.ops) == total for r in replicas))
     control = sum(h.airtime_control_ms for h in sim.hubs)
     ours = control + sum(h.airtime_data_ms for h in sim.hubs)
     return {
+        "largest_control_frame_bytes": max(h.largest_control_bytes for h in sim.hubs),
         "airtime_s": sim.airtime_ms() / 1000,
         "done_after_last_arrival_s": sim.now - schedule[-1][0],
         "ops_missing": sum(total - len(r.ops) for r in replicas),
@@ -143,6 +146,24 @@ async def in_sync_confirmation(records: int, seed: int) -> dict[str, float]:
     }
 
 
+async def city(args: argparse.Namespace) -> None:
+    """N hubs in one topology, once per seed: gossip only (flooding never reaches them all)."""
+    seeds = [int(s) for s in args.seeds.split(",") if s] or [args.seed]
+    for seed in seeds:
+        if args.topology == "line":
+            topo = sim_topology.line(args.hubs, args.loss)
+        else:
+            topo = sim_topology.random_geometric(args.hubs, random.Random(seed), loss=args.loss)
+        schedule = arrivals(topo.n, args.records, args.hours, seed)
+        ours = await gossip(topo, schedule, seed, args.limit_hours * 3600)
+        name = f"{args.topology}{args.hubs}_seed{seed}"
+        print(f"{name}_gossip_airtime_s: {ours['airtime_s']:.1f}")
+        print(f"{name}_gossip_control_share: {ours['control_share']:.3f}")
+        print(f"{name}_largest_control_frame_bytes: {ours['largest_control_frame_bytes']:.0f}")
+        print(f"{name}_converged_s_after_last_record: {ours['done_after_last_arrival_s']:.0f}")
+        print(f"{name}_ops_missing: {ours['ops_missing']:.0f}", flush=True)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -151,7 +172,15 @@ async def main() -> None:
     parser.add_argument("--hours", type=float, default=2.0, help="arrival period (default 2)")
     parser.add_argument("--loss", type=float, default=0.1, help="per-link loss (default 0.1)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--hubs", type=int, default=0, help="city scale: this many hubs")
+    parser.add_argument("--topology", choices=("line", "mesh"), default="mesh")
+    parser.add_argument("--seeds", default="", help="with --hubs: seeds to run, e.g. 1,2,3")
+    parser.add_argument("--limit-hours", type=float, default=24.0,
+                        help="give up this long after the last record")  # fmt: skip
     args = parser.parse_args()
+    if args.hubs:
+        await city(args)
+        return
 
     scenarios = {
         "line5": sim_topology.line(5, args.loss),

@@ -1,6 +1,6 @@
 """Runner benchmark: what crosses in a short contact between two hubs.
 
-    python bench/runner.py [--ops 500] [--contact 60] [--seed S]
+    python bench/runner.py [--ops 500] [--contact 60] [--seed S] [--profile fixed|runner|mains]
 
 Two hubs come into radio range (LongFast, no loss) for ``--contact`` seconds; one holds
 ``--ops`` ops the other lacks. Printed: how many ops (and how many ``critical`` ones) crossed,
@@ -18,6 +18,7 @@ from workload import KEY, ops_at_hubs, urgency_of
 from fieldkit.mesh import airtime, sim_topology
 from fieldkit.mesh.gossip_sim import GossipSimulation
 from fieldkit.mesh.transport import MAX_PAYLOAD
+from fieldkit.sync.engine import SYNC_PROFILES
 from fieldkit.sync.replica import MemoryReplica
 from fieldkit.wire import frame as codec
 
@@ -41,6 +42,7 @@ async def main() -> None:
     parser.add_argument("--ops", type=int, default=500)
     parser.add_argument("--contact", type=float, default=60.0, help="seconds in range")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", choices=SYNC_PROFILES, default="fixed", help="sync timings")
     args = parser.parse_args()
 
     ops = ops_at_hubs(args.ops, [A])[A]
@@ -48,7 +50,7 @@ async def main() -> None:
     for op in ops:
         carrier.add(op)
     sim = GossipSimulation(sim_topology.full(2), [carrier, other], KEY, seed=args.seed,
-                           hub_ids=[A, B])  # fmt: skip
+                           hub_ids=[A, B], settings=SYNC_PROFILES[args.profile])  # fmt: skip
     await sim.run(args.contact)
 
     crossed = list(other.ops.values())
@@ -56,6 +58,7 @@ async def main() -> None:
     critical_crossed = [op for op in crossed if urgency_of(op) == "critical"]
     modem = airtime.preset("LONG_FAST")
     ideal = args.contact / airtime_per_op(ops, modem)
+    print(f"# sync profile {args.profile}")
     print(f"contact_s: {args.contact:g}")
     print(f"ops_difference: {args.ops}")
     print(f"critical_ops: {len(critical)}")

@@ -177,6 +177,10 @@ class BundleError(FieldkitError):
     """A bundle that is not ours, not intact, or not from this network."""
 
 
+class BackupError(FieldkitError):
+    """A backup that is not intact or not of this network, or a restore that would overwrite."""
+
+
 # --- web request bodies ----------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ class SimHub:
     online: bool = True
     airtime_control_ms: float = 0.0
     airtime_data_ms: float = 0.0
+    largest_control_bytes: int = 0  # the largest summary or want this hub put on air
 
 
 @dataclass
@@ -138,6 +139,7 @@ class GossipSimulation:
         spent = airtime.time_on_air_s(size, self.modem)
         if out.control:
             hub.airtime_control_ms += spent * 1000
+            hub.largest_control_bytes = max(hub.largest_control_bytes, len(out.payload))
         else:  # a summary riding on data costs only its bytes
             data_only = airtime.frame_size(len(out.payload) - out.control_bytes)
             data_s = airtime.time_on_air_s(data_only, self.modem)

@@ -2,7 +2,8 @@
 
 Node ``i`` listens on ``--port + i`` (``--port 0``: ephemeral ports, printed at start), so the
 real library, the ``meshtastic`` CLI and ``MeshtasticTransport("sim://127.0.0.1:P")`` can attach.
-Per-node statistics are printed on exit (and every ``--stats-every`` seconds if given).
+Per-node statistics are printed on exit (and every ``--stats-every`` seconds if given). The
+radios broadcast their NodeInfo at start, as at boot (``--no-nodeinfo``: they do not).
 
 Standalone: ``python -m fieldkit.mesh.sim_cli --nodes 3 --port 4403``.
 """
@@ -79,6 +80,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="print statistics periodically (wall-clock seconds)",
     )
+    parser.add_argument(
+        "--no-nodeinfo",
+        action="store_true",
+        help="radios do not broadcast their NodeInfo at start (they do, as at boot, by default)",
+    )
     parser.add_argument("--json", action="store_true", help="print final statistics as JSON")
 
 
@@ -119,6 +125,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         duty_cycle_budget_s=args.duty_cycle_budget,
     )
     async with sim:
+        if not args.no_nodeinfo:
+            sim.announce()  # as radios do at boot: each learns the others' names
         print(
             f"fieldkit sim: {sim.nodes} radios, {args.preset}, region {args.region}, "
             f"topology {args.topology}, time x{args.time_scale:g}, seed {args.seed}"

@@ -22,7 +22,13 @@ Physics and firmware behaviour modelled:
   rebroadcast, or (hop limit 0, nobody will rebroadcast) once it has been transmitted; after
   ``max_attempts`` transmissions without an ACK the sender's client gets MAX_RETRANSMIT;
 - frames above 255 bytes are refused with TOO_LARGE, and a node over its duty-cycle budget
-  (rolling window) refuses client packets with DUTY_CYCLE_LIMIT and drops relays.
+  (rolling window) refuses client packets with DUTY_CYCLE_LIMIT and drops relays;
+- each radio's air settings (:class:`Air`, set with :meth:`RadioModel.set_air`): radios tuned
+  differently (region, modem preset, frequency slot) do not hear each other at all; a radio
+  tuned alike but without the packet's channel key hears the frame (it takes airtime and can
+  collide) but cannot decrypt it: it neither delivers nor relays it (``undecodable``);
+- hooks for the firmware modules that change packets on their way (traceroute): ``alter`` is
+  applied to a packet a radio relays or receives, ``answer`` makes a destination's reply.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -56,6 +63,19 @@ class AirPacket:
     channel: int = 0
     request_id: int = 0
     routing_error: str | None = None
+    key: bytes = b""  # which channel (name and PSK) it was encrypted with
+
+
+@dataclass(frozen=True)
+class Air:
+    """A radio's air settings. ``tuning`` (region, preset, frequency slot) decides who hears
+    whom; ``keys`` are the channel keys it decrypts, in its channel order; ``modem`` (None: the
+    model's) times its frames; ``duty_cycle_budget_s`` (None: no limit) is its region's."""
+
+    tuning: tuple[str, ...] = ()
+    keys: tuple[bytes, ...] = (b"",)
+    modem: airtime.ModemPreset | None = None
+    duty_cycle_budget_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,7 @@ class Delivery:
     time: float
     snr: float
     rssi: int
+    channel: int = 0  # the receiver's index of the channel the packet came on
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,8 @@ class NodeStats:
     too_large_naks: int = 0
     retransmissions: int = 0
     max_retransmit_naks: int = 0
+    undecodable: int = 0
+    admin_unimplemented: int = 0  # admin messages the simulator answered NO_RESPONSE
     duty_cycle_used_ms: float = 0.0
     tx_queue: int = 0
     online: bool = True
@@ -127,6 +150,7 @@ class _AckWait:
 class _Node:
     num: int
     stats: NodeStats
+    air: Air
     online: bool = True
     queue: deque[AirPacket] = field(default_factory=deque)
     start_scheduled: bool = False
@@ -155,6 +179,8 @@ class RadioModel:
         duty_cycle_window_s: float = airtime.DUTY_CYCLE_WINDOW_S,
         max_attempts: int = 3,
         contention_window_s: float | None = None,
+        alter: Callable[[AirPacket, int, float], AirPacket] | None = None,
+        answer: Callable[[AirPacket, int, int, int], AirPacket | None] | None = None,
     ) -> None:
         n = topology.n
         nums = node_nums if node_nums is not None else [0x10000001 + i for i in range(n)]
@@ -174,7 +200,10 @@ class RadioModel:
         # within this time of each other do not notice each other and collide.
         self.cad_s = 4 * modem.symbol_s
         self.now = 0.0
-        self._nodes = [_Node(num, NodeStats(i, num)) for i, num in enumerate(nums)]
+        air = Air(duty_cycle_budget_s=duty_cycle_budget_s)
+        self._nodes = [_Node(num, NodeStats(i, num), air) for i, num in enumerate(nums)]
+        self._alter = alter or (lambda packet, _me, _snr: packet)
+        self._answer = answer  # None: no module answers (and no random id is drawn)
         self._heap: list[tuple[float, int, str, tuple[Any, ...]]] = []
         self._seq = 0
         self._recent: list[_Tx] = []
@@ -191,8 +220,20 @@ class RadioModel:
     def queue_length(self, node: int) -> int:
         return len(self._nodes[node].queue)
 
-    def airtime_s(self, packet: AirPacket) -> float:
-        return airtime.time_on_air_s(packet.size, self.modem)
+    def airtime_s(self, packet: AirPacket, node: int | None = None) -> float:
+        """Time on air of ``packet`` sent by ``node`` (with its modem preset)."""
+        modem = self._nodes[node].air.modem if node is not None else None
+        return airtime.time_on_air_s(packet.size, modem or self.modem)
+
+    def air(self, node: int) -> Air:
+        return self._nodes[node].air
+
+    def hears(self, receiver: int, sender: int) -> bool:
+        """``receiver`` picks up ``sender``'s frames: in range and tuned alike."""
+        return (
+            self.topology.hears(receiver, sender)
+            and self._nodes[receiver].air.tuning == self._nodes[sender].air.tuning
+        )
 
     def duty_cycle_used_s(self, node: int, now: float | None = None) -> float:
         now = self.now if now is None else now
@@ -203,7 +244,7 @@ class RadioModel:
         return sum(max(0.0, min(end, now) - max(start, lo)) for start, end in log)
 
     def _duty_allows(self, node: int, duration: float, now: float) -> bool:
-        budget = self.duty_cycle_budget_s
+        budget = self._nodes[node].air.duty_cycle_budget_s
         return budget is None or self.duty_cycle_used_s(node, now) + duration <= budget
 
     def stats(self) -> list[NodeStats]:
@@ -233,7 +274,7 @@ class RadioModel:
             n.stats.too_large_naks += 1
             events.append(RoutingReport(node, packet.packet_id, "TOO_LARGE", n.num))
             return events
-        if not self._duty_allows(node, self.airtime_s(packet), now):
+        if not self._duty_allows(node, self.airtime_s(packet, node), now):
             n.stats.duty_cycle_naks += 1
             events.append(RoutingReport(node, packet.packet_id, "DUTY_CYCLE_LIMIT", n.num))
             return events
@@ -241,6 +282,12 @@ class RadioModel:
         if packet.want_ack:
             n.awaiting_ack[packet.packet_id] = _AckWait(packet)
         self._enqueue(node, packet, now)
+        return events
+
+    def set_air(self, node: int, air: Air, now: float) -> list[Event]:
+        """Re-tune radio ``node`` (its client changed region, preset or channels)."""
+        events = self.advance(now)
+        self._nodes[node].air = air
         return events
 
     def set_online(self, node: int, online: bool, now: float) -> list[Event]:
@@ -301,7 +348,7 @@ class RadioModel:
         ends = [
             tx.end
             for tx in self._recent
-            if tx.start + self.cad_s <= t < tx.end and self.topology.hears(node, tx.sender)
+            if tx.start + self.cad_s <= t < tx.end and self.hears(node, tx.sender)
         ]
         return max(ends) if ends else None
 
@@ -316,7 +363,7 @@ class RadioModel:
             self._schedule(busy + self.rng.uniform(0, self.contention_window_s), "start", node)
             return []
         packet = n.queue.popleft()
-        duration = self.airtime_s(packet)
+        duration = self.airtime_s(packet, node)
         if not self._duty_allows(node, duration, t):
             # The budget ran out while the packet waited in the queue: the client's own packets
             # are NAKed (and not retried), relays and ACKs silently dropped.
@@ -345,7 +392,8 @@ class RadioModel:
         n = self._nodes[tx.sender]
         n.transmitting = None
         for r in self.topology.hearers(tx.sender):
-            events.extend(self._reception(r, tx, t))
+            if self.hears(r, tx.sender):
+                events.extend(self._reception(r, tx, t))
         packet = tx.packet
         wait = n.awaiting_ack.get(packet.packet_id) if packet.origin == n.num else None
         if wait is not None:
@@ -354,7 +402,7 @@ class RadioModel:
                 events.append(RoutingReport(tx.sender, packet.packet_id, "NONE", n.num))
             else:
                 self._schedule(
-                    t + self._ack_wait_s(packet),
+                    t + self._ack_wait_s(tx.sender, packet),
                     "ack_timeout",
                     tx.sender,
                     packet.packet_id,
@@ -366,12 +414,13 @@ class RadioModel:
         self._recent = [r for r in self._recent if r.end > t - 120.0]
         return events
 
-    def _ack_wait_s(self, packet: AirPacket) -> float:
+    def _ack_wait_s(self, node: int, packet: AirPacket) -> float:
+        modem = self._nodes[node].air.modem or self.modem
         ack = airtime.time_on_air_s(
-            airtime.frame_size(2, airtime.ROUTING_APP, request_id=True), self.modem
+            airtime.frame_size(2, airtime.ROUTING_APP, request_id=True), modem
         )
         hops = max(packet.hop_start, 0) + 1
-        return 2 * hops * (self.airtime_s(packet) + ack + 2 * self.contention_window_s)
+        return 2 * hops * (self.airtime_s(packet, node) + ack + 2 * self.contention_window_s)
 
     def _reception(self, r: int, tx: _Tx, t: float) -> list[Event]:
         rn = self._nodes[r]
@@ -381,7 +430,7 @@ class RadioModel:
             rn.stats.half_duplex_misses += 1
             return []
         if any(
-            o is not tx and o.sender != r and _overlap(o, tx) and self.topology.hears(r, o.sender)
+            o is not tx and o.sender != r and _overlap(o, tx) and self.hears(r, o.sender)
             for o in self._recent
         ):
             rn.stats.collisions += 1
@@ -389,6 +438,9 @@ class RadioModel:
         link = self.topology.link(tx.sender, r)
         if link.loss > 0 and self.rng.random() < link.loss:
             rn.stats.drops += 1
+            return []
+        if tx.packet.key not in rn.air.keys:
+            rn.stats.undecodable += 1  # another network's key: noise to this radio
             return []
         rn.stats.frames_received += 1
         return self._receive(r, tx.packet, t, link, self._nodes[tx.sender].num)
@@ -417,13 +469,24 @@ class RadioModel:
                 return [RoutingReport(r, p.request_id, p.routing_error or "NONE", p.origin)]
             return []
         events: list[Event] = []
+        if p.dest == me and p.request_id:  # an answer is as good as an ACK
+            rn.awaiting_ack.pop(p.request_id, None)
         if p.dest in (BROADCAST, me):
             rn.stats.frames_delivered += 1
-            events.append(Delivery(r, p, t, link.snr, link.rssi))
-            if p.dest == me and p.want_ack:
+            got = self._alter(p, me, link.snr) if p.dest == me else p
+            events.append(Delivery(r, got, t, link.snr, link.rssi, rn.air.keys.index(p.key)))
+            reply = (
+                self._answer(got, me, self.rng.getrandbits(32) | 1, p.hop_start)
+                if self._answer is not None
+                else None
+            )
+            if reply is not None:
+                self._remember(rn, (reply.origin, reply.packet_id), t)
+                self._enqueue(r, reply, t)
+            elif p.dest == me and p.want_ack:
                 self._send_ack(r, p, t)
         if p.hop_limit > 0 and p.dest != me:
-            rn.pending_relay[key] = replace(p, hop_limit=p.hop_limit - 1)
+            rn.pending_relay[key] = replace(self._alter(p, me, link.snr), hop_limit=p.hop_limit - 1)
             self._schedule(t + self.rng.uniform(0, self.contention_window_s), "relay", r, key)
         return events
 
@@ -441,6 +504,7 @@ class RadioModel:
             channel=p.channel,
             request_id=p.packet_id,
             routing_error="NONE",
+            key=p.key,
         )
         self._remember(rn, (ack.origin, ack.packet_id), t)
         rn.stats.acks_sent += 1

@@ -14,6 +14,16 @@ Use it in-process::
         ...
         print(format_stats(sim.stats()))
 
+Each radio keeps real settings (:mod:`fieldkit.mesh.sim_admin`): its client's admin messages
+(``meshtastic --set``, ``--ch-set``, ``--seturl``, ``--set-owner``, ``--configure``, the
+library's ``localNode`` calls) change them, the handshake reports them, and a radio re-tuned to
+another region, preset or channel stops hearing the others (:meth:`RadioModel.hears
+<fieldkit.mesh.sim_radio.RadioModel.hears>`). Admin messages the simulator does not implement
+are answered with a Routing error, logged and counted (``unimpl`` in the statistics). Each radio
+learns its node database from what it hears (:mod:`fieldkit.mesh.sim_nodedb`); radios announce
+their NodeInfo when their owner changes or :meth:`Simulator.announce` is called. Traceroute
+works as in the firmware (:mod:`fieldkit.mesh.sim_traceroute`).
+
 Nothing is global: several simulators can run in one process.
 """
 
@@ -31,13 +41,30 @@ import time
 import tty
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from types import TracebackType
 
-from meshtastic.protobuf import mesh_pb2
+from google.protobuf.message import DecodeError
+from meshtastic.protobuf import admin_pb2, mesh_pb2
 
-from fieldkit.mesh import airtime, sim_device, sim_topology
-from fieldkit.mesh.sim_radio import Delivery, Event, NodeStats, RadioModel, RoutingReport
+from fieldkit.mesh import airtime, sim_device, sim_radio, sim_topology, sim_traceroute
+from fieldkit.mesh.sim_admin import (
+    ADMIN_APP,
+    Effect,
+    RadioState,
+    factory_state,
+    handle_admin,
+    refuse_remote,
+)
+from fieldkit.mesh.sim_nodedb import NodeDB
+from fieldkit.mesh.sim_radio import (
+    AirPacket,
+    Delivery,
+    Event,
+    NodeStats,
+    RadioModel,
+    RoutingReport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +112,7 @@ class _Session:
 class _Radio:
     sim: Simulator
     index: int
-    ident: sim_device.RadioIdentity
+    state: RadioState
     port: int
     server: asyncio.Server | None = None
     sessions: set[_Session] = field(default_factory=set)
@@ -133,30 +160,34 @@ class Simulator:
         self.topology = topo
         self.modem = airtime.preset(preset)
         self.region = region.upper()
-        budget = duty_cycle_budget_s
-        if budget is None:
-            budget = airtime.duty_cycle_budget_s(self.region)
+        self._budget_override = duty_cycle_budget_s
         nums = node_nums or [0x10000001 + i for i in range(topo.n)]
         self.model = RadioModel(
-            topo, self.modem, self.rng, node_nums=nums, duty_cycle_budget_s=budget
-        )
+            topo, self.modem, self.rng, node_nums=nums,
+            duty_cycle_budget_s=self._budget(self.region),
+            alter=sim_traceroute.alter, answer=_answer,
+        )  # fmt: skip
         self.time_scale = time_scale
         self.host = host
-        self._radios = [
-            _Radio(
-                self,
-                i,
-                sim_device.RadioIdentity(num, self.region, self.modem.name, hop_limit),
-                port + i if port else 0,
+        self._ids = random.Random(seed ^ 0x5EED)
+        states = [
+            factory_state(
+                num, self.region, self.modem.name, hop_limit, random_bytes=self._ids.randbytes
             )
-            for i, num in enumerate(nums)
+            for num in nums
         ]
+        self._radios = [
+            _Radio(self, i, state, port + i if port else 0) for i, state in enumerate(states)
+        ]
+        for radio in self._radios:
+            self.model.set_air(radio.index, self._air(radio), 0.0)
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._t0 = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._driver: asyncio.Task[None] | None = None
         self._tmpdir: str | None = None
-        self._ids = random.Random(seed ^ 0x5EED)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -168,6 +199,13 @@ class Simulator:
         self._driver = asyncio.create_task(self._drive(), name="mesh-sim-driver")
 
     async def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._driver is not None:
             self._driver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -204,7 +242,23 @@ class Simulator:
         return f"sim://{self.host}:{self._radios[index].port}"
 
     def node_num(self, index: int) -> int:
-        return self._radios[index].ident.node_num
+        return self._radios[index].state.node_num
+
+    def radio_state(self, index: int) -> RadioState:
+        """Radio ``index``'s settings, as its admin messages left them (read them; change them
+        through admin messages)."""
+        return self._radios[index].state
+
+    def node_db(self, index: int) -> NodeDB:
+        """What radio ``index`` learnt about the other nodes."""
+        return self._radios[index].state.nodes
+
+    def announce(self, index: int | None = None) -> None:
+        """Radio ``index`` (None: every radio) broadcasts its NodeInfo, as at boot."""
+        for radio in self._radios if index is None else [self._radios[index]]:
+            packet = sim_device.node_info_packet(radio.state, self._ids.getrandbits(32) | 1)
+            self._dispatch(self.model.submit(radio.index, packet, self.sim_now()))
+        self._wake.set()
 
     def sim_now(self) -> float:
         """Simulated seconds since start."""
@@ -213,7 +267,10 @@ class Simulator:
 
     def stats(self) -> list[NodeStats]:
         self._advance()
-        return self.model.stats()
+        return [
+            replace(s, admin_unimplemented=sum(r.state.unimplemented.values()))
+            for s, r in zip(self.model.stats(), self._radios, strict=True)
+        ]
 
     # -- radios going away and coming back ---------------------------------------------------
 
@@ -234,7 +291,11 @@ class Simulator:
     async def reboot_node(self, index: int) -> None:
         """Reboot radio ``index``: it tells its clients ``rebooted``, forgets its queue and state,
         and drops TCP clients (a serial client stays attached, as on a real USB radio)."""
+        self._reboot(index)
+
+    def _reboot(self, index: int) -> None:
         radio = self._radios[index]
+        radio.state.editing = radio.state.edit_touched_air = False
         for session in list(radio.sessions):
             if session.configured:
                 session.send(mesh_pb2.FromRadio(rebooted=True))
@@ -372,13 +433,8 @@ class Simulator:
         if kind == "want_config_id":
             if session._on_config is not None:
                 session._on_config()
-            heard = [
-                (self._radios[j].ident, self.topology.link(j, radio.index).snr)
-                for j in range(self.nodes)
-                if self.topology.hears(radio.index, j)
-            ]
             for message in sim_device.handshake(
-                msg.want_config_id, radio.ident, heard, int(time.time())
+                msg.want_config_id, radio.state, radio.state.nodes.entries(), int(time.time())
             ):
                 session.send(message)
             session.configured = True
@@ -393,12 +449,16 @@ class Simulator:
 
     def _handle_packet(self, session: _Session, mp: mesh_pb2.MeshPacket) -> None:
         radio = session.radio
-        packet = sim_device.air_packet(mp, radio.ident)
-        if packet is None or packet.dest == radio.ident.node_num:
-            # Encrypted-from-client or local admin traffic: not modelled, just accepted.
+        if mp.to == radio.state.node_num:
             session.send(sim_device.queue_status(mp.id, self.model.queue_length(radio.index)))
+            self._handle_local(session, mp)
             return
-        if packet.channel != 0:  # the simulated radios have only the primary channel
+        packet = sim_device.air_packet(mp, radio.state)
+        if packet is None:  # encrypted by the client: a real radio cannot read it either
+            session.send(sim_device.queue_status(mp.id, self.model.queue_length(radio.index)))
+            self._dispatch([RoutingReport(radio.index, mp.id, "BAD_REQUEST", radio.state.node_num)])
+            return
+        if not packet.key:  # no such channel, or a disabled one
             session.send(sim_device.queue_status(mp.id, self.model.queue_length(radio.index)))
             self._dispatch([RoutingReport(radio.index, mp.id, "NO_CHANNEL", packet.origin)])
             return
@@ -407,15 +467,89 @@ class Simulator:
         self._dispatch(events)
         self._wake.set()
 
+    # -- the radio's own modules: admin -------------------------------------------------------
+
+    def _handle_local(self, session: _Session, mp: mesh_pb2.MeshPacket) -> None:
+        """A packet the client addressed to its own radio: admin messages, as ``AdminModule``."""
+        radio = session.radio
+        me = radio.state.node_num
+        now = int(time.time())
+
+        def answer(portnum: int, payload: bytes) -> None:
+            pid = self._ids.getrandbits(32) | 1
+            session.send(sim_device.local_reply(me, mp, pid, now, portnum=portnum, payload=payload))
+
+        if not mp.HasField("decoded") or mp.decoded.portnum != ADMIN_APP:
+            what = "encrypted" if not mp.HasField("decoded") else f"port {mp.decoded.portnum}"
+            radio.state.unimplemented[f"local {what}"] += 1
+            log.warning("radio %d: packet to itself (%s) not handled", radio.index, what)
+            if mp.want_ack or (mp.HasField("decoded") and mp.decoded.want_response):
+                answer(airtime.ROUTING_APP, sim_device.routing_payload("NO_RESPONSE"))
+            return
+        try:
+            request = admin_pb2.AdminMessage.FromString(mp.decoded.payload)
+        except DecodeError:
+            answer(airtime.ROUTING_APP, sim_device.routing_payload("BAD_REQUEST"))
+            return
+        result = handle_admin(radio.state, request, want_response=mp.decoded.want_response)
+        if result.routing == "NO_RESPONSE":
+            log.warning(
+                "radio %d: admin message %s is not implemented by the simulator",
+                radio.index, request.WhichOneof("payload_variant"),
+            )  # fmt: skip
+        if result.reply is not None:
+            answer(ADMIN_APP, result.reply.SerializeToString())
+        elif result.routing is not None:
+            answer(airtime.ROUTING_APP, sim_device.routing_payload(result.routing))
+        self._apply(radio, result.effects)
+
+    def _air(self, radio: _Radio) -> sim_radio.Air:
+        return sim_device.air_settings(radio.state, self._budget(radio.state.region))
+
+    def _budget(self, region: str) -> float | None:
+        if self._budget_override is not None:
+            return self._budget_override
+        return airtime.duty_cycle_budget_s(region)
+
+    def _apply(self, radio: _Radio, effects: frozenset[Effect]) -> None:
+        if Effect.AIR_CHANGED in effects:
+            self._dispatch(self.model.set_air(radio.index, self._air(radio), self.sim_now()))
+        if Effect.OWNER_CHANGED in effects:
+            self.announce(radio.index)
+        if Effect.REBOOT in effects or Effect.SHUTDOWN in effects:
+            delay = radio.state.reboot_seconds / self.time_scale
+            shutdown = Effect.SHUTDOWN in effects
+            loop = self._loop or asyncio.get_running_loop()
+            timer: asyncio.TimerHandle
+
+            def fire() -> None:
+                self._timers.discard(timer)
+                if shutdown:
+                    task = loop.create_task(self.stop_node(radio.index))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                else:
+                    self._reboot(radio.index)
+
+            timer = loop.call_later(delay, fire)
+            self._timers.add(timer)
+
     def _dispatch(self, events: list[Event]) -> None:
         now = int(time.time())
         for event in events:
             radio = self._radios[event.node]
             if isinstance(event, Delivery):
+                p = event.packet
+                if radio.state.nodes.ignores(p.origin):
+                    continue  # the firmware drops an ignored node's packets
+                radio.state.nodes.heard(
+                    p.origin, p.portnum, p.payload,
+                    now=now, snr=event.snr, hops_away=p.hop_start - p.hop_limit,
+                )  # fmt: skip
                 radio.push(sim_device.delivery_message(event, now))
             elif isinstance(event, RoutingReport):
                 pid = self._ids.getrandbits(32) | 1
-                radio.push(sim_device.routing_message(event, radio.ident.node_num, pid, now))
+                radio.push(sim_device.routing_message(event, radio.state.node_num, pid, now))
 
     def _advance(self) -> None:
         if self._loop is not None:
@@ -429,6 +563,14 @@ class Simulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._advance()
+
+
+def _answer(request: AirPacket, me: int, packet_id: int, hop_limit: int) -> AirPacket | None:
+    """What a destination's firmware answers over the air: a traceroute, or a refusal of remote
+    admin."""
+    return sim_traceroute.answer(request, me, packet_id, hop_limit) or refuse_remote(
+        request, me, packet_id, hop_limit
+    )
 
 
 def format_stats(stats: list[NodeStats]) -> str:
@@ -447,6 +589,8 @@ def format_stats(stats: list[NodeStats]) -> str:
         ("hdx", lambda s: str(s.half_duplex_misses)),
         ("duty_nak", lambda s: str(s.duty_cycle_naks)),
         ("retx", lambda s: str(s.retransmissions)),
+        ("undec", lambda s: str(s.undecodable)),
+        ("unimpl", lambda s: str(s.admin_unimplemented)),
     ]
     rows = [[name for name, _ in cols]] + [[fn(s) for _, fn in cols] for s in stats]
     widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]

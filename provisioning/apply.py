@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from fieldkit.errors import UsageError
-from fieldkit.provisioning.render import CONNECTION_ID, RenderedFile
+from fieldkit.provisioning.render import CONNECTION_ID, PATHS, RenderedFile
+
+SYSUSERS = PurePosixPath("/") / PATHS["sysusers.conf"]
 
 
 class Action(enum.Enum):
@@ -98,6 +100,7 @@ def activation(wifi: str) -> list[list[str]]:
             "hub's address"
         )
     return [
+        ["systemd-sysusers", str(SYSUSERS)],  # the user the hub runs as, before its unit loads
         ["systemctl", "daemon-reload"],
         ["systemctl", "enable", "--now", "fieldkit-firewall.service"],
         ["nmcli", "connection", "reload"],

@@ -2,8 +2,9 @@
 
 Each rendered file is handed to the program that will read it, in its test mode: ``dnsmasq
 --test``, ``nft -c`` (in an empty network namespace, so nothing on this machine changes),
-``systemd-analyze verify``, ``nmcli --offline`` and hostapd in an empty network namespace (it
-has no test flag; its configuration errors come before it looks for a Wi-Fi card). Every
+``systemd-analyze verify``, ``systemd-sysusers --dry-run``, ``nmcli --offline`` and hostapd
+in an empty network namespace (it has no test flag; its configuration errors come before it
+looks for a Wi-Fi card). Every
 result is a :class:`Check` a volunteer can read: what was checked, what went wrong, what to do.
 """
 
@@ -81,6 +82,9 @@ VALIDATORS: Mapping[str, _Validator] = {
     ),
     "hostapd.conf": _Validator(
         "hostapd", "hostapd", lambda f: _isolated(["hostapd", str(f)]), failed=_hostapd_failed
+    ),
+    "sysusers.conf": _Validator(
+        "systemd-sysusers", "systemd", lambda f: ["systemd-sysusers", "--dry-run", str(f)]
     ),
 }  # fmt: skip
 _NAMES = {path: name for name, path in PATHS.items()}

@@ -10,13 +10,19 @@ that mirrors the target and ``provision apply`` copies it. Two Wi-Fi stacks:
 - ``hostapd``: hostapd's config (for ``hostapd@fieldkit``) and a standalone dnsmasq for DHCP
   and DNS on the Wi-Fi only.
 
+A hub on a network also gets its radio's settings (:func:`radio_yaml`, at :data:`RADIO_YAML`):
+YAML for ``meshtastic --configure`` with the network's channel URL, region, preset and the
+hub's name as owner. It holds the channel key, so only its owner may read it.
+
 Both get the nftables rules (port 80 to the app; 443 and 853 reset, on the Wi-Fi only), a
-oneshot unit that loads them, and the hub's hardened systemd unit.
+oneshot unit that loads them, the hub's hardened systemd unit, and the ``sysusers.d`` entry
+that creates the unprivileged user it runs as (in ``dialout``, for a radio on USB serial).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +31,9 @@ from pathlib import PurePosixPath
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from fieldkit.app.config import Config
+from fieldkit.app.network import Network, channel_url
 from fieldkit.errors import ConfigError, UsageError
+from fieldkit.provisioning.radio import wanted
 
 WIFI_STACKS = ("networkmanager", "hostapd")
 CONNECTION_ID = "fieldkit-hotspot"
@@ -69,14 +77,17 @@ PATHS: Mapping[str, PurePosixPath] = {
     "fieldkit.nft": PurePosixPath("etc/nftables.d/fieldkit.nft"),
     "fieldkit.service": PurePosixPath("etc/systemd/system/fieldkit.service"),
     "fieldkit-firewall.service": PurePosixPath("etc/systemd/system/fieldkit-firewall.service"),
+    "sysusers.conf": PurePosixPath("etc/sysusers.d/fieldkit.conf"),
 }
 _STACK_FILES: Mapping[str, tuple[str, ...]] = {
     "networkmanager": ("hotspot.nmconnection", "dnsmasq-shared.conf"),
     "hostapd": ("hostapd.conf", "dnsmasq.conf"),
 }
-_COMMON_FILES = ("fieldkit.nft", "fieldkit-firewall.service", "fieldkit.service")
+_COMMON_FILES = ("fieldkit.nft", "fieldkit-firewall.service", "fieldkit.service", "sysusers.conf")
 NFT = PurePosixPath("/usr/sbin/nft")
 _PRIVATE = frozenset({"hotspot.nmconnection"})  # NetworkManager ignores a keyfile others can read
+RADIO_YAML = PurePosixPath("etc/fieldkit/radio.yaml")
+RADIO_HOP_LIMIT = 3  # as in the channel URL (fieldkit.app.network.channel_settings)
 
 
 def keyfile_value(text: str) -> str:
@@ -114,14 +125,36 @@ def _environment() -> Environment:
         autoescape=False,  # these are config files, not HTML: each value is quoted by a filter
         keep_trailing_newline=True,
     )
-    env.filters.update(keyfile=keyfile_value, hostapd=hostapd_text, unit=unit_text)
+    env.filters.update(
+        keyfile=keyfile_value, hostapd=hostapd_text, unit=unit_text, yaml_str=yaml_text
+    )
     return env
 
 
+def yaml_text(text: str) -> str:
+    """A YAML double-quoted scalar (a JSON string is one), so any name is taken as written."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def radio_yaml(network: Network, hub_name: str) -> str:
+    """The radio's settings for ``meshtastic --configure`` (holds the channel key)."""
+    want = wanted(network, hub_name)
+    return _environment().get_template("radio.yaml.j2").render(
+        hub_name=hub_name, owner_long=want.long_name, owner_short=want.short_name,
+        channel_url=channel_url(network), region=network.region, preset=network.preset,
+        hop_limit=RADIO_HOP_LIMIT,
+    )  # fmt: skip
+
+
 def render(
-    config: Config, *, wifi: str = "networkmanager", layout: Layout = Layout()
+    config: Config,
+    *,
+    wifi: str = "networkmanager",
+    layout: Layout = Layout(),
+    network: Network | None = None,
 ) -> dict[PurePosixPath, RenderedFile]:
-    """Every file the Pi needs, keyed by its path relative to ``/``."""
+    """Every file the Pi needs, keyed by its path relative to ``/`` (with ``network``, the
+    radio's settings too)."""
     if wifi not in WIFI_STACKS:
         raise UsageError(f"--wifi must be one of {', '.join(WIFI_STACKS)}, not {wifi!r}")
     address = config.hotspot.network
@@ -147,4 +180,6 @@ def render(
     for name in (*_STACK_FILES[wifi], *_COMMON_FILES):
         text = env.get_template(f"{name}.j2").render(context)
         files[PATHS[name]] = RenderedFile(text, 0o600 if name in _PRIVATE else 0o644)
+    if network is not None:
+        files[RADIO_YAML] = RenderedFile(radio_yaml(network, config.hub_name), 0o600)
     return files

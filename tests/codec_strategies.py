@@ -124,7 +124,8 @@ def ops(draw: st.DrawFn) -> Op:
             st.builds(Redact, st.just(record)),
         )
     )
-    return Op(origin, seq, draw(hlcs), body)
+    causal = draw(st.one_of(st.just(0), _int(1, 0xFFFF_FFFF, 1, 2)))
+    return Op(origin, seq, draw(hlcs), body, causal)
 
 
 summaries = st.builds(

@@ -50,8 +50,10 @@ ALL_FIELDS: dict[str, FieldValue] = {
 }  # fmt: skip
 
 
-def _op(seq: int, body: Any, origin: int = HUB, ms: int = MS, counter: int = 0) -> Op:
-    return Op(origin, seq, (ms + seq * 1000) << 16 | counter, body)
+def _op(
+    seq: int, body: Any, origin: int = HUB, ms: int = MS, counter: int = 0, causal: int = 0
+) -> Op:
+    return Op(origin, seq, (ms + seq * 1000) << 16 | counter, body, causal)
 
 
 def _cases() -> dict[str, Envelope]:
@@ -75,6 +77,12 @@ def _cases() -> dict[str, Envelope]:
         "contact_name": "", "contact_location": "Zelt 4, Reihe B"}), origin=OTHER)  # fmt: skip
     every_op = (create_all, offer, unusual, update, status, match, redact, foreign)
     summary = Summary({HUB: 7, OTHER: 1234, 0x00000001: 0}, {OTHER: (1240, 1299)})
+    # wire version 3: ops with causal counters (a hub whose clock was behind), among one without
+    causal = (
+        _op(8, Update(RecordId(OTHER, 40), {"area": "downtown"}), causal=1),
+        _op(9, SetStatus(RecordId(OTHER, 40), Status.MATCHED, 0, "at 4 pm"), causal=300),
+        update,
+    )
     return {
         "summary": Envelope(HUB, 1, summary),
         "summary_empty": Envelope(HUB, 2, Summary({})),
@@ -83,6 +91,7 @@ def _cases() -> dict[str, Envelope]:
         "ops_each_type": Envelope(HUB, 5, Ops(every_op)),
         "ops_summary": Envelope(HUB, 6, Ops((update, match), summary)),
         "ops_unusual_text": Envelope(OTHER, 2**40, Ops((unusual, foreign))),
+        "ops_causal": Envelope(HUB, 7, Ops(causal)),
     }
 
 

@@ -72,5 +72,6 @@ def op_logs(draw: st.DrawFn, max_ops: int = 30) -> list[Op]:
     for origin, body in planned:
         seqs[origin] += 1
         clocks[origin] += draw(st.integers(1, 5))
-        ops.append(Op(origin, seqs[origin], clocks[origin], body))
+        causal = draw(st.sampled_from((0, 0, 0, 1, 2)))  # mostly none: clocks behave
+        ops.append(Op(origin, seqs[origin], clocks[origin], body, causal))
     return ops

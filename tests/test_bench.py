@@ -52,3 +52,10 @@ def test_scale_reports_every_figure_and_board_counts_equal_the_export() -> None:
     for page in ("home", "board", "status", "hub_status"):
         assert float(rows[f"{page}_p99_over_static"]) > 0
     assert float(rows["bundle_peak_rss_mb"]) > 0
+
+
+def test_console_signs_in_and_times_every_page() -> None:
+    out = run("console.py", "--records", "300", "--requests", "10")
+    assert out["records"] == 300
+    for page in ("needs", "offers", "filtered", "text", "need_detail", "hub_status"):
+        assert out[f"{page}_p99_over_static"] > 0

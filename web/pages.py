@@ -70,6 +70,11 @@ async def read_form(request: Request) -> dict[str, str]:
     return parse_urlencoded(bytes(body))
 
 
+def new_token() -> str:
+    """A random URL-safe token (the console's own use; resident forms carry signed ones)."""
+    return secrets.token_urlsafe(18)
+
+
 _TOKEN_MARK = "TOKEN-PLACEHOLDER-0123456789"  # never a real token: those are signed
 #: How long the thank-you page can be opened again (its address holds a receipt, not the code).
 RECEIPT_S = 1800.0

@@ -1,25 +1,35 @@
 """Hub-to-hub sync over HTTP, and the hub's sync status (page and JSON).
 
-``POST /sync/v1`` takes a bundle of envelopes (see :mod:`fieldkit.sync.http`) authenticated
-with the network key and answers with one, streamed an envelope at a time as the store is read
-a page at a time (bounded memory at any size); ``GET /hub/status`` shows peers heard, last
-contact, ops ahead/behind per origin and airtime; ``/hub/status.json`` is the same for
-``fieldkit status``.
+``GET /sync/v1/challenge`` hands out a single-use challenge; ``POST /sync/v1`` takes a sealed
+bundle bound to one (see :mod:`fieldkit.sync.http`) and answers with one, streamed a segment
+at a time as the store is read a page at a time (bounded memory at any size). What needs no
+key is refused first, before the body is read: a declared length beyond :data:`MAX_BODY`
+(413), a missing, unknown or used challenge (403); a body streaming past the limit is cut off
+there (413). ``GET /hub/status`` shows peers heard, last contact, ops ahead/behind per origin
+and airtime; ``/hub/status.json`` is the same for ``fieldkit status``.
+
+On the residents' plain-HTTP port the full status answers only the hub's own machine
+(``fieldkit status``, the benchmarks); anyone else gets its public part, one health line.
+Coordinators see the full page in the console, signed in (:mod:`fieldkit.web.console`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from fieldkit.app.hub import Hub
-from fieldkit.sync.http import answer
+from fieldkit.core.ops import hub_name
+from fieldkit.sync.challenges import Challenges
+from fieldkit.sync.http import CHALLENGE_HEADER, BodyTooLarge, answer, parse_challenge
 from fieldkit.wire.bundle_format import BundleError
 
 MAX_BODY = 64 * 1024 * 1024
@@ -34,34 +44,81 @@ async def hub_status(hub: Hub, name: str, radio: RadioStatus | None) -> dict[str
     }
 
 
+def from_this_machine(request: Request) -> bool:
+    """True if the request came from the hub's own machine: over loopback, or from the very
+    address it arrived at (a TCP peer elsewhere cannot complete a handshake from it)."""
+    if request.client is None:
+        return False
+    server = request.scope.get("server")
+    try:
+        peer = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return peer.is_loopback or (server is not None and request.client.host == server[0])
+
+
+async def public_status(hub: Hub, name: str) -> dict[str, Any]:
+    """The health line anyone may see: the hub, its name, how many records it holds."""
+    counts = await hub.store.counts()
+    return {"hub": hub_name(hub.id), "name": name, "records": sum(counts.values())}
+
+
 def sync_routes(
-    hub: Hub, key: bytes, name: str, radio: RadioStatus | None = None
+    hub: Hub,
+    key: bytes,
+    name: str,
+    radio: RadioStatus | None = None,
+    challenges: Challenges | None = None,
 ) -> list[BaseRoute]:
+    issued = challenges if challenges is not None else Challenges()
     templates = Environment(
         loader=PackageLoader("fieldkit.web", "templates"),
         autoescape=select_autoescape(default=True),
     )
 
+    def refuse(text: str, status: int) -> Response:
+        return Response(f"{text}\n", status_code=status, media_type="text/plain")
+
+    async def challenge(request: Request) -> Response:
+        return Response(issued.issue().hex() + "\n", media_type="text/plain",
+                        headers={"cache-control": "no-store"})  # fmt: skip
+
     async def exchange(request: Request) -> Response:
-        body = bytearray()
-        async for chunk in request.stream():  # stop reading at the limit, not after
-            body += chunk
-            if len(body) > MAX_BODY:
-                return Response("bundle too large\n", status_code=413)
-        try:  # the request is checked and stored before the answer starts
-            reply = await answer(hub, key, bytes(body))
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return refuse("bundle too large", 413)
+        named = request.headers.get(CHALLENGE_HEADER)
+        if named is None:  # what every release before sealed sync sends
+            return refuse("sync request without a challenge: upgrade that hub's fieldkit", 403)
+        taken = parse_challenge(named)
+        if taken is None or not issued.take(taken):
+            return refuse("unknown or used sync challenge: ask GET /sync/v1/challenge", 403)
+        try:  # checked whole as it streams in, and stored, before the answer starts
+            reply = await answer(hub, key, taken, request.stream(), MAX_BODY)
+        except BodyTooLarge:
+            return refuse("bundle too large", 413)
         except BundleError as exc:
-            return Response(f"{exc}\n", status_code=403, media_type="text/plain")
+            return refuse(str(exc), 403)
         return StreamingResponse(reply, media_type="application/octet-stream")
 
     async def status_json(request: Request) -> Response:
+        if not from_this_machine(request):
+            return JSONResponse(await public_status(hub, name))
         return JSONResponse(await hub_status(hub, name, radio))
 
     async def status_page(request: Request) -> Response:
+        if not from_this_machine(request):
+            s = await public_status(hub, name)
+            return HTMLResponse(
+                f"<!doctype html><title>{escape(s['name'])}</title><p>{escape(s['name'])} · hub"
+                f" {s['hub']} · {s['records']} records · running. The full status is in the"
+                " coordinator console.</p>"
+            )
         status = await hub_status(hub, name, radio)
         return HTMLResponse(templates.get_template("sync_status.html").render(s=status))
 
     return [
+        Route("/sync/v1/challenge", challenge),
         Route("/sync/v1", exchange, methods=["POST"]),
         Route("/hub/status.json", status_json),
         Route("/hub/status", status_page),

@@ -11,15 +11,18 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
 from fieldkit.errors import ConfigError
+from fieldkit.sync.engine import SYNC_PROFILES, TUNABLE_TIMINGS, SyncSettings
 
 CONFIG_FILE = "fieldkit.toml"
 DEFAULT_LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar")
 DEFAULT_WEB_PORT = 8080
+DEFAULT_CONSOLE_PORT = 8443  # the coordinator console, over HTTPS
 RADIO_SCHEMES = ("sim", "serial", "tcp")
 _AREA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -32,13 +35,17 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "FIELDKIT_RADIO_URL": ("radio", "url"),
     "FIELDKIT_WEB_HOST": ("web", "host"),
     "FIELDKIT_WEB_PORT": ("web", "port"),
+    "FIELDKIT_WEB_CONSOLE_PORT": ("web", "console_port"),
+    "FIELDKIT_SYNC_PROFILE": ("sync", "profile"),
 }
 _KNOWN = {
     "hub": {"name", "data_dir", "languages", "emergency"},
     "radio": {"url"},
-    "web": {"host", "port"},
+    "web": {"host", "port", "console_port"},
     "hotspot": {"ssid", "interface", "address", "country", "channel"},
+    "sync": {"profile", *(f"{name}_s" for name in TUNABLE_TIMINGS)},
 }
+MAX_TIMING_S = 24 * 3600  # no sync timing waits longer than a day
 _INTERFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a Linux interface name (IFNAMSIZ)
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 SSID_MAX_BYTES = 32  # IEEE 802.11
@@ -50,6 +57,9 @@ class Area:
     id: str
     name: str
     adjacent: tuple[str, ...] = ()
+    #: The area's centroid (WGS 84 degrees), for maps and GeoJSON exports; both or neither.
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,10 @@ class Config:
     radio_url: str = ""
     web_host: str = "127.0.0.1"
     web_port: int = DEFAULT_WEB_PORT
+    console_port: int = DEFAULT_CONSOLE_PORT
     hotspot: Hotspot = Hotspot()
+    sync_profile: str = "fixed"
+    sync: SyncSettings = SYNC_PROFILES["fixed"]  # the profile's timings with the overrides
     #: What to do when a life is at risk ("Call 911 or go to the fire station on Main St"), as
     #: written, and the same line in other languages: ``(("es", "Llame al 911 …"), …)``.
     emergency: str = ""
@@ -208,6 +221,45 @@ def _hotspot(value: Any) -> Hotspot:
     return Hotspot(ssid, interface, str(network), country, channel)
 
 
+def _sync(value: Mapping[str, Any], profile_key: str) -> tuple[str, SyncSettings]:
+    """A named profile (``sync.profile``) with any timing overridden in seconds."""
+    profile = _text(value.get("profile", "fixed"), profile_key)
+    if profile not in SYNC_PROFILES:
+        raise ConfigError(
+            profile_key, f"expected one of {', '.join(SYNC_PROFILES)}, got {profile!r}"
+        )
+    overrides = {}
+    for name in TUNABLE_TIMINGS:
+        key = f"{name}_s"
+        if key not in value:
+            continue
+        seconds = value[key]
+        if (not isinstance(seconds, int | float) or isinstance(seconds, bool)
+                or not 0 <= seconds <= MAX_TIMING_S):  # fmt: skip
+            raise ConfigError(
+                f"sync.{key}", f"expected seconds from 0 to {MAX_TIMING_S}, got {seconds!r}"
+            )
+        overrides[name] = round(seconds * 1000)
+    settings = replace(SYNC_PROFILES[profile], **overrides)
+    if settings.heartbeat_min > settings.heartbeat_max:
+        raise ConfigError("sync.heartbeat_min_s", "must not exceed sync.heartbeat_max_s")
+    for f in dataclass_fields(settings):
+        if f.name in TUNABLE_TIMINGS and f.name != "jitter" and getattr(settings, f.name) <= 0:
+            raise ConfigError(f"sync.{f.name}_s", "must be more than 0 seconds")
+    return profile, settings
+
+
+def _degrees(spec: Mapping[str, Any], key: str, name: str, limit: int) -> float | None:
+    value = spec.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or abs(value) > limit:
+        raise ConfigError(
+            f"{key}.{name}", f"expected degrees from -{limit} to {limit}, got {value!r}"
+        )
+    return float(value)
+
+
 def _areas(value: Any) -> tuple[Area, ...]:
     if not isinstance(value, dict):
         raise ConfigError("areas", "expected a table of areas: [areas.riverside]")
@@ -218,14 +270,17 @@ def _areas(value: Any) -> tuple[Area, ...]:
             raise ConfigError(key, "area ids are lower-case letters, digits, - and _")
         if not isinstance(spec, dict):
             raise ConfigError(key, 'expected { name = "…", adjacent = […] }')
-        unknown = set(spec) - {"name", "adjacent"}
+        unknown = set(spec) - {"name", "adjacent", "lat", "lon"}
         if unknown:
             raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
         name = _text(spec.get("name", area_id), f"{key}.name", limit=60)
         adjacent = spec.get("adjacent", [])
         if not isinstance(adjacent, list) or not all(isinstance(a, str) for a in adjacent):
             raise ConfigError(f"{key}.adjacent", 'expected a list of area ids like ["downtown"]')
-        areas.append(Area(area_id, name, tuple(adjacent)))
+        lat, lon = _degrees(spec, key, "lat", 90), _degrees(spec, key, "lon", 180)
+        if (lat is None) != (lon is None):
+            raise ConfigError(f"{key}.{'lon' if lon is None else 'lat'}", "give lat and lon both")
+        areas.append(Area(area_id, name, tuple(adjacent), lat, lon))
     ids = {a.id for a in areas}
     for area in areas:
         for other in area.adjacent:
@@ -244,7 +299,9 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         if section == "areas":
             continue
         if section not in _KNOWN or not isinstance(values, dict):
-            raise ConfigError(section, "unknown section (expected hub, radio, web, hotspot, areas)")
+            raise ConfigError(
+                section, "unknown section (expected hub, radio, web, hotspot, sync, areas)"
+            )
         for name in values:
             if name not in _KNOWN[section]:
                 raise ConfigError(f"{section}.{name}", "unknown key")
@@ -270,6 +327,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
     radio, k_radio = get("radio", "url", "")
     host, k_host = get("web", "host", "127.0.0.1")
     port, k_port = get("web", "port", DEFAULT_WEB_PORT)
+    console_port, k_console = get("web", "console_port", DEFAULT_CONSOLE_PORT)
+    sync_profile, sync = _sync(merged.get("sync", {}), get("sync", "profile", "")[1])
     emergency, emergency_translations = _emergency(merged.get("hub", {}).get("emergency", ""))
     return Config(
         hub_name=hub_name,
@@ -279,7 +338,10 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         radio_url=check_radio_url(_text(radio, k_radio, allow_empty=True), k_radio),
         web_host=_text(host, k_host),
         web_port=_port(port, k_port),
+        console_port=_port(console_port, k_console),
         hotspot=_hotspot(merged.get("hotspot", {})),
+        sync_profile=sync_profile,
+        sync=sync,
         emergency=emergency,
         emergency_translations=emergency_translations,
     )
@@ -306,14 +368,37 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def render_config(name: str, areas: tuple[Area, ...] = (), data_dir: str = "data",
-                  radio_url: str = "", port: int = DEFAULT_WEB_PORT) -> str:  # fmt: skip
-    """The commented config file ``fieldkit init`` writes."""
-    area_lines = []
+def areas_toml(areas: tuple[Area, ...]) -> str:
+    """The ``[areas.ID]`` tables of a config file."""
+    tables = []
     for area in areas:
         adjacent = ", ".join(_q(a) for a in area.adjacent)
-        area_lines.append(f"[areas.{area.id}]\nname = {_q(area.name)}\nadjacent = [{adjacent}]\n")
-    areas_text = "\n".join(area_lines) or (
+        table = f"[areas.{area.id}]\nname = {_q(area.name)}\nadjacent = [{adjacent}]\n"
+        if area.lat is not None and area.lon is not None:
+            table += f"lat = {area.lat!r}\nlon = {area.lon!r}\n"
+        tables.append(table)
+    return "\n".join(tables)
+
+
+def add_areas(path: Path, areas: tuple[Area, ...], env: Mapping[str, str]) -> Config:
+    """Append ``areas`` to the config file at ``path`` (which names none yet), written whole
+    or not at all, and return the config as it now reads."""
+    text = path.read_text(encoding="utf-8")
+    new_text = (
+        text.rstrip("\n") + "\n\n# The network's areas (from its join code).\n" + areas_toml(areas)
+    )
+    config = parse_config(tomllib.loads(new_text), env, path.parent.resolve())
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_text(new_text, encoding="utf-8")
+    temporary.replace(path)
+    return config
+
+
+def render_config(name: str, areas: tuple[Area, ...] = (), data_dir: str = "data",
+                  radio_url: str = "", port: int = DEFAULT_WEB_PORT,
+                  console_port: int = DEFAULT_CONSOLE_PORT) -> str:  # fmt: skip
+    """The commented config file ``fieldkit init`` writes."""
+    areas_text = areas_toml(areas) or (
         '# [areas.riverside]\n# name = "Riverside"\n# adjacent = ["downtown"]\n'
     )
     return f"""\
@@ -342,6 +427,9 @@ url = {_q(radio_url)}
 # "0.0.0.0" to serve the hotspot; 127.0.0.1 serves this machine only.  FIELDKIT_WEB_HOST
 host = "127.0.0.1"
 port = {port}                                                      # FIELDKIT_WEB_PORT
+# The coordinator console, over HTTPS only (its certificate is made by `fieldkit init`;
+# `fieldkit status` shows its fingerprint).                   FIELDKIT_WEB_CONSOLE_PORT
+console_port = {console_port}
 
 [hotspot]
 # The open Wi-Fi `fieldkit provision render` sets up on a Pi. The Wi-Fi name residents
@@ -352,6 +440,13 @@ interface = "wlan0"
 address = "10.42.0.1/24"
 country = "US"
 channel = 6
+
+[sync]
+# Radio sync timings: "fixed" (a hub that stays put), "runner" (a hub carried between
+# neighbourhoods) or "mains" (mains power, no duty cycle). Any timing can be set in
+# seconds: debounce_s, jitter_s, forward_s, heartbeat_min_s, heartbeat_max_s,
+# heartbeat_alone_s, peer_timeout_s (see README).                     FIELDKIT_SYNC_PROFILE
+profile = "fixed"
 
 # Areas residents can pick from (they may also type their own). "adjacent" lists the areas
 # next to each one, so matching can suggest help from nearby.

@@ -17,6 +17,7 @@ from fieldkit.app.config import CONFIG_FILE, Area, load_config, render_config
 from fieldkit.app.hub import Hub, create_identity
 from fieldkit.app.import_export import import_file
 from fieldkit.app.netkey import ensure_network_key
+from fieldkit.app.passphrase import PASSPHRASE_KEY, set_passphrase
 from fieldkit.app.serve import serve_hub
 from fieldkit.store.sqlite import Store
 from fieldkit.sync.engine import SyncSettings
@@ -27,6 +28,10 @@ AREAS = (
     Area("hillside", "Hillside", ("downtown",)),
 )
 NAMES = ("St. Mary's · Riverside", "Library · Downtown", "Fire station · Hillside")
+#: The demo hubs' console passphrase (printed by the demo: it guards nothing real).
+DEMO_PASSPHRASE = "mutual aid demo"
+#: Hub i's console is at https://127.0.0.1:PORT+CONSOLE_OFFSET+i-1/.
+CONSOLE_OFFSET = 200
 #: Quicker than a real deployment, so a visitor sees records move within seconds.
 DEMO_SETTINGS = SyncSettings(debounce=5_000, jitter=2_000, forward=10_000, heartbeat_min=20_000)
 
@@ -37,12 +42,17 @@ async def _prepare(root: Path, index: int, port: int, radio_port: int, key: byte
     if fresh:
         path.parent.mkdir(parents=True, exist_ok=True)
         radio = f"sim://127.0.0.1:{radio_port}"
-        path.write_text(render_config(NAMES[index], AREAS, radio_url=radio, port=port))
+        console = port + CONSOLE_OFFSET
+        path.write_text(
+            render_config(NAMES[index], AREAS, radio_url=radio, port=port, console_port=console)
+        )
     config = load_config(path, {})
     config.data_dir.mkdir(parents=True, exist_ok=True)
     async with await Store.open(config.db_path) as store:
         await create_identity(store)
         key = await ensure_network_key(store, key)
+        if await store.meta(PASSPHRASE_KEY) is None:
+            await set_passphrase(store, DEMO_PASSPHRASE)
         if fresh:  # each hub starts with its share of the sample records
             hub = await Hub.open(store)
             sample = resources.files("fieldkit") / "data" / "sample.jsonl"
@@ -98,11 +108,20 @@ def _guide(port: int, hubs: int) -> str:
     lines = ["", f"fieldkit demo: {hubs} hubs in a line, gossiping over simulated LoRa radios", ""]
     for i in range(hubs):
         lines.append(f"  {NAMES[i]:28} http://127.0.0.1:{port + i}/   (status: /hub/status)")
+        lines.append(f"  {'':28} console https://127.0.0.1:{port + CONSOLE_OFFSET + i}/")
     lines += [
         "",
         f"Submit a need at hub 1 (http://127.0.0.1:{port}/), then watch hub {hubs}'s status",
         f"page (http://127.0.0.1:{port + hubs - 1}/hub/status) count it: it crosses hub 2 by",
-        "radio in a few seconds. Ctrl-C stops the demo; ./demo-data keeps the hubs.",
+        "radio in a few seconds.",
+        "",
+        f"Then sign in at hub 2's console (https://127.0.0.1:{port + CONSOLE_OFFSET + 1}/) with",
+        f"any name and the passphrase “{DEMO_PASSPHRASE}”, and match the need you submitted",
+        "with an offer: your message shows on the resident's status page at every hub. (The",
+        "browser warns about the hub's self-signed certificate: `fieldkit status --config",
+        "demo-data/hub-2/fieldkit.toml` prints the fingerprint to compare.)",
+        "",
+        "Ctrl-C stops the demo; ./demo-data keeps the hubs.",
         "",
     ]
     return "\n".join(lines)

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fieldkit.core.clock import HybridClock
-from fieldkit.core.fold import Record
+from fieldkit.core.clock import ClockSkew, HybridClock
+from fieldkit.core.fold import Record, RecordState, causal_after
 from fieldkit.core.ops import (
     Body,
     Create,
@@ -78,6 +78,8 @@ class Hub:
         self.clock = clock
         self.wall = wall
         self.random_bits = random_bits
+        #: How far our clock is from our neighbours' (corrects our stamps, never the system's).
+        self.skew = ClockSkew()
         #: Called after every committed change (local or received): gossip listens here.
         self.on_change: list[Callable[[], None]] = []
         #: Residents' submissions, group-committed: concurrent ones share a transaction.
@@ -109,6 +111,11 @@ class Hub:
         clock = HybridClock(await store.max_hlc(hub_id))
         return cls(store, hub_id, clock, wall, random_bits)
 
+    def now_ms(self) -> int:
+        """Our wall clock, corrected by what our neighbours' clocks agree on."""
+        wall = self.wall()
+        return wall + self.skew.offset_ms(wall)
+
     def new_ref(self) -> str:
         return format_code(self.random_bits(BITS))
 
@@ -117,10 +124,12 @@ class Hub:
         database holds inside the write transaction, never this process's memory alone:
         another process (a CLI command beside ``fieldkit run``) may write as this hub too."""
         self.clock.catch_up(await tx.last_hlc(self.id))
-        return self.clock.tick(self.wall())
+        return self.clock.tick(self.now_ms())
 
-    async def _append(self, tx: TxPort, body: Body) -> Op:
-        op = Op(self.id, await tx.next_seq(self.id), await self._stamp(tx), body)
+    async def _append(self, tx: TxPort, body: Body, states: Sequence[RecordState] = ()) -> Op:
+        """Append our next op, ordered after every op held for its records (``states``)."""
+        seq, hlc = await tx.next_seq(self.id), await self._stamp(tx)
+        op = Op(self.id, seq, hlc, body, causal_after((s.top for s in states), hlc))
         await tx.add(op)
         return op
 
@@ -160,6 +169,7 @@ class Hub:
     async def _submit(self, tx: TxPort, new: NewRecord) -> Submitted:
         key = new.idempotency_key
         seq = await tx.next_seq(self.id)
+        held: list[RecordState] = []  # what is already here of an imported record
         if new.record_id is None:
             # claim the key for the record it is about to create: one statement, not two
             record = RecordId(self.id, seq)
@@ -170,6 +180,7 @@ class Hub:
             if known is None:
                 state = await tx.state(record)
                 known = record if state is not None and state.complete else None
+                held = [state] if state is not None else []
         if known is not None:
             state = await tx.state(known)
             assert state is not None
@@ -177,13 +188,15 @@ class Hub:
         body = Create(
             record=record,
             kind=new.draft.kind,
-            created_at=self.wall() if new.created_at is None else new.created_at,
+            created_at=self.now_ms() if new.created_at is None else new.created_at,
             fields=draft_fields(new.draft),
             ref=self.new_ref() if new.ref is None else new.ref,
             status=new.status,
             status_message=new.status_message,
         )
-        folded = await tx.append(Op(self.id, seq, await self._stamp(tx), body))
+        hlc = await self._stamp(tx)
+        causal = causal_after((s.top for s in held), hlc)
+        folded = await tx.append(Op(self.id, seq, hlc, body, causal))
         if key and new.record_id is not None:
             await tx.remember(key, record)
         state = folded[0] if folded else await tx.state(record)
@@ -191,16 +204,18 @@ class Hub:
         return Submitted(state.view(), True)
 
     async def _change(
-        self, records: Iterable[RecordId], make: Callable[[list[Record]], Body]
+        self, records: Iterable[RecordId], make: Callable[[list[Record]], Body], by: str = ""
     ) -> Op:
         async with self.store.transaction() as tx:
-            current = []
+            states = []
             for rid in records:
                 state = await tx.state(rid)
                 if state is None or not state.complete:
                     raise NotFound(f"no record {rid} on this hub")
-                current.append(state.view())
-            op = await self._append(tx, make(current))
+                states.append(state)
+            op = await self._append(tx, make([s.view() for s in states]), states)
+            if by:
+                await tx.record_actor(op, by)
         self._changed()
         return op
 
@@ -208,24 +223,27 @@ class Hub:
         checked = check_fields(fields)
         return await self._change([record], lambda _: Update(record, checked))
 
-    async def set_status(self, record: RecordId, status: Status, message: str = "") -> Op:
-        """Move a record on; ``open`` on a closed record re-opens it at the next epoch."""
+    async def set_status(
+        self, record: RecordId, status: Status, message: str = "", by: str = ""
+    ) -> Op:
+        """Move a record on; ``open`` on a closed record re-opens it at the next epoch.
+        ``by``: the coordinator's name, kept in this hub's audit trail."""
 
         def make(current: list[Record]) -> Body:
             (rec,) = current
             reopen = status is Status.OPEN and rec.status is not Status.OPEN
             return SetStatus(record, status, rec.epoch + (1 if reopen else 0), message)
 
-        return await self._change([record], make)
+        return await self._change([record], make, by)
 
-    async def match(self, need: RecordId, offer: RecordId, message: str = "") -> Op:
+    async def match(self, need: RecordId, offer: RecordId, message: str = "", by: str = "") -> Op:
         def make(current: list[Record]) -> Body:
             need_rec, offer_rec = current
             if need_rec.kind is not Kind.NEED or offer_rec.kind is not Kind.OFFER:
                 raise FieldkitError("a match pairs a need with an offer")
             return Match(need, offer, need_rec.epoch, offer_rec.epoch, message)
 
-        return await self._change([need, offer], make)
+        return await self._change([need, offer], make, by)
 
     async def redact(self, record: RecordId) -> Op:
         return await self._change([record], lambda _: Redact(record))
@@ -239,6 +257,7 @@ class Hub:
             "name": name,
             "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
             "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
+            "clock": self.skew.view(self.wall()),
         }
 
     async def receive(self, ops: Iterable[Op]) -> int:
@@ -246,7 +265,7 @@ class Hub:
         new = 0
         async with self.store.transaction() as tx:
             for op in ops:
-                self.clock.observe(op.hlc, self.wall())
+                self.clock.observe(op.hlc, self.now_ms())
                 new += await tx.add(op)
         if new:
             self._changed()

@@ -54,6 +54,7 @@ class Network:
     key: bytes  # the app's network key
     areas: tuple[Area, ...] = ()
     emergency: str = ""
+    cloud: str = ""  # the cloud aggregator's URL, where hubs sync when connectivity returns
 
     def __post_init__(self) -> None:
         check_channel_name(self.channel)
@@ -86,12 +87,13 @@ def new_network(
     key: bytes | None = None,
     areas: tuple[Area, ...] = (),
     emergency: str = "",
+    cloud: str = "",
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Network:
     """A new network with a fresh random PSK (and a fresh app key unless ``key`` is given)."""
     return Network(
         channel, random_bytes(PSK_BYTES), region, preset,
-        key if key is not None else random_bytes(KEY_BYTES), areas, emergency,
+        key if key is not None else random_bytes(KEY_BYTES), areas, emergency, cloud,
     )  # fmt: skip
 
 
@@ -128,8 +130,22 @@ def _to_json(network: Network) -> dict[str, Any]:
     return {
         "channel": network.channel, "psk": _b64(network.psk), "region": network.region,
         "preset": network.preset, "key": _b64(network.key), "emergency": network.emergency,
-        "areas": [[a.id, a.name, list(a.adjacent)] for a in network.areas],
+        "areas": [_area_json(a) for a in network.areas],
+        **({"cloud": network.cloud} if network.cloud else {}),
     }  # fmt: skip
+
+
+def _area_json(area: Area) -> list[Any]:
+    """[id, name, adjacent] and, when it has one, the centroid: [..., lat, lon]."""
+    out: list[Any] = [area.id, area.name, list(area.adjacent)]
+    if area.lat is not None and area.lon is not None:
+        out += [area.lat, area.lon]
+    return out
+
+
+def _area(data: list[Any]) -> Area:
+    lat, lon = (float(data[3]), float(data[4])) if len(data) >= 5 else (None, None)
+    return Area(str(data[0]), str(data[1]), tuple(str(a) for a in data[2]), lat, lon)
 
 
 def join_code(network: Network) -> str:
@@ -157,7 +173,8 @@ def parse_join_code(text: str) -> Network:
         return Network(
             channel=data["channel"], psk=_unb64(data["psk"]), region=data["region"],
             preset=data["preset"], key=_unb64(data["key"]), emergency=data.get("emergency", ""),
-            areas=tuple(Area(a[0], a[1], tuple(a[2])) for a in data.get("areas", [])),
+            areas=tuple(_area(a) for a in data.get("areas", [])),
+            cloud=str(data.get("cloud", "")),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError, IndexError, binascii.Error) as exc:
         raise ConfigError("join code", f"not readable ({exc.__class__.__name__})") from None

@@ -33,7 +33,8 @@ def add_demo(sub: Subcommands, common: Parser) -> None:
         "--port",
         type=int,
         default=DEFAULT_WEB_PORT,
-        help="hub 1's web port; hub i gets PORT+i-1, its radio PORT+100+i-1"
+        help="hub 1's web port; hub i gets PORT+i-1, its radio PORT+100+i-1, its console"
+        " (HTTPS) PORT+200+i-1"
         f" (default {DEFAULT_WEB_PORT})",
     )
     p.add_argument(

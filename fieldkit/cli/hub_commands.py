@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from fieldkit.app.certificate import ensure_certificate, load_certificate
 from fieldkit.app.config import (
     CONFIG_FILE,
     DEFAULT_WEB_PORT,
@@ -21,7 +22,9 @@ from fieldkit.app.config import (
 )
 from fieldkit.app.hub import create_identity
 from fieldkit.app.netkey import ensure_network_key, parse_key
+from fieldkit.app.passphrase import PASSPHRASE_KEY, set_passphrase
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
+from fieldkit.cli.console_commands import read_passphrase
 from fieldkit.core.ops import hub_name
 from fieldkit.store.sqlite import Store
 
@@ -49,6 +52,15 @@ def add_init(sub: Subcommands, common: Parser) -> None:
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing config file")
     p.add_argument(
+        "--data-dir", default="data", metavar="DIR",
+        help="the database folder, relative to the config file (default: data)",
+    )  # fmt: skip
+    p.add_argument(
+        "--passphrase",
+        action="store_true",
+        help="set the console passphrase too (typed twice, or one line on stdin)",
+    )
+    p.add_argument(
         "--network-key",
         metavar="KEY",
         help="join an existing network: its key, from `fieldkit key` on one of its hubs",
@@ -66,16 +78,25 @@ async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             check_radio_url(args.radio, "--radio")
         areas = tuple(_parse_area(a) for a in args.area)
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = render_config(args.name, areas, radio_url=args.radio or "", port=args.port)
+        text = render_config(
+            args.name, areas, args.data_dir, radio_url=args.radio or "", port=args.port
+        )
         path.write_text(text, encoding="utf-8")
         note = "wrote"
     config = load_config(path, env)
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    passphrase = read_passphrase() if args.passphrase else None
     async with await Store.open(config.db_path) as store:
         hub_id = await create_identity(store)
         await ensure_network_key(store, given)
+        if passphrase is not None:
+            await set_passphrase(store, passphrase)
+    certificate, _ = ensure_certificate(config)
     print(f"{note} {path}")
     print(f"hub {hub_name(hub_id)} “{config.hub_name}”, database {config.db_path}")
+    print(f"console certificate SHA-256 {certificate.fingerprint}")
+    if passphrase is not None:
+        print("console passphrase set (kept as a scrypt hash)")
     return 0
 
 
@@ -90,7 +111,7 @@ def _parse_area(text: str) -> Area:
 def add_run(sub: Subcommands, common: Parser) -> None:
     p = sub.add_parser("run", parents=[common], help="serve the hub's web pages")
     p.add_argument("--host", help="address to listen on (default: web.host)")
-    p.add_argument("--port", type=int, help="port to listen on (default: web.port)")
+    p.add_argument("--port", type=int, help="port to listen on (default: web.port; 0: any free)")
     p.set_defaults(func=cmd_run)
 
 
@@ -99,7 +120,8 @@ async def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     config = load(args, env)
     async with open_hub(config) as hub:
-        host, port = args.host or config.web_host, args.port or config.web_port
+        host = args.host or config.web_host
+        port = config.web_port if args.port is None else args.port  # 0: any free port
         await serve_hub(hub, config, host=host, port=port)
     return 0
 
@@ -117,29 +139,61 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     config = load(args, env)
     async with open_hub(config) as hub:
         status = await hub.status(config.hub_name)
-    status["radio"] = await _running_radio(config)
+        passphrase_set = await hub.store.meta(PASSPHRASE_KEY) is not None
+    running = await _running_status(config)
+    status["running"] = running.get("url")
+    status["radio"] = running.get("radio") if config.radio_url else None
+    if "clock" in running:  # what the running hub learned of its neighbours' clocks
+        status["clock"] = running["clock"]
+    status["console"] = _console(config, passphrase_set)
     if args.json:
         print(json.dumps(status))
         return 0
     _print_status(sys.stdout, config, status)
     _print_radio(sys.stdout, config, status["radio"])
+    _print_console(sys.stdout, status["console"])
     return 0
 
 
-async def _running_radio(config: Config) -> dict[str, Any] | None:
-    """The radio's state lives in the running hub (``fieldkit run``): ask it, briefly."""
-    if not config.radio_url:
-        return None
+def _console(config: Config, passphrase_set: bool) -> dict[str, Any]:
+    """Where the coordinator console is, and the certificate fingerprint to check there."""
+    host = config.web_host
+    if host in ("0.0.0.0", "::"):
+        host = str(config.hotspot.network.ip)
+    certificate = load_certificate(config)
+    return {
+        "url": f"https://{host}:{config.console_port}/",
+        "fingerprint": certificate.fingerprint if certificate else None,
+        "passphrase_set": passphrase_set,
+    }
+
+
+def _print_console(out: TextIO, console: Mapping[str, Any]) -> None:
+    print(f"console  {console['url']}", file=out)
+    fingerprint = console["fingerprint"] or "none yet (made by `fieldkit run`)"
+    print(f"  certificate SHA-256 {fingerprint}", file=out)
+    if not console["passphrase_set"]:
+        print("  NO PASSPHRASE: nobody can sign in; set one with `fieldkit passphrase`", file=out)
+
+
+async def _running_status(config: Config) -> dict[str, Any]:
+    """The radio's state and what it learned of clocks live in the running hub (``fieldkit
+    run``, on whatever port it was started with: it says where in its data folder): ask it,
+    briefly. Empty if no hub runs."""
     import httpx
 
-    host = "127.0.0.1" if config.web_host in ("0.0.0.0", "::") else config.web_host
+    from fieldkit.app.serve import running_url
+
+    url = running_url(config.data_dir)
+    if url is None:
+        return {}
     try:
         async with httpx.AsyncClient(timeout=2.0) as client:
-            reply = await client.get(f"http://{host}:{config.web_port}/hub/status.json")
-        radio: dict[str, Any] | None = reply.json().get("radio")
-        return radio
+            reply = await client.get(f"{url}/hub/status.json")
+        running: dict[str, Any] = reply.json()
     except (httpx.HTTPError, ValueError):
-        return None
+        return {}
+    return running | {"url": url} if isinstance(running, dict) else {}
 
 
 def _print_radio(out: TextIO, config: Config, radio: Mapping[str, Any] | None) -> None:
@@ -170,6 +224,12 @@ def _print_status(out: TextIO, config: Config, status: Mapping[str, Any]) -> Non
         parts = [f"{key.partition('.')[2]} {n}" for key, n in records.items()
                  if key.partition(".")[0] == kind]  # fmt: skip
         print(f"{kind + 's':9}{', '.join(parts) or 'none'}", file=out)
+    clock = status.get("clock") or {}
+    if clock.get("disagrees"):
+        offset = clock["neighbour_offset_ms"] / 1000
+        fixed = clock["offset_ms"] / 1000
+        print(f"clock    DISAGREES with its neighbours' (theirs {offset:+.0f} s from ours;"
+              f" our stamps corrected by {fixed:+.0f} s)", file=out)  # fmt: skip
     print("version vector (ops held, per origin hub):", file=out)
     for origin, seq in status["version_vector"].items():
         mine = "  (this hub)" if origin == status["hub"] else ""

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from fieldkit import __version__
 from fieldkit.cli import (
+    backup_commands,
+    console_commands,
     demo_commands,
     hub_commands,
     network_commands,
@@ -32,11 +34,18 @@ COMMANDS: tuple[Callable[[Subcommands, Parser], None], ...] = (
     record_commands.add_import,
     record_commands.add_export,
     hub_commands.add_status,
+    console_commands.add_passphrase,
+    console_commands.add_records,
+    console_commands.add_show,
+    console_commands.add_match,
+    console_commands.add_set_status,
     sync_commands.add_key,
     sync_commands.add_sync,
     sync_commands.add_bundle,
     network_commands.add_network,
     provision_commands.add_provision,
+    backup_commands.add_backup,
+    backup_commands.add_restore,
     demo_commands.add_sim,
     demo_commands.add_demo,
 )

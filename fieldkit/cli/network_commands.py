@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from fieldkit.app.config import add_areas
 from fieldkit.app.netkey import network_key
 from fieldkit.app.network import (
     PRESETS,
@@ -19,7 +20,7 @@ from fieldkit.app.network import (
     save_network,
     saved_network,
 )
-from fieldkit.cli.common import Parser, Subcommands, load, open_hub
+from fieldkit.cli.common import Parser, Subcommands, config_path, load, open_hub
 from fieldkit.errors import FieldkitError, UsageError
 
 
@@ -45,6 +46,9 @@ def add_network(sub: Subcommands, common: Parser) -> None:
         help="modem preset (default LONG_FAST)",
     )
     new.add_argument("--emergency", default="", help='the emergency line, e.g. "Call 911"')
+    new.add_argument(
+        "--cloud", default="", metavar="URL", help="the cloud aggregator (https://) hubs sync with"
+    )
     new.add_argument(
         "--out",
         metavar="DIR",
@@ -90,8 +94,9 @@ async def cmd_network_new(args: argparse.Namespace, env: Mapping[str, str]) -> i
         current = await saved_network(hub.store)
         _leaving(current.channel if current else None, args.force)
         network = new_network(
-            args.channel, args.region, args.preset, areas=config.areas, emergency=args.emergency
-        )
+            args.channel, args.region, args.preset, areas=config.areas,
+            emergency=args.emergency, cloud=_cloud_url(args.cloud),
+        )  # fmt: skip
         await save_network(hub.store, network)
     out = Path(args.out) if args.out else config.data_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -118,12 +123,23 @@ async def cmd_network_join(args: argparse.Namespace, env: Mapping[str, str]) -> 
     print(
         f"joined the “{network.channel}” network: region {network.region}, preset {network.preset}"
     )
-    mine, theirs = {a.id for a in config.areas}, {a.id for a in network.areas}
-    if theirs and mine != theirs:
+    if network.areas and not config.areas:  # every hub shows the network's areas
+        path = config_path(args, env)
+        add_areas(path, network.areas, env)
         names = ", ".join(a.id for a in network.areas)
-        print(f"note: the network's areas are {names}; copy them into this hub's config [areas]")
+        print(f"the network's areas ({names}) are now this hub's, in {path}")
+    elif network.areas and config.areas != network.areas:
+        names = ", ".join(a.id for a in network.areas)
+        print(f"note: this hub's config has areas of its own; the network's are {names}: "
+              "make the config's [areas] match them, so every hub shows the same")  # fmt: skip
     print("next: set the radio from `fieldkit network show --secrets` (meshtastic --seturl URL)")
     return 0
+
+
+def _cloud_url(url: str) -> str:
+    if url and not url.startswith("https://"):
+        raise UsageError(f"--cloud: expected an https:// address, got {url!r}")
+    return url.rstrip("/")
 
 
 async def cmd_network_show(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from fieldkit.app.netkey import format_key, network_key
+from fieldkit.app.safe_file import write_whole
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.core.interchange import parse_iso
 from fieldkit.errors import FieldkitError, UsageError
-from fieldkit.sync.bundle_file import import_bundle, stream_bundle
-from fieldkit.sync.http import sync_with
+from fieldkit.sync.bundle_file import import_bundle_file, stream_bundle
+from fieldkit.sync.http import http_peer, sync_with
 
 # --- key --------------------------------------------------------------------------------
 
@@ -47,17 +48,7 @@ async def cmd_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise UsageError(f"expected a hub address like http://10.0.0.2:8080, got {args.url!r}")
     async with open_hub(load(args, env)) as hub, httpx.AsyncClient(timeout=args.timeout) as client:
         key = await network_key(hub.store)
-
-        async def post(body: bytes) -> bytes:
-            try:
-                reply = await client.post(f"{url}/sync/v1", content=body)
-            except httpx.HTTPError as exc:
-                raise FieldkitError(f"cannot reach {url}: {exc}") from None
-            if reply.status_code != 200:
-                raise FieldkitError(f"{url} refused: {reply.text.strip() or reply.status_code}")
-            return reply.content
-
-        report = await sync_with(hub, key, post)
+        report = await sync_with(hub, key, http_peer(client, url))
     print(f"received {report.received_new} new ops ({report.received} sent to us), "
           f"sent {report.sent}")  # fmt: skip
     return 0
@@ -84,9 +75,7 @@ async def cmd_bundle_export(args: argparse.Namespace, env: Mapping[str, str]) ->
     async with open_hub(load(args, env)) as hub:
         key = await network_key(hub.store)
         since = _since(args.since)
-        count, size = await _stream_atomically(
-            path, lambda sink: stream_bundle(hub, key, sink, since)
-        )
+        count, size = await write_whole(path, lambda sink: stream_bundle(hub, key, sink, since))
     print(f"wrote {count} ops to {path} ({size} bytes)")
     return 0
 
@@ -95,11 +84,15 @@ async def cmd_bundle_import(args: argparse.Namespace, env: Mapping[str, str]) ->
     path = Path(args.file)
     async with open_hub(load(args, env)) as hub:
         key = await network_key(hub.store)
-        try:
-            data = path.read_bytes()
+        try:  # non-blocking: opening a FIFO must not wait for a writer
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as exc:
             raise FieldkitError(f"cannot read {path}: {exc.strerror}") from None
-        new, total = await import_bundle(hub, key, data)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise FieldkitError(f"cannot read {path}: not a regular file")
+        with os.fdopen(fd, "rb") as file:
+            new, total = await import_bundle_file(hub, key, file)
     print(f"{new} new ops ({total} in the bundle)")
     return 0
 
@@ -113,18 +106,3 @@ def _since(text: str | None) -> int | None:
         raise UsageError(
             f"--since: expected a date like 2026-11-20 or 2026-11-20T14:00, got {text!r}"
         ) from None
-
-
-async def _stream_atomically(
-    path: Path, write: Callable[[Callable[[bytes], object]], Awaitable[int]]
-) -> tuple[int, int]:
-    """A runner may pull the stick at any moment: never leave half a bundle behind. ``write``
-    streams the bundle into a temporary file beside ``path``, renamed into place once it is
-    whole and on disk. Returns what ``write`` returned and the file's size."""
-    with tempfile.NamedTemporaryFile(dir=path.parent or ".", delete=False) as tmp:
-        count = await write(tmp.write)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-        size = tmp.tell()
-    os.replace(tmp.name, path)
-    return count, size

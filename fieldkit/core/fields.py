@@ -89,10 +89,11 @@ URGENCY_CODES: Mapping[str, int] = {"critical": 0, "today": 1, "this_week": 2, "
 #: "" is the absent unit (a record without a quantity).
 UNIT_CODES: Mapping[str, int] = {"": 0, "people": 1, "units": 2}
 STATUS_CODES: Mapping[str, int] = {"open": 0, "matched": 1, "cancelled": 2, "fulfilled": 3}
-#: Op types by their JSON name; "create_ext"/"update_ext" carry codes beyond today's widths.
+#: Op types by their JSON name; "create_ext"/"update_ext" carry codes beyond today's widths;
+#: "causal" prefixes an op with its causal counter (wire version 3).
 OP_CODES: Mapping[str, int] = {
     "create": 0, "update": 1, "status": 2, "match": 3, "redact": 4,
-    "create_ext": 5, "update_ext": 6,
+    "create_ext": 5, "update_ext": 6, "causal": 7,
 }  # fmt: skip
 #: Languages coded in the 3-bit slot; 0 is empty, 1 is "other, as text".
 LANGUAGE_CODES: Mapping[str, int] = {

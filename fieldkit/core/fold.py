@@ -3,9 +3,14 @@
 Every merge here is commutative, associative and idempotent, so the state a replica shows
 depends only on the *set* of ops it holds: not on their order, nor on duplicates.
 
-- Plain fields are last-writer-wins registers ordered by ``(hlc, origin)``. Each field keeps
+- Edits are ordered causally first: by the op's per-record causal counter, then by clock
+  stamp, then origin, ``(causal, hlc, origin)``. A hub gives its edit a counter that puts it
+  after every op it holds for the record (:func:`causal_after`), so a hub whose clock is a
+  year ahead cannot win over an edit made after its own, and a hub 30 days behind still
+  orders its edit after what it has seen; the clock decides only between concurrent edits.
+- Plain fields are last-writer-wins registers ordered by that key. Each field keeps
   its top :data:`KEEP` writes, so a coordinator can see concurrent values that lost.
-- Status is a lattice: the maximum of ``(fulfilled, epoch, rank, hlc, origin)`` with
+- Status is a lattice: the maximum of ``(fulfilled, epoch, rank, causal, hlc, origin)`` with
   ``open < matched < cancelled < fulfilled``. Fulfilled absorbs everything; re-opening is
   ``open`` at a higher epoch.
 - Matches are a grow-only set; reference codes are a grow-only set; ``created_at`` is the
@@ -38,7 +43,28 @@ from fieldkit.core.records import STATUS_RANK, Contact, Kind, Status
 
 KEEP = 3
 
-Key = tuple[int, int]
+#: An op's last-writer-wins key: (causal counter, hybrid clock, origin hub).
+Key = tuple[int, int, int]
+#: A record's latest (causal counter, hybrid clock) over every op held for it.
+Top = tuple[int, int]
+
+
+def causal_after(tops: Iterable[Top], hlc: int) -> int:
+    """The causal counter for a new op stamped ``hlc`` on records whose latest ops are
+    ``tops``: the least that orders it after every one of them. 0 while clocks behave (the
+    stamp alone is later), one more than a record's counter when the stamp is not."""
+    return max((c if hlc > h else c + 1 for c, h in tops), default=0)
+
+
+def _key_json(key: Key) -> list[int]:
+    """A key as stored: ``[hlc, origin]``, with the causal counter appended when it is not 0
+    (so the state of a record without one reads and hashes as in earlier releases)."""
+    causal, hlc, origin = key
+    return [hlc, origin, causal] if causal else [hlc, origin]
+
+
+def _key_of(data: list[int]) -> Key:
+    return (data[2] if len(data) > 2 else 0, data[0], data[1])
 
 
 @dataclass(frozen=True, order=True)
@@ -51,14 +77,14 @@ class Write:
 
 @dataclass(frozen=True, order=True)
 class StatusClaim:
-    order: tuple[int, int, int, int, int]
+    order: tuple[int, int, int, int, int, int]  # fulfilled, epoch, rank, causal, hlc, origin
     status: Status = field(compare=False)
     message: str = field(compare=False, default="")
 
     @classmethod
     def of(cls, status: Status, epoch: int, key: Key, message: str = "") -> StatusClaim:
         fulfilled = 1 if status is Status.FULFILLED else 0
-        return cls((fulfilled, epoch, STATUS_RANK[status], key[0], key[1]), status, message)
+        return cls((fulfilled, epoch, STATUS_RANK[status], *key), status, message)
 
     @property
     def epoch(self) -> int:
@@ -66,7 +92,21 @@ class StatusClaim:
 
     @property
     def origin(self) -> int:
+        return self.order[5]
+
+    @property
+    def hlc(self) -> int:
         return self.order[4]
+
+    def to_json(self) -> list[object]:
+        head, key = list(self.order[:3]), (self.order[3], self.order[4], self.order[5])
+        return [head + _key_json(key), self.status.value, self.message]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> StatusClaim:
+        order, status, message = data
+        causal, hlc, origin = _key_of(order[3:])
+        return cls((order[0], order[1], order[2], causal, hlc, origin), Status(status), message)
 
 
 T = TypeVar("T", Write, StatusClaim)
@@ -115,6 +155,8 @@ class RecordState:
     matches: set[RecordId] = field(default_factory=set)
     redacted: bool = False
     updated: int = 0
+    #: The latest (causal counter, clock) of any op held for this record.
+    top: Top = (0, 0)
 
     def apply(self, op: Op) -> None:
         """Merge one op into this record (ops that don't concern it are ignored)."""
@@ -122,6 +164,7 @@ class RecordState:
         if self.id not in op.records():
             return
         self.updated = max(self.updated, op.hlc)
+        self.top = max(self.top, (op.causal, op.hlc))
         if isinstance(body, Create):
             write = Write(op.key, body.kind.value)
             if self.kind is None or write > self.kind:
@@ -194,15 +237,15 @@ class RecordState:
         for name in PLAIN_FIELDS:
             writes = self.fields.get(name, [])
             if writes:
-                winner, seen = writes[0], {writes[0].key[1]}
+                winner, seen = writes[0], {writes[0].key[2]}
                 for w in writes[1:]:  # each other hub's latest write only
-                    if w.key[1] not in seen and w.value != winner.value:
-                        out.append(Conflict(name, w.value, w.key[1], w.key[0]))
-                    seen.add(w.key[1])
+                    if w.key[2] not in seen and w.value != winner.value:
+                        out.append(Conflict(name, w.value, w.key[2], w.key[1]))
+                    seen.add(w.key[2])
         if self.status:
             top = self.status[0]
             out.extend(
-                Conflict("status", c.status.value, c.origin, c.order[3])
+                Conflict("status", c.status.value, c.origin, c.hlc)
                 for c in self.status[1:]
                 if c.epoch == top.epoch
                 and c.origin != top.origin
@@ -213,40 +256,42 @@ class RecordState:
     # --- persistence --------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": str(self.id),
-            "kind": [list(self.kind.key), self.kind.value] if self.kind else None,
+            "kind": [_key_json(self.kind.key), self.kind.value] if self.kind else None,
             "created_at": self.created_at,
             "refs": sorted(self.refs),
             "fields": {
-                name: [[list(w.key), w.value] for w in writes]
+                name: [[_key_json(w.key), w.value] for w in writes]
                 for name, writes in sorted(self.fields.items())
             },
-            "status": [[list(c.order), c.status.value, c.message] for c in self.status],
+            "status": [c.to_json() for c in self.status],
             "matches": sorted(str(m) for m in self.matches),
             "redacted": self.redacted,
             "updated": self.updated,
         }
+        if self.top[0]:  # without a causal counter, the top is (0, updated)
+            out["top"] = list(self.top)
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RecordState:
         kind = data["kind"]
+        top = data.get("top") or (0, data["updated"])
         return cls(
             id=RecordId.parse(data["id"]),
-            kind=Write((kind[0][0], kind[0][1]), kind[1]) if kind else None,
+            kind=Write(_key_of(kind[0]), kind[1]) if kind else None,
             created_at=data["created_at"],
             refs=set(data["refs"]),
             fields={
-                name: [Write((k[0], k[1]), v) for k, v in writes]
+                name: [Write(_key_of(k), v) for k, v in writes]
                 for name, writes in data["fields"].items()
             },
-            status=[
-                StatusClaim((o[0], o[1], o[2], o[3], o[4]), Status(s), m)
-                for o, s, m in data["status"]
-            ],
+            status=[StatusClaim.from_json(claim) for claim in data["status"]],
             matches={RecordId.parse(m) for m in data["matches"]},
             redacted=data["redacted"],
             updated=data["updated"],
+            top=(top[0], top[1]),
         )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fieldkit.core.fields import CONSENT_FIELD, FIELD, FIELDS, json_value
@@ -100,17 +100,26 @@ class Redact:
 Body = Create | Update | SetStatus | Match | Redact
 
 
+#: The largest causal counter an op may carry.
+CAUSAL_MAX = 0xFFFF_FFFF
+
+
 @dataclass(frozen=True)
 class Op:
+    """One change. ``causal`` is the record's causal counter: 0 unless the hub that made the
+    op held an op of its record stamped at or after the op's own clock stamp (a wrong clock),
+    then one more than the counter of what it held (see :func:`fieldkit.core.fold.causal_after`)."""
+
     origin: int
     seq: int
     hlc: int
     body: Body = field(compare=True)
+    causal: int = 0
 
     @property
-    def key(self) -> tuple[int, int]:
-        """Last-writer-wins order: hybrid clock, then origin hub."""
-        return (self.hlc, self.origin)
+    def key(self) -> tuple[int, int, int]:
+        """Last-writer-wins order: causal counter, then hybrid clock, then origin hub."""
+        return (self.causal, self.hlc, self.origin)
 
     def records(self) -> tuple[RecordId, ...]:
         if isinstance(self.body, Match):
@@ -191,8 +200,8 @@ def strip_private(op: Op, erase: frozenset[str] = REDACTED_FIELDS) -> Op:
             for name, v in body.fields.items()
         }
         if isinstance(body, Create):
-            return Op(op.origin, op.seq, op.hlc, _replace_create(body, fields))
-        return Op(op.origin, op.seq, op.hlc, Update(body.record, fields))
+            return replace(op, body=_replace_create(body, fields))
+        return replace(op, body=Update(body.record, fields))
     return op
 
 
@@ -208,6 +217,8 @@ def _replace_create(body: Create, fields: Mapping[str, FieldValue]) -> Create:
 def op_to_json(op: Op) -> dict[str, Any]:
     body = op.body
     out: dict[str, Any] = {"origin": op.origin, "seq": op.seq, "hlc": op.hlc}
+    if op.causal:  # absent when 0: every op of an earlier release reads as before
+        out["causal"] = op.causal
     if isinstance(body, Create):
         out |= {
             "op": "create",
@@ -269,6 +280,7 @@ def op_from_json(data: Mapping[str, Any]) -> Op:
     origin = _int(data, "origin", 1, 0xFFFFFFFF)
     seq = _int(data, "seq", 1)
     hlc = _int(data, "hlc")
+    causal = _int(data, "causal", 0, CAUSAL_MAX) if "causal" in data else 0
     kind = data.get("op")
     body: Body
     try:
@@ -311,7 +323,7 @@ def op_from_json(data: Mapping[str, Any]) -> Op:
             raise InvalidOp(f"unknown op {kind!r}")
     except ValueError as exc:  # an enum value that is not ours
         raise InvalidOp(str(exc)) from None
-    return Op(origin, seq, hlc, body)
+    return Op(origin, seq, hlc, body, causal)
 
 
 # --- the send order ---------------------------------------------------------------------

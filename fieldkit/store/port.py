@@ -30,11 +30,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Protocol, Self
 
 from fieldkit.core.fold import Record, RecordState
 from fieldkit.core.ops import Op, RecordId
-from fieldkit.core.records import Kind, Status
+from fieldkit.core.records import Category, Kind, Status
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One op of a record's history (the console's audit trail), as this hub holds it."""
+
+    op: Op
+    received_at: int  # unix seconds, when this hub stored it
+    actor: str  # the coordinator's name if the op was made at this hub by one, else ""
 
 
 class TxPort(Protocol):
@@ -70,6 +80,10 @@ class TxPort(Protocol):
 
     async def claim(self, key: str, record: RecordId) -> RecordId | None:
         """Remember ``key`` for ``record`` unless it is known: None, or the record it names."""
+        ...
+
+    async def record_actor(self, op: Op, actor: str) -> None:
+        """Remember who (a coordinator's name) made ``op`` at this hub (see ``history``)."""
         ...
 
 
@@ -130,10 +144,21 @@ class StorePort(Protocol):
         kind: Kind | None = None,
         status: Status | None = None,
         area: str | None = None,
+        category: Category | None = None,
+        origin: int | None = None,
+        text: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[Record]:
-        """Complete records, most urgent first, then oldest first (then by id)."""
+        """Complete records, most urgent first, then oldest first (then by id). Each filter
+        given narrows the list: ``origin`` is the hub that created the record, ``text`` a
+        case-insensitive piece of its note or reference code."""
+        ...
+
+    async def history(self, record: RecordId) -> list[Logged]:
+        """Every op held that concerns ``record`` (a match concerns its need and its offer),
+        ordered by clock stamp then origin, each with when it was stored here and who made it
+        (:meth:`TxPort.record_actor`); [] for a record not held."""
         ...
 
     def iter_records(self, batch: int = 500) -> AsyncIterator[Record]:

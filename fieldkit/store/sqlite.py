@@ -31,7 +31,6 @@ import aiosqlite
 from fieldkit.core.fold import Record, RecordState, state_hash
 from fieldkit.core.ops import (
     LEAST_URGENT,
-    URGENCY_RANK,
     Create,
     Op,
     RecordId,
@@ -42,8 +41,10 @@ from fieldkit.core.ops import (
     send_order,
     strip_private,
 )
-from fieldkit.core.records import Kind, Status
+from fieldkit.core.records import Category, Kind, Status
 from fieldkit.errors import StoreError
+from fieldkit.store.columns import counted_as, search_text, urgency_rank
+from fieldkit.store.port import Logged
 
 if TYPE_CHECKING:
     from fieldkit.store.port import StorePort, TxPort
@@ -110,6 +111,21 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE complete = 1 GROUP BY kind, status, coalesce(category, ''), coalesce(area, '');
     DROP INDEX records_board;
     """,
+    # 6: the coordinator console: what its text filter searches (the note and reference codes,
+    # case-folded; an index of its own, so the filter reads narrow index rows, not the states),
+    # its queues filtered by category and area, and who (the coordinator's name) made each op
+    # at this hub
+    """
+    ALTER TABLE records ADD COLUMN search TEXT NOT NULL DEFAULT '';
+    UPDATE records SET search = fieldkit_search(state);
+    CREATE INDEX records_text ON records (complete, kind, search);
+    CREATE INDEX records_by_category
+        ON records (complete, kind, status, category, area, urgency_rank, created_at);
+    CREATE TABLE op_actors (
+        origin INTEGER NOT NULL, seq INTEGER NOT NULL, actor TEXT NOT NULL,
+        PRIMARY KEY (origin, seq)
+    ) STRICT, WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: One page of the whole log along its primary key (origin, seq); a record's consent with it.
@@ -127,19 +143,15 @@ ITER_RECORDS = (
 )
 
 
-def _rank(urgency: Any) -> int | None:
-    return URGENCY_RANK.get(urgency) if isinstance(urgency, str) else None
+def _search_of_json(text: str) -> str:
+    """:func:`~fieldkit.store.columns.search_text` of a stored state (migration 6 fills the
+    column with it)."""
+    return search_text(RecordState.from_json(json.loads(text)))
 
 
-def _counted_as(state: RecordState) -> tuple[str, str, str, str] | None:
-    """The (kind, status, category, area) counter a record adds to: complete records only."""
-    if state.kind is None or not state.status:
-        return None
-    category, area = state.value("category"), state.value("area")
-    return (
-        str(state.kind.value), state.status[0].status.value,
-        "" if category is None else str(category), "" if area is None else str(area),
-    )  # fmt: skip
+def _like(text: str) -> str:
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class Tx:
@@ -197,6 +209,13 @@ class Tx:
             (key, record.hub, record.seq),
         )
 
+    async def record_actor(self, op: Op, actor: str) -> None:
+        """Remember who (a coordinator's name) made ``op`` at this hub."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO op_actors (origin, seq, actor) VALUES (?, ?, ?)",
+            (op.origin, op.seq, actor),
+        )
+
     async def claim(self, key: str, record: RecordId) -> RecordId | None:
         """Remember ``key`` for ``record`` unless it is known: None, or the record it names."""
         cur = await self._db.execute(
@@ -246,9 +265,9 @@ class Tx:
             self._last_hlc[op.origin] = max(self._last_hlc[op.origin], op.hlc)
         await self._advance_vector(op.origin, op.seq)
         for state in states:
-            before = _counted_as(state)
+            before = counted_as(state)
             state.apply(op)
-            after = _counted_as(state)
+            after = counted_as(state)
             if before != after:
                 for key, step in ((before, -1), (after, 1)):
                     if key is not None:
@@ -314,22 +333,22 @@ class Tx:
         rid = state.id
         await self._db.execute(
             "INSERT INTO records (hub, seq, complete, kind, category, urgency_rank, status, area,"
-            " created_at, updated, state, share_contact)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " created_at, updated, state, share_contact, search)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (hub, seq) DO UPDATE SET complete = excluded.complete,"
             " kind = excluded.kind, category = excluded.category,"
             " urgency_rank = excluded.urgency_rank, status = excluded.status,"
             " area = excluded.area, created_at = excluded.created_at,"
             " updated = excluded.updated, state = excluded.state,"
-            " share_contact = excluded.share_contact",
+            " share_contact = excluded.share_contact, search = excluded.search",
             (
                 rid.hub, rid.seq, int(state.complete),
                 state.kind.value if state.kind else None,
-                state.value("category"), _rank(state.value("urgency")),
+                state.value("category"), urgency_rank(state.value("urgency")),
                 state.status[0].status.value if state.status else None,
                 state.value("area"), state.created_at, state.updated,
                 json.dumps(state.to_json(), separators=(",", ":")),
-                int(bool(state.value("share_contact"))),
+                int(bool(state.value("share_contact"))), search_text(state),
             ),
         )  # fmt: skip
         if state.refs:
@@ -381,6 +400,7 @@ class Store:
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = FULL")
             await db.execute("PRAGMA busy_timeout = 10000")
+            await db.create_function("fieldkit_search", 1, _search_of_json, deterministic=True)
             await store._migrate()
             store._data_version = await store._scalar("PRAGMA data_version", db=db)
             store._reader = await _open_reader(path)
@@ -498,20 +518,56 @@ class Store:
         kind: Kind | None = None,
         status: Status | None = None,
         area: str | None = None,
+        category: Category | None = None,
+        origin: int | None = None,
+        text: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[Record]:
         """Complete records, most urgent first, then oldest first."""
         where, params = ["complete = 1"], []
-        for column, value in (("kind", kind), ("status", status), ("area", area)):
+        for column, value in (
+            ("kind", kind), ("status", status), ("area", area), ("category", category),
+            ("hub", origin),
+        ):  # fmt: skip
             if value is not None:
                 where.append(f"{column} = ?")
-                params.append(str(value))
+                params.append(value if isinstance(value, int) else str(value))
+        if text:
+            where.append("search LIKE ? ESCAPE '\\'")
+            params.append(_like(text))
         return await self._records(
             f"SELECT state FROM records WHERE {' AND '.join(where)}"
             " ORDER BY urgency_rank, created_at, hub, seq LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
+
+    async def history(self, record: RecordId) -> list[Logged]:
+        """Every op held that concerns ``record``, oldest first (by clock, then origin), with
+        when this hub received it and who made it here (a coordinator's name, if known)."""
+        async with self._reader.execute(
+            "SELECT state FROM records WHERE hub = ? AND seq = ?", (record.hub, record.seq)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return []
+        # an op is filed under its first record; a match under its need: an offer's matches
+        # are found under the needs it was matched with
+        files = [record, *RecordState.from_json(json.loads(row[0])).matches]
+        where = " OR ".join(["(o.rec_hub = ? AND o.rec_seq = ?)"] * len(files))
+        found: list[Logged] = []
+        async with self._reader.execute(
+            "SELECT o.body, o.received_at, coalesce(a.actor, '') FROM ops o"
+            " LEFT JOIN op_actors a ON a.origin = o.origin AND a.seq = o.seq"
+            f" WHERE {where}",
+            [n for rid in files for n in (rid.hub, rid.seq)],
+        ) as cur:
+            async for body, received_at, actor in cur:
+                op = op_from_json(json.loads(body))
+                if record in op.records():
+                    found.append(Logged(op, int(received_at), str(actor)))
+        found.sort(key=lambda entry: (entry.op.key, entry.op.seq))
+        return found
 
     async def _records(self, sql: str, params: Iterable[Any]) -> list[Record]:
         async with self._reader.execute(sql, tuple(params)) as cur:

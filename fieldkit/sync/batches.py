@@ -1,8 +1,9 @@
 """Envelopes in batches: what the HTTP and bundle file carriers share.
 
 The same messages as on air, without the 200-byte frames: a summary, then the ops in
-envelopes of :data:`BATCH` ops, written and read through :mod:`fieldkit.wire.bundle_format`
-one envelope at a time, so memory stays bounded whatever the size of the log. Ops leave the
+envelopes of :data:`BATCH` ops, sealed, written and read through
+:mod:`fieldkit.wire.bundle_format` a segment at a time, so memory stays bounded whatever the
+size of the log. Ops leave the
 hub as :func:`~fieldkit.core.ops.shareable` makes them: contact details only with consent.
 
 Our summary says the wire version we read (``Summary.reads``); ops go out in the version the
@@ -14,15 +15,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, replace
+from typing import IO
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.ops import Op, shareable
 from fieldkit.sync.engine import missing, summary_of
-from fieldkit.wire.bundle_format import BundleWriter
+from fieldkit.wire.bundle_format import BundleReader, BundleWriter
 from fieldkit.wire.messages import Envelope, Ops, Summary
 from fieldkit.wire.ops_body import WIRE_VERSIONS, op_version
+from fieldkit.wire.sealed import Purpose
 
 BATCH = 500  # ops per envelope, and per page read from the store
+READ = 1 << 16  # bytes read from a bundle file at a time
 
 
 async def our_summary(hub: Hub) -> Summary:
@@ -59,15 +63,17 @@ class Written:
 
 async def bundle_chunks(
     hub: Hub, key: bytes, summary: Summary, ops: AsyncIterable[Op],
-    written: Written | None = None, version: int = WIRE_VERSIONS[-1],
+    written: Written | None = None, version: int = WIRE_VERSIONS[-1], *,
+    purpose: Purpose = "bundle", context: bytes = b"",
 ) -> AsyncIterator[bytes]:  # fmt: skip
-    """A bundle of our summary and ``ops``, a chunk per envelope: the header, the summary, a
-    chunk per :data:`BATCH` ops, the closing tag, for readers of wire ``version``. Counts the
-    ops into ``written``."""
+    """A sealed bundle of our summary and ``ops`` (in envelopes of :data:`BATCH` ops), for
+    readers of wire ``version``, as chunks of at most a segment or an envelope (never empty).
+    Counts the ops into ``written``."""
     written = written if written is not None else Written()
-    writer = BundleWriter(key, version)
+    writer = BundleWriter(key, version, purpose=purpose, context=context)
     yield writer.start()
-    yield writer.add(Envelope(hub.id, 0, summary))
+    if chunk := writer.add(Envelope(hub.id, 0, summary)):
+        yield chunk
     batch: list[Op] = []
     async for op in ops:
         if op_version(op) > version:
@@ -75,12 +81,14 @@ async def bundle_chunks(
             continue
         batch.append(op)
         if len(batch) == BATCH:
-            yield writer.add(Envelope(hub.id, 0, Ops(tuple(batch))))
             written.ops += len(batch)
+            if chunk := writer.add(Envelope(hub.id, 0, Ops(tuple(batch)))):
+                yield chunk
             batch = []
     if batch:
-        yield writer.add(Envelope(hub.id, 0, Ops(tuple(batch))))
         written.ops += len(batch)
+        if chunk := writer.add(Envelope(hub.id, 0, Ops(tuple(batch)))):
+            yield chunk
     yield writer.finish()
 
 
@@ -103,3 +111,24 @@ async def take(hub: Hub, envelopes: Iterable[Envelope], taken: Taken | None = No
         elif isinstance(env.message, Summary):
             taken.summary = env.message
     return taken
+
+
+async def take_file(
+    hub: Hub, key: bytes, file: IO[bytes], *, checked: bool = False,
+    purpose: Purpose = "bundle", context: bytes = b"",
+) -> Taken:  # fmt: skip
+    """Take the bundle in a seekable ``file`` (a bundle on a stick, a spooled HTTP body) in
+    bounded memory: unless it was ``checked`` already, a first pass checks it whole, storing
+    nothing; the second stores it an envelope at a time. A bad bundle raises BundleError and
+    stores nothing."""
+    if not checked:
+        check = BundleReader(key, decode=False, purpose=purpose, context=context)
+        file.seek(0)
+        while chunk := file.read(READ):
+            check.feed(chunk)
+        check.finish()
+    reader, taken = BundleReader(key, purpose=purpose, context=context), Taken()
+    file.seek(0)
+    while chunk := file.read(READ):
+        await take(hub, reader.feed(chunk), taken)
+    return await take(hub, reader.finish(), taken)

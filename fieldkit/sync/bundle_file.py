@@ -1,20 +1,24 @@
 """Sync by bundle file: a runner carries a hub's ops on a USB stick to hubs out of reach.
 
 A bundle is our summary and every op we hold (or those since a date), in envelopes of
-:data:`~fieldkit.sync.batches.BATCH` ops (:mod:`fieldkit.wire.bundle_format`), written a chunk
-at a time: memory stays bounded whatever the size of the log. Importing a bundle twice changes
-nothing; a bundle cut short, altered or another network's is refused whole.
+:data:`~fieldkit.sync.batches.BATCH` ops, sealed under the network key
+(:mod:`fieldkit.wire.bundle_format`): a lost stick leaks nothing to whoever lacks the key. It is
+written a chunk at a time and imported in two passes over the file (checked whole, then taken
+an envelope at a time): memory stays bounded whatever the size of the log or the file.
+Importing a bundle twice changes nothing; a bundle cut short, altered or another network's is
+refused whole. Bundles of earlier releases (plain, authenticated only) are still imported.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Callable
+from typing import IO
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.clock import physical_ms
 from fieldkit.core.ops import Op, shareable
-from fieldkit.sync.batches import BATCH, Written, bundle_chunks, our_summary, take
-from fieldkit.wire.bundle_format import read_bundle
+from fieldkit.sync.batches import BATCH, Written, bundle_chunks, our_summary, take_file
 
 
 async def _every_op(hub: Hub, since_ms: int | None) -> AsyncIterator[Op]:
@@ -42,7 +46,13 @@ async def export_bundle(hub: Hub, key: bytes, since_ms: int | None = None) -> tu
     return b"".join(chunks), count
 
 
-async def import_bundle(hub: Hub, key: bytes, data: bytes) -> tuple[int, int]:
-    """Returns (new ops, ops in the bundle); a bad bundle raises BundleError, storing nothing."""
-    taken = await take(hub, read_bundle(key, data))
+async def import_bundle_file(hub: Hub, key: bytes, file: IO[bytes]) -> tuple[int, int]:
+    """Import the bundle in a seekable binary ``file``, read a chunk at a time (twice).
+    Returns (new ops, ops in the bundle); a bad bundle raises BundleError, storing nothing."""
+    taken = await take_file(hub, key, file)
     return taken.new, taken.seen
+
+
+async def import_bundle(hub: Hub, key: bytes, data: bytes) -> tuple[int, int]:
+    """:func:`import_bundle_file` for a bundle in memory (for tests)."""
+    return await import_bundle_file(hub, key, io.BytesIO(data))

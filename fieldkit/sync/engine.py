@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fieldkit.wire.messages import Summary
 from fieldkit.wire.ops_body import WIRE_VERSIONS
@@ -95,6 +95,33 @@ class SyncSettings:
     heartbeat_max: int = 20 * 60_000
     heartbeat_alone: int = 2 * 60_000  # while no neighbour is heard (waiting for a runner)
     peer_timeout: int = 60 * 60_000  # forget a neighbour not heard for this long
+    summary_origins: int = 24  # a summary lists at most this many origins (a full frame's
+    # worth at seqs up to 2^24); a hub holding more lists a share in turn (Summary.partial)
+    riding_origins: int = 8  # at most this many when it rides on a frame of ops
+
+
+#: The timings a hub's config may set (``[sync]``, in seconds: ``debounce_s`` …).
+TUNABLE_TIMINGS = (
+    "debounce", "jitter", "forward", "heartbeat_min", "heartbeat_max", "heartbeat_alone",
+    "peer_timeout",
+)  # fmt: skip
+
+#: Named timings (``sync.profile``). ``fixed``: a hub that stays put among the same
+#: neighbours, sparing airtime. ``runner``: a hub carried between neighbourhoods, in range of
+#: others for minutes: it announces itself often while alone, summarises soon after a change
+#: and forgets neighbours it left within a quarter hour. ``mains``: a hub on mains power where
+#: the region sets no duty cycle (e.g. US 915 MHz): repair within minutes, at more airtime.
+SYNC_PROFILES: Mapping[str, SyncSettings] = {
+    "fixed": SyncSettings(),
+    "runner": SyncSettings(
+        debounce=60_000, forward=10_000, heartbeat_min=60_000, heartbeat_max=5 * 60_000,
+        heartbeat_alone=20_000, peer_timeout=15 * 60_000,
+    ),
+    "mains": SyncSettings(
+        debounce=2 * 60_000, forward=15_000, heartbeat_min=3 * 60_000,
+        heartbeat_max=10 * 60_000, heartbeat_alone=60_000,
+    ),
+}  # fmt: skip
 
 
 @dataclass
@@ -174,6 +201,11 @@ class SyncEngine:
     #: Ops heard in a newer vocabulary than ours (left out by the decoder): asking for them
     #: again would only bring them again. They arrive once this hub is upgraded.
     unreadable: set[tuple[int, int]] = field(default_factory=set)
+    #: Partial summaries: per origin, the seq our summaries last listed, and where the turn
+    #: of origins listed in rotation stands (the next starts after this origin).
+    listed: dict[int, int] = field(default_factory=dict)
+    rotation: int = 0
+    _planned_rotation: int = 0
 
     def __post_init__(self) -> None:
         if self.summary_due == 0:  # announce ourselves at start-up, not in step with others
@@ -185,8 +217,13 @@ class SyncEngine:
     def heard_summary(
         self, sender: int, summary: Summary, mine: Mapping[int, int], now: int
     ) -> None:
+        known = self.peers[sender].summary if sender in self.peers else None
         peer = self._peer(sender, summary, now)
-        peer.summary = summary
+        if summary.partial:  # it says nothing of the origins it leaves out
+            peer.summary = _merged(known, summary)
+            mine = {origin: top for origin, top in mine.items() if origin in summary.vector}
+        else:
+            peer.summary = summary
         peer.reads = summary.reads
         if summary.reads > 1:
             self._announce(now)
@@ -261,7 +298,42 @@ class SyncEngine:
         self.heartbeat = self.settings.heartbeat_min
         self.next_heartbeat = due + self._spread(self.heartbeat)
 
-    def sent_summary(self, now: int) -> None:
+    def summary(
+        self, mine: Mapping[int, int], beyond: Mapping[int, Iterable[int]], *, riding: bool = False
+    ) -> Summary:
+        """Our summary: the whole vector while it fits a frame; else a partial one listing
+        the origins that changed since we last listed them (ours first), up to half the room,
+        and the rest of the room in rotation, so every origin is listed within a few
+        summaries whatever the number of hubs. Tell :meth:`sent_summary` when it went out."""
+        limit = self.settings.riding_origins if riding else self.settings.summary_origins
+        reads = self.summary_reads()
+        if len(mine) <= limit:
+            return replace(summary_of(mine, beyond), reads=reads)
+        origins = sorted(mine)
+        changed = sorted(
+            (o for o in origins if self.listed.get(o) != mine[o]),
+            key=lambda o: (o != self.hub, -(mine[o] - self.listed.get(o, 0)), o),
+        )
+        chosen = changed[: max(1, limit // 2)]
+        turn = [o for o in origins if o > self.rotation] + [
+            o for o in origins if o <= self.rotation
+        ]
+        self._planned_rotation = self.rotation
+        for origin in turn:
+            if len(chosen) >= limit:
+                break
+            if origin not in chosen:
+                chosen.append(origin)
+                self._planned_rotation = origin
+        vector = {o: mine[o] for o in sorted(chosen)}
+        held = {o: seqs for o, seqs in beyond.items() if o in vector}
+        return replace(summary_of(vector, held), reads=reads, partial=True)
+
+    def sent_summary(self, now: int, summary: Summary | None = None) -> None:
+        if summary is not None:
+            self.listed.update(summary.vector)
+            if summary.partial:
+                self.rotation = self._planned_rotation
         self.summary_due = None
         self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
                              self.settings.heartbeat_max)  # fmt: skip
@@ -469,6 +541,18 @@ class SyncEngine:
     def _forget(self, now: int) -> None:
         timeout = self.settings.peer_timeout
         self.peers = {h: p for h, p in self.peers.items() if now - p.last_heard < timeout}
+
+
+def _merged(known: Summary | None, partial: Summary) -> Summary:
+    """What we know a neighbour holds, after a partial summary from it."""
+    if known is None:
+        return replace(partial, partial=False)
+    vector = dict(known.vector)
+    for origin, top in partial.vector.items():
+        vector[origin] = max(vector.get(origin, 0), top)
+    extra = {o: s for o, s in known.extra.items() if o not in partial.vector}
+    extra.update(partial.extra)
+    return Summary(vector, extra, partial.reads)
 
 
 def peers_view(

@@ -1,15 +1,24 @@
-"""Sync over HTTP between hubs on one network: ``POST /sync/v1`` (served by
-:mod:`fieldkit.web.sync_api`), two round trips whatever the number of records.
+"""Sync over HTTP between hubs on one network: ``GET /sync/v1/challenge`` and
+``POST /sync/v1`` (served by :mod:`fieldkit.web.sync_api`), two round trips whatever the
+number of records.
 
-A request and its answer are bundles (:mod:`fieldkit.wire.bundle_format`): the client sends
-its summary; the server stores the ops a request carries and answers with its summary and the
-ops the client lacks; the client stores those and sends, in a second request, the ops the
-server lacks. Both ends stream: the server writes its answer an envelope at a time as it reads
-the store a page at a time, and the client spools the answer (a temporary file beyond
-:data:`SPOOL` bytes), checks its tag, then takes it an envelope at a time — a bundle that fails
-its tag is refused whole, as before, and memory stays bounded at both ends. Each end writes
-ops in the wire version the other's summary says it reads (an earlier release says nothing:
-version 1), leaving out ops that need a newer one (:attr:`SyncReport.held_back`).
+Hub-to-hub HTTP often runs over open Wi-Fi, so every body is sealed
+(:mod:`fieldkit.wire.sealed`) and every request is fresh. Before each request the client asks
+the server for a single-use challenge (:mod:`fieldkit.sync.challenges`) and sends it in the
+:data:`CHALLENGE_HEADER`; the request is a bundle sealed for ``sync request`` and the answer
+one sealed for ``sync answer``, both bound to that challenge. So an eavesdropper reads nothing,
+a request replayed later is refused before its body is read (its challenge was taken), and an
+answer cannot be passed off as the answer to another request.
+
+The client sends its summary; the server stores the ops a request carries and answers with
+its summary and the ops the client lacks; the client stores those and sends, in a second
+request under a new challenge, the ops the server lacks (a push sent twice changes nothing:
+ops are known by their ids). Both ends stream in bounded memory: each spools what it receives
+(sealed, in a temporary file beyond :data:`SPOOL` bytes) while checking it, and takes it an
+envelope at a time only once it was whole — refused whole otherwise, nothing stored; the
+server writes its answer a segment at a time as it reads the store a page at a time. Each end
+writes ops in the wire version the other's summary says it reads (an earlier release says
+nothing: version 1), leaving out ops that need a newer one (:attr:`SyncReport.held_back`).
 """
 
 from __future__ import annotations
@@ -28,42 +37,100 @@ from fieldkit.sync.batches import (
     bundle_chunks,
     ops_lacking,
     our_summary,
-    take,
+    take_file,
     version_for,
 )
-from fieldkit.wire.bundle_format import BundleError, BundleReader, read_bundle, write_bundle
-from fieldkit.wire.messages import Envelope, Summary
+from fieldkit.sync.challenges import BYTES as CHALLENGE_BYTES
+from fieldkit.sync.engine import missing
+from fieldkit.wire.bundle_format import BundleError, BundleReader
+from fieldkit.wire.messages import Summary
+from fieldkit.wire.sealed import Purpose
 
 if TYPE_CHECKING:
     import httpx
 
-SPOOL = 1 << 20  # bytes of an answer held in memory before it spills to a temporary file
-READ = 1 << 16  # bytes read from the spool at a time
+SPOOL = 1 << 20  # bytes of a body held in memory before it spills to a temporary file
+CHALLENGE_HEADER = "fieldkit-challenge"
 
-#: An answer: whole, or as it arrives.
-Reply = bytes | AsyncIterable[bytes]
-#: Sends a request's bytes to the other hub and returns its answer.
-Post = Callable[[bytes], Awaitable[Reply]]
+#: A body: whole, or as it arrives.
+Body = bytes | AsyncIterable[bytes]
+#: Asks the other hub for a challenge.
+Ask = Callable[[], Awaitable[bytes]]
+#: Sends a request's body under a challenge to the other hub and returns its answer.
+Post = Callable[[bytes, Body], Awaitable[Body]]
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The other hub, as the client sees it: how to ask it for a challenge, and to post."""
+
+    challenge: Ask
+    post: Post
+
+
+class BodyTooLarge(BundleError):
+    """A request body beyond the server's limit (refused as it streams in)."""
+
+
+def parse_challenge(text: str | None) -> bytes | None:
+    """The challenge a request names in its header (hex), or None if it names none."""
+    try:
+        challenge = bytes.fromhex(text or "")
+    except ValueError:
+        return None
+    return challenge if len(challenge) == CHALLENGE_BYTES else None
+
+
+async def _chunks(body: Body) -> AsyncIterator[bytes]:
+    if isinstance(body, bytes):
+        yield body
+    else:
+        async for chunk in body:
+            yield chunk
+
+
+async def _receive(
+    hub: Hub, key: bytes, body: Body, *, purpose: Purpose, challenge: bytes, limit: int | None
+) -> Taken:
+    """Spool a sealed body while checking it (BodyTooLarge beyond ``limit`` bytes), then take
+    it an envelope at a time: a body that fails any check is refused whole, nothing stored."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
+        check, size = BundleReader(key, decode=False, purpose=purpose, context=challenge), 0
+        async for chunk in _chunks(body):
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise BodyTooLarge(f"body larger than {limit} bytes")
+            check.feed(chunk)
+            spool.write(chunk)
+        check.finish()
+        return await take_file(hub, key, spool, checked=True, purpose=purpose, context=challenge)
 
 
 # --- the server ------------------------------------------------------------------------------
 
 
-async def answer(hub: Hub, key: bytes, body: bytes) -> AsyncIterator[bytes]:
-    """The server's side of one request: the request is checked whole (BundleError, nothing
-    stored) and its ops are stored *before* this returns; the answer — our summary, then the
-    ops the client lacks — is then produced a chunk per envelope as it is iterated."""
-    theirs = (await take(hub, read_bundle(key, body))).summary
-    return _answer(hub, key, theirs)
+async def answer(
+    hub: Hub, key: bytes, challenge: bytes, body: Body, limit: int | None = None
+) -> AsyncIterator[bytes]:
+    """The server's side of one request under ``challenge`` (already taken by the caller):
+    the request is checked whole (BundleError, BodyTooLarge: nothing stored) and its ops are
+    stored *before* this returns; the answer — our summary, then the ops the client lacks,
+    sealed — is then produced a segment at a time as it is iterated."""
+    taken = await _receive(hub, key, body, purpose="sync request", challenge=challenge, limit=limit)
+    return _answer(hub, key, challenge, taken.summary)
 
 
-async def _answer(hub: Hub, key: bytes, theirs: Summary | None) -> AsyncIterator[bytes]:
+async def _answer(
+    hub: Hub, key: bytes, challenge: bytes, theirs: Summary | None
+) -> AsyncIterator[bytes]:
     summary = await our_summary(hub)  # after the request's ops were stored, as it says so
     if theirs is None:  # nothing to answer but what we hold
-        chunks = bundle_chunks(hub, key, summary, _no_ops())
+        chunks = bundle_chunks(hub, key, summary, _no_ops(), purpose="sync answer",
+                               context=challenge)  # fmt: skip
     else:
         lacking = ops_lacking(hub, theirs)
-        chunks = bundle_chunks(hub, key, summary, lacking, version=version_for(theirs))
+        chunks = bundle_chunks(hub, key, summary, lacking, version=version_for(theirs),
+                               purpose="sync answer", context=challenge)  # fmt: skip
     async for chunk in chunks:
         yield chunk
 
@@ -84,63 +151,54 @@ class SyncReport:
     held_back: int = 0  # ops not sent: the other hub reads an older wire version
 
 
-async def sync_with(hub: Hub, key: bytes, post: Post) -> SyncReport:
+async def sync_with(hub: Hub, key: bytes, peer: Peer) -> SyncReport:
     """The client's side: two round trips, whatever the number of records."""
-    hello = write_bundle(key, [Envelope(hub.id, 0, await our_summary(hub))])
-    taken = await _take_reply(hub, key, await post(hello))
+    challenge = await peer.challenge()
+    hello = bundle_chunks(hub, key, await our_summary(hub), _no_ops(), purpose="sync request",
+                          context=challenge)  # fmt: skip
+    reply = await peer.post(challenge, hello)
+    taken = await _receive(hub, key, reply, purpose="sync answer", challenge=challenge,
+                           limit=None)  # fmt: skip
     if taken.summary is None:
         raise BundleError("the other hub did not say what it holds")
     written, theirs = Written(), taken.summary
-    ours = bundle_chunks(hub, key, await our_summary(hub), ops_lacking(hub, theirs), written,
-                         version_for(theirs))  # fmt: skip
-    upload = b"".join([chunk async for chunk in ours])  # the server reads a request whole
-    if written.ops:
-        await _check_reply(key, await post(upload))
+    if missing(await hub.store.version_vector(), theirs):
+        challenge = await peer.challenge()
+        ours = bundle_chunks(hub, key, await our_summary(hub), ops_lacking(hub, theirs),
+                             written, version_for(theirs), purpose="sync request",
+                             context=challenge)  # fmt: skip
+        reply = await peer.post(challenge, ours)
+        await _receive(hub, key, reply, purpose="sync answer", challenge=challenge, limit=None)
     return SyncReport(taken.new, taken.seen, written.ops, written.held_back)
 
 
-async def _chunks(reply: Reply) -> AsyncIterator[bytes]:
-    if isinstance(reply, bytes):
-        yield reply
-    else:
-        async for chunk in reply:
-            yield chunk
-
-
-async def _check_reply(key: bytes, reply: Reply) -> None:
-    check = BundleReader(key, decode=False)
-    async for chunk in _chunks(reply):
-        check.feed(chunk)
-    check.finish()
-
-
-async def _take_reply(hub: Hub, key: bytes, reply: Reply) -> Taken:
-    """Spool the answer, check its tag, then store it an envelope at a time."""
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
-        check = BundleReader(key, decode=False)
-        async for chunk in _chunks(reply):
-            check.feed(chunk)
-            spool.write(chunk)
-        check.finish()
-        spool.seek(0)
-        reader, taken = BundleReader(key), Taken()
-        while chunk := spool.read(READ):
-            await take(hub, reader.feed(chunk), taken)
-        reader.finish()
-    return taken
-
-
-def streaming_post(client: httpx.AsyncClient, url: str) -> Post:
-    """A :data:`Post` to the hub at ``url`` (like ``http://10.0.0.2:8080``) that hands back the
-    answer as it arrives. A hub that cannot be reached or refuses is a FieldkitError."""
+def http_peer(client: httpx.AsyncClient, url: str) -> Peer:
+    """The hub at ``url`` (like ``http://10.0.0.2:8080``): requests stream out and answers
+    stream back as they arrive. A hub that cannot be reached or refuses is a FieldkitError."""
     import httpx
 
-    async def post(body: bytes) -> AsyncIterator[bytes]:
-        return _stream(body)
-
-    async def _stream(body: bytes) -> AsyncIterator[bytes]:
+    async def challenge() -> bytes:
         try:
-            async with client.stream("POST", f"{url}/sync/v1", content=body) as reply:
+            reply = await client.get(f"{url}/sync/v1/challenge")
+        except httpx.HTTPError as exc:
+            raise FieldkitError(f"cannot reach {url}: {exc}") from None
+        if reply.status_code != 200:
+            raise FieldkitError(f"{url} refused: {reply.text.strip() or reply.status_code}")
+        found = parse_challenge(reply.text.strip())
+        if found is None:
+            raise FieldkitError(f"{url} did not answer with a sync challenge")
+        return found
+
+    async def post(challenge: bytes, body: Body) -> AsyncIterator[bytes]:
+        return _stream(challenge, body)
+
+    async def _stream(challenge: bytes, body: Body) -> AsyncIterator[bytes]:
+        headers = {CHALLENGE_HEADER: challenge.hex()}
+        content = body if isinstance(body, bytes) else _chunks(body)
+        try:
+            async with client.stream(
+                "POST", f"{url}/sync/v1", content=content, headers=headers
+            ) as reply:
                 if reply.status_code != 200:
                     text = (await reply.aread()).decode(errors="replace").strip()
                     raise FieldkitError(f"{url} refused: {text or reply.status_code}")
@@ -149,4 +207,4 @@ def streaming_post(client: httpx.AsyncClient, url: str) -> Post:
         except httpx.HTTPError as exc:
             raise FieldkitError(f"cannot reach {url}: {exc}") from None
 
-    return post
+    return Peer(challenge, post)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from fieldkit.core.fields import FIELDS, FieldSpec
@@ -26,7 +26,6 @@ from fieldkit.sync.engine import (
     SendWant,
     SyncEngine,
     expand,
-    summary_of,
     to_ranges,
 )
 from fieldkit.wire import frame as codec
@@ -51,19 +50,31 @@ class Replica(Protocol):
 
 
 class ReplayGuard:
-    """Per sender, accept each frame counter once, within a window below the highest seen."""
+    """Per sender, accept each frame counter once, within a window below the highest seen.
 
-    def __init__(self) -> None:
+    ``restored`` is each sender's highest counter as kept before a restart (:meth:`tops`):
+    which counters below it were seen is forgotten, so none of them is accepted again.
+    Senders never go back: their counters survive their own restarts (``sync.radio``).
+    """
+
+    def __init__(self, restored: Mapping[int, int] | None = None) -> None:
         self._seen: dict[int, tuple[int, set[int]]] = {}
+        self._floor: dict[int, int] = dict(restored or {})
 
     def accept(self, sender: int, counter: int) -> bool:
-        top, recent = self._seen.get(sender, (-1, set()))
+        top, recent = self._seen.get(sender, (self._floor.get(sender, -1), set()))
+        if counter <= self._floor.get(sender, -1):
+            return False
         if counter <= top - REPLAY_WINDOW or counter in recent:
             return False
         recent.add(counter)
         top = max(top, counter)
         self._seen[sender] = (top, {c for c in recent if c > top - REPLAY_WINDOW})
         return True
+
+    def tops(self) -> dict[int, int]:
+        """Each sender's highest counter accepted: what to keep across a restart."""
+        return self._floor | {sender: top for sender, (top, _) in self._seen.items()}
 
 
 @dataclass
@@ -104,8 +115,16 @@ class GossipNode:
         budget: int = MAX_PAYLOAD,
         counter: int = 0,
         fields: tuple[FieldSpec, ...] = FIELDS,
+        clock_sample: Callable[[int, int], None] | None = None,
+        keep_counters: Callable[[dict[int, int]], Awaitable[None]] | None = None,
     ) -> None:
         self.hub = hub
+        #: Told (sender, ms) when a neighbour sends ops it made itself: its clock read at
+        #: least ``ms`` (see :class:`fieldkit.core.clock.ClockSkew`).
+        self.clock_sample = clock_sample
+        #: Awaited with every sender's highest counter after a frame is accepted and before
+        #: it is acted on, to keep the replay window across restarts (see :class:`ReplayGuard`).
+        self.keep_counters = keep_counters
         self.fields = fields  # the field table (a newer one in simulations of a newer hub)
         self.replica = replica
         self.key = key
@@ -134,6 +153,8 @@ class GossipNode:
         if not self.guard.accept(env.sender, env.counter):
             self.stats.rejected["replay"] += 1
             return
+        if self.keep_counters is not None:
+            await self.keep_counters(self.guard.tops())
         await self.handle(env, now)
         self.engine.heard_version(env.sender, payload[0], now)
 
@@ -148,6 +169,9 @@ class GossipNode:
             ids = [(op.origin, op.seq) for op in msg.ops]
             vector, beyond = await self.replica.version_vector(), await self.replica.held_beyond()
             fresh = [(o, s) for o, s in ids if s > vector.get(o, 0) and s not in beyond.get(o, ())]
+            own = [op.hlc >> 16 for op in msg.ops if op.origin == env.sender]
+            if own and self.clock_sample is not None:
+                self.clock_sample(env.sender, max(own))
             new = await self.replica.receive(msg.ops)
             self.stats.ops_in_new += new
             self.stats.ops_in_dup += len(msg.ops) - new
@@ -161,9 +185,8 @@ class GossipNode:
             mine = await self.replica.version_vector()
             self.engine.heard_want(env.sender, msg.provider, msg.ranges, mine, now)
 
-    async def _summary(self, mine: Mapping[int, int]) -> Summary:
-        summary = summary_of(mine, await self.replica.held_beyond())
-        return replace(summary, reads=self.engine.summary_reads())
+    async def _summary(self, mine: Mapping[int, int], *, riding: bool = False) -> Summary:
+        return self.engine.summary(mine, await self.replica.held_beyond(), riding=riding)
 
     async def next_payload(self, now: int) -> Outgoing | int | None:
         """What to send now, or the time to ask again (None: when something happens)."""
@@ -175,7 +198,7 @@ class GossipNode:
             payload = codec.encode_envelope(
                 self.key, Envelope(self.hub, self._next_counter(), summary)
             )
-            self.engine.sent_summary(now)
+            self.engine.sent_summary(now, summary)
             self.stats.summaries_out += 1
             self.stats.frames_out += 1
             self.stats.control_bytes_out += len(payload)
@@ -209,7 +232,7 @@ class GossipNode:
             )
             riding = 0
             if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
-                summary = await self._summary(mine)
+                summary = await self._summary(mine, riding=True)
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
                     both, fitted_both = codec.pack_ops(
                         self.key, self.hub, counter, ops, self.budget, summary, version, self.fields
@@ -217,7 +240,7 @@ class GossipNode:
                     if fitted_both == fitted:  # only if it displaces no op
                         riding = len(both) - len(payload)
                         payload = both
-                        self.engine.sent_summary(now)
+                        self.engine.sent_summary(now, summary)
                         self.stats.summaries_out += 1
             sent = ops[:fitted]
             self.engine.sent_ops(((op.origin, op.seq) for op in sent), now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -26,11 +27,13 @@ from fieldkit.mesh.transport import (
     Transport,
 )
 from fieldkit.sync.engine import SyncEngine, SyncSettings, peers_view
-from fieldkit.sync.node import GossipNode, Outgoing
+from fieldkit.sync.node import GossipNode, Outgoing, ReplayGuard
 from fieldkit.sync.replica import StoreReplica
 
 log = logging.getLogger(__name__)
 COUNTER_KEY = "frame_counter"
+#: Each neighbour's highest frame counter accepted, kept so a restart accepts no replay.
+REPLAY_KEY = "replay_window"
 COUNTER_BLOCK = 100_000
 BUDGET_MARGIN_MS = 5_000.0  # never spend the last seconds of the duty-cycle budget
 TROUBLE_BACKOFF_S = 5.0  # after any other radio trouble, try again this soon
@@ -58,11 +61,13 @@ class RadioSync:
         self._start = clock()
         engine = SyncEngine(hub.id, settings or SyncSettings(), rng or random.Random())
         self.node = GossipNode(
-            hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload, counter=counter
-        )
+            hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload,
+            counter=counter, clock_sample=self._clock_sample, keep_counters=self._keep_counters,
+        )  # fmt: skip
         self.wake = asyncio.Event()
         self.last_contact: float | None = None
         self.backoffs = 0
+        self.restored = False  # the replay window kept before a restart is taken up
         hub.on_change.append(self._changed)
 
     @classmethod
@@ -71,6 +76,25 @@ class RadioSync:
         start = int(await hub.store.meta(COUNTER_KEY) or 0)
         await hub.store.set_meta(COUNTER_KEY, str(start + COUNTER_BLOCK))
         return start
+
+    async def _keep_counters(self, tops: dict[int, int]) -> None:
+        await self.hub.store.set_meta(
+            REPLAY_KEY, json.dumps({f"{s:08x}": c for s, c in tops.items()})
+        )
+
+    async def restore_replay_window(self) -> None:
+        """Take up the replay window kept before a restart (an unreadable one is logged)."""
+        text = await self.hub.store.meta(REPLAY_KEY)
+        try:
+            kept = {int(s, 16): int(c) for s, c in json.loads(text).items()} if text else {}
+        except (ValueError, AttributeError, TypeError):
+            log.warning("the kept replay window is unreadable: starting a new one")
+            kept = {}
+        self.node.guard = ReplayGuard(kept)
+        self.restored = True
+
+    def _clock_sample(self, sender: int, remote_ms: int) -> None:
+        self.hub.skew.observe(f"{sender:08x}", remote_ms, self.hub.wall())
 
     def now(self) -> int:
         """Radio time in ms (the simulator may run it faster than the wall clock)."""
@@ -83,6 +107,7 @@ class RadioSync:
     async def run(self) -> None:
         # ops this hub held before it started are not "new": neighbours ask for what they lack
         self.node.engine.own_floor = (await self.hub.store.version_vector()).get(self.hub.id, 0)
+        await self.restore_replay_window()
         receiver = asyncio.create_task(self._receive())
         try:
             await self._send_loop()

@@ -1,23 +1,38 @@
 """Bundle files: sync messages on a USB stick, for runners (pure).
 
-Layout: ``FKBUNDLE`` + version byte, then each envelope as a varint length and its bytes
-(each envelope authenticated as on air), then an HMAC-SHA256 of everything before it under a
-key derived from the network key, so a bundle cut short, reordered or altered is refused
-whole. Importing a bundle twice changes nothing: ops are known by their ids.
+Two versions, told apart by the byte after ``FKBUNDLE``:
+
+* **1, plain** (earlier releases; still read, never written): each envelope as a varint length
+  and its bytes (each authenticated as on air), then an HMAC-SHA256 of everything before it
+  under a key derived from the network key. Authenticated, but readable by anyone.
+* **2, sealed** (written since): ``FKBUNDLE\\x02``, then a version-1 bundle after its magic,
+  sealed as a stream (:mod:`fieldkit.wire.sealed`: ChaCha20-Poly1305 segments under a key
+  derived from the network key for the purpose, with ``FKBUNDLE\\x02`` and the carrier's
+  context as associated data). Without the key a bundle reads as random bytes: a lost stick
+  leaks nothing.
+
+HTTP sync bodies (:mod:`fieldkit.sync.http`) are sealed bundles too, under their own purposes
+(``sync request``, ``sync answer``) and bound to the server's challenge; they are never plain.
+A bundle cut short, reordered or altered is refused whole. Importing a bundle twice changes
+nothing: ops are known by their ids.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Iterable
 
 from fieldkit.errors import BundleError as BundleError
 from fieldkit.wire import frame as codec
 from fieldkit.wire.messages import Envelope
 from fieldkit.wire.ops_body import WIRE_VERSIONS
+from fieldkit.wire.sealed import Opener, Purpose, RandomBytes, Sealer
 
-MAGIC = b"FKBUNDLE\x01"
+PREFIX = b"FKBUNDLE"
+MAGIC = PREFIX + b"\x01"  # plain: what a sealed bundle holds inside, and earlier releases wrote
+SEALED_MAGIC = PREFIX + b"\x02"
 TAG = 32
 MAX_ENVELOPE = 1 << 26  # far beyond any envelope a hub writes; bounds a reader's buffer
 
@@ -35,21 +50,11 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-class BundleWriter:
-    """Writes a bundle one envelope at a time, so a bundle of any size needs bounded memory.
-
-    Each :meth:`add` returns the bytes to append; :meth:`finish` the closing tag. The bytes
-    are exactly those of :func:`write_bundle` for the same envelopes. ``version`` is the
-    highest wire version the readers read (see :func:`fieldkit.wire.frame.encode_envelope`).
-    """
-
-    def __init__(self, network_key: bytes, version: int = WIRE_VERSIONS[-1]) -> None:
+class _PlainWriter:
+    def __init__(self, network_key: bytes, version: int) -> None:
         self._network_key = network_key
         self._version = version
         self._mac = hmac.new(_key(network_key), MAGIC, hashlib.sha256)
-
-    def start(self) -> bytes:
-        return MAGIC
 
     def add(self, env: Envelope) -> bytes:
         frame = codec.encode_envelope(self._network_key, env, self._version)
@@ -61,39 +66,63 @@ class BundleWriter:
         return self._mac.digest()
 
 
-def write_bundle(network_key: bytes, envelopes: Iterable[Envelope]) -> bytes:
-    writer = BundleWriter(network_key)
+class BundleWriter:
+    """Writes a sealed bundle one envelope at a time, so a bundle of any size needs bounded
+    memory.
+
+    :meth:`start` returns the header, each :meth:`add` the bytes to append (whole segments
+    only: often nothing), :meth:`finish` the rest. ``version`` is the highest wire version the
+    readers read (see :func:`fieldkit.wire.frame.encode_envelope`); ``purpose`` and
+    ``context`` say what the bundle is for (a file, or an HTTP request or answer bound to the
+    server's challenge): a reader must name the same.
+    """
+
+    def __init__(
+        self,
+        network_key: bytes,
+        version: int = WIRE_VERSIONS[-1],
+        *,
+        purpose: Purpose = "bundle",
+        context: bytes = b"",
+        random_bytes: RandomBytes = secrets.token_bytes,
+    ) -> None:
+        self._plain = _PlainWriter(network_key, version)
+        self._sealer = Sealer(network_key, purpose, SEALED_MAGIC + context, random_bytes)
+
+    def start(self) -> bytes:
+        return SEALED_MAGIC + self._sealer.header()
+
+    def add(self, env: Envelope) -> bytes:
+        return self._sealer.seal(self._plain.add(env))
+
+    def finish(self) -> bytes:
+        return self._sealer.seal(self._plain.finish()) + self._sealer.finish()
+
+
+def write_bundle(
+    network_key: bytes,
+    envelopes: Iterable[Envelope],
+    *,
+    purpose: Purpose = "bundle",
+    context: bytes = b"",
+    random_bytes: RandomBytes = secrets.token_bytes,
+) -> bytes:
+    writer = BundleWriter(network_key, purpose=purpose, context=context, random_bytes=random_bytes)
     chunks = [writer.start(), *(writer.add(env) for env in envelopes)]
     return b"".join(chunks) + writer.finish()
 
 
-class BundleReader:
-    """Reads a bundle a chunk at a time, in bounded memory (an HTTP answer, a file on a stick).
+class _PlainReader:
+    """A version-1 bundle's envelopes, as its bytes arrive (after the magic)."""
 
-    :meth:`feed` returns the envelopes its chunk completes, each checked against its own frame
-    tag; :meth:`finish` checks the bundle's closing tag, the one thing that says nothing was
-    cut, reordered or altered. A caller that refuses a bundle *whole* reads it twice: once with
-    ``decode=False`` (the tag only, nothing parsed) and, if that passed, once to take it.
-    """
-
-    def __init__(self, network_key: bytes, *, decode: bool = True) -> None:
+    def __init__(self, network_key: bytes, decode: bool) -> None:
         self._network_key = network_key
         self._decode = decode
         self._mac = hmac.new(_key(network_key), MAGIC, hashlib.sha256)
         self._buf = bytearray()  # bytes not consumed yet; the last TAG of them may be the tag
-        self._started = False
 
     def feed(self, chunk: bytes) -> list[Envelope]:
         self._buf += chunk
-        if not self._started:
-            if len(self._buf) < len(MAGIC):
-                return []
-            if not self._buf.startswith(MAGIC[:-1]):
-                raise BundleError("not a fieldkit bundle")
-            if not self._buf.startswith(MAGIC):
-                raise BundleError("bundle from another fieldkit version")
-            del self._buf[: len(MAGIC)]
-            self._started = True
         body = len(self._buf) - TAG  # bytes before the last TAG are surely not the tag
         pos, out = 0, []
         if not self._decode:
@@ -112,9 +141,6 @@ class BundleReader:
             raise BundleError(f"bundle holds a bad message: {exc.reason}") from None
 
     def finish(self) -> None:
-        """Raises BundleError unless the bundle ended whole, under a tag that matches."""
-        if not self._started:
-            raise BundleError("not a fieldkit bundle")
         self._mac.update(self._buf[:-TAG])
         tag = bytes(self._buf[-TAG:])
         if len(self._buf) < TAG or not hmac.compare_digest(tag, self._mac.digest()):
@@ -123,6 +149,67 @@ class BundleReader:
             )
         if len(self._buf) > TAG:
             raise BundleError("bundle is malformed")  # an envelope cut short
+
+
+class BundleReader:
+    """Reads a bundle a chunk at a time, in bounded memory (an HTTP body, a file on a stick).
+
+    :meth:`feed` returns the envelopes its chunk completes, each checked against its own frame
+    tag (and, sealed, its segment's); :meth:`finish` returns the last ones and checks that the
+    bundle ended whole, the one thing that says nothing was cut, reordered or altered. A
+    caller that refuses a bundle *whole* reads it twice: once with ``decode=False`` (checked,
+    nothing parsed) and, if that passed, once to take it. ``purpose`` and ``context`` must be
+    those it was written with; plain (version 1) bundles are read only as files
+    (``purpose="bundle"``): HTTP bodies must be sealed.
+    """
+
+    def __init__(
+        self,
+        network_key: bytes,
+        *,
+        decode: bool = True,
+        purpose: Purpose = "bundle",
+        context: bytes = b"",
+    ) -> None:
+        self._plain = _PlainReader(network_key, decode)
+        self._purpose: Purpose = purpose
+        self._opener: Opener | None = Opener(network_key, purpose, SEALED_MAGIC + context)
+        self._head = bytearray()
+        self._started = False
+
+    def feed(self, chunk: bytes) -> list[Envelope]:
+        if not self._started:
+            self._head += chunk
+            if len(self._head) < len(MAGIC):
+                return []
+            return self._plain.feed(self._start())
+        if self._opener is None:
+            return self._plain.feed(chunk)
+        return self._plain.feed(self._opener.feed(chunk))
+
+    def _start(self) -> bytes:
+        head = bytes(self._head)
+        if not head.startswith(PREFIX):
+            raise BundleError("not a fieldkit bundle")
+        if head.startswith(MAGIC) and self._purpose == "bundle":
+            self._opener = None  # an earlier release's plain bundle
+        elif head.startswith(MAGIC):
+            raise BundleError("unsealed sync from an earlier fieldkit: upgrade that hub")
+        elif not head.startswith(SEALED_MAGIC):
+            raise BundleError("bundle from another fieldkit version")
+        self._started = True
+        self._head = bytearray()
+        rest = head[len(MAGIC) :]
+        return rest if self._opener is None else self._opener.feed(rest)
+
+    def finish(self) -> list[Envelope]:
+        """The last envelopes; raises BundleError unless the bundle ended whole, under tags
+        that match."""
+        if not self._started:
+            raise BundleError("not a fieldkit bundle")
+        out = [] if self._opener is None else self._plain.feed(self._opener.finish())
+        self._plain.finish()
+        return out
 
 
 def _frame_at(buf: bytearray, pos: int, end: int) -> tuple[bytes, int] | None:
@@ -145,12 +232,13 @@ def _frame_at(buf: bytearray, pos: int, end: int) -> tuple[bytes, int] | None:
     return (bytes(buf[pos : pos + length]), pos + length) if pos + length <= end else None
 
 
-def read_bundle(network_key: bytes, data: bytes) -> list[Envelope]:
+def read_bundle(
+    network_key: bytes, data: bytes, *, purpose: Purpose = "bundle", context: bytes = b""
+) -> list[Envelope]:
     """Every envelope of a whole bundle; a bundle that fails any check is refused whole."""
-    check = BundleReader(network_key, decode=False)
+    check = BundleReader(network_key, decode=False, purpose=purpose, context=context)
     check.feed(data)
     check.finish()
-    reader = BundleReader(network_key)
+    reader = BundleReader(network_key, purpose=purpose, context=context)
     out = reader.feed(data)
-    reader.finish()
-    return out
+    return out + reader.finish()

@@ -17,10 +17,11 @@ Frame layout::
 
 The *version byte* stands alone so that a hub speaking another version is told so
 (``DecodeError("version")``) before anything else is tried; it is still covered by the tag.
-This codec reads versions 1 and 2 and writes the lowest that holds the frame: version 1 (the
+This codec reads versions 1 to 3 and writes the lowest that holds the frame: version 1 (the
 bytes of every earlier release, pinned by ``tests/data/golden``) unless an op needs an
-extended code (see :mod:`fieldkit.wire.ops_body`), and never more than the ``version`` the
-caller says the receivers read (the lower of ours and the neighbour's).
+extended code (version 2) or carries a causal counter (version 3; see
+:mod:`fieldkit.wire.ops_body`), and never more than the ``version`` the caller says the
+receivers read (the lower of ours and the neighbour's).
 The *tag* is HMAC-SHA256 truncated to 8 bytes, over everything before it, keyed with a
 subkey of the network key (``HMAC(network key, "fieldkit wire frame v1")``), so the same key
 can serve other purposes without one forging the other. 64 bits: a forger gets one guess per
@@ -37,7 +38,9 @@ caller's job). Then, by message:
   origin hub, uvar(count) and zigzag steps from the vector's seq. A hub that reads versions
   above 1 may say so (``Summary.reads``) as the extras of hub 0, which is never an origin:
   ~5 bytes, that a hub of an earlier release reads as seqs it never holds (see
-  :data:`VERSION_HUB`). Hubs say it only once it matters (see :mod:`fieldkit.sync.engine`).
+  :data:`VERSION_HUB`); so does the mark of a partial summary (:data:`PARTIAL_MARK`, ~3 bytes
+  more), which lists only some origins. Hubs say it only once it matters (see
+  :mod:`fieldkit.sync.engine`).
 * **Want**: the provider asked (32 bits), uvar(origins), then per origin, ascending: hub
   (32 bits), uvar(ranges), and per range zigzag(lo − previous hi − 1) and uvar(hi − lo).
 * **Ops**: see :mod:`fieldkit.wire.ops_body`: a hub table (the sender is hub 0 for free), then
@@ -91,6 +94,9 @@ _SUMMARY, _OPS, _WANT, _OPS_SUMMARY = 0, 1, 2, 3
 #: the highest wire version its sender reads: a hub of an earlier release reads them as seqs
 #: of an origin it never holds, and ignores them.
 VERSION_HUB = 0
+#: Among hub 0's extras, this value says the summary is partial (``Summary.partial``); a hub of
+#: an earlier release reads it as one more seq of an origin it never holds.
+PARTIAL_MARK = 1 << 16
 _MAC_LABEL = b"fieldkit wire frame v1"
 _SEQ_MAX = (1 << 64) - 1
 _HEADER_CHUNK = 7
@@ -314,8 +320,11 @@ def _write_summary(w: BitWriter, summary: Summary) -> None:
     if VERSION_HUB in summary.extra:
         raise ValueError(f"hub {VERSION_HUB} is not an origin: its extra entry says the version")
     extra = sorted(summary.extra.items())
-    if summary.reads > 1:  # the version we read rides as the extras of hub 0 (no origin)
-        extra.insert(0, (VERSION_HUB, (summary.reads,)))
+    said: tuple[int, ...] = (summary.reads,) if summary.reads > 1 else ()
+    if summary.partial:
+        said += (PARTIAL_MARK,)
+    if said:  # the version we read, and partial, ride as the extras of hub 0 (no origin)
+        extra.insert(0, (VERSION_HUB, said))
     w.uvar(len(extra), 1)
     for hub, seqs in extra:
         _hub_ok(hub)
@@ -354,8 +363,9 @@ def _read_summary(r: BitReader) -> Summary:
                 raise BodyError("bad_message", f"summary seq {prev} out of range")
             seqs.append(prev)
         extra[hub] = tuple(seqs)
-    announced = extra.pop(VERSION_HUB, ())
-    return Summary(vector, extra, max(announced, default=1))
+    said = extra.pop(VERSION_HUB, ())
+    reads = max((v for v in said if v < PARTIAL_MARK), default=1)
+    return Summary(vector, extra, reads, partial=PARTIAL_MARK in said)
 
 
 def _write_want(w: BitWriter, want: Want) -> None:

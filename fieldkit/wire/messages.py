@@ -19,11 +19,16 @@ class Summary:
     ``extra`` lists, per origin, seqs it holds beyond a gap (so a neighbour repairing the gap
     need not resend them); it is usually empty. ``reads`` is the highest wire version the
     sender reads, when it says so (1 when it does not: every hub reads version 1).
+
+    ``partial``: the vector lists only some of the origins its sender holds (a hub that knows
+    more origins than a frame holds lists a share of them in turn, changed ones first); an
+    origin it leaves out says nothing about what it holds.
     """
 
     vector: Mapping[int, int]
     extra: Mapping[int, Sequence[int]] = field(default_factory=dict)
     reads: int = 1
+    partial: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,11 @@ every enum code is a uvar of its slot's width (a 17th category is code 16), and 
 beyond the first eleven starts with its coding in 2 bits (count, flag, text, enum-as-uvar), so
 a reader that does not know the field or the code steps over the op and reports it (reason
 ``newer``) instead of refusing the frame.
+
+Causal counters (wire version 3 only): an op whose causal counter is not 0 (its hub's clock
+was behind an op it held for the record, see :func:`fieldkit.core.fold.causal_after`) is
+preceded by op type 7 and uvar(counter − 1); then the op as above. Ops without one, which is
+every op while clocks behave, cost nothing and keep the frame at version 1 or 2.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from fieldkit.core.fields import (
     Status,
 )
 from fieldkit.core.ops import (
+    CAUSAL_MAX,
     MESSAGE_MAX,
     Create,
     FieldValue,
@@ -66,13 +72,17 @@ from fieldkit.errors import DecodeError
 from fieldkit.wire.bits import BitReader, BitWriter, unzigzag, zigzag
 from fieldkit.wire.text import phone_packable, phone_symbols, phone_text
 
-CREATE, UPDATE, STATUS, MATCH, REDACT, CREATE_EXT, UPDATE_EXT = (
+CREATE, UPDATE, STATUS, MATCH, REDACT, CREATE_EXT, UPDATE_EXT, CAUSAL = (
     OP_CODES[name]
-    for name in ("create", "update", "status", "match", "redact", "create_ext", "update_ext")
-)
+    for name in (
+        "create", "update", "status", "match", "redact", "create_ext", "update_ext", "causal"
+    )
+)  # fmt: skip
 #: The wire versions this codec reads. Version 1 frames are today's; a version 2 frame may also
-#: hold extended ops (a code beyond its slot's width, a field beyond the 11-bit mask).
-WIRE_VERSIONS = (1, 2)
+#: hold extended ops (a code beyond its slot's width, a field beyond the 11-bit mask); a
+#: version 3 frame, ops with a causal counter.
+WIRE_VERSIONS = (1, 2, 3)
+CAUSAL_VERSION = 3
 #: Extension fields describe their own coding (2 bits), so any reader can step over them.
 _EXT_TAGS = {"count": 0, "flag": 1, "text": 2, "enum": 3}
 _LANGUAGE_OF = {code: value for value, code in LANGUAGE_CODES.items()}
@@ -155,6 +165,15 @@ class OpsWriter:
                     f"op {op.origin:08x}-{op.seq} needs wire version 2; the receiver reads 1"
                 )
             self.needs_version = 2
+        if op.causal:
+            if self.version < CAUSAL_VERSION:
+                raise ValueError(
+                    f"op {op.origin:08x}-{op.seq} needs wire version {CAUSAL_VERSION}; "
+                    f"the receiver reads {self.version}"
+                )
+            self.needs_version = CAUSAL_VERSION
+            w.bits(CAUSAL, 3)
+            w.uvar(op.causal - 1, C_SMALL)
         w.bits(
             {CREATE: CREATE_EXT, UPDATE: UPDATE_EXT}[kind[type(body)]] if ext else kind[type(body)],
             3,
@@ -313,7 +332,10 @@ def _needs_ext(specs: Mapping[str, FieldSpec], fields: Mapping[str, FieldValue])
 
 
 def op_version(op: Op, fields: tuple[FieldSpec, ...] = FIELDS) -> int:
-    """The lowest wire version that can carry ``op`` (2 for an extended op, else 1)."""
+    """The lowest wire version that can carry ``op`` (3 with a causal counter, 2 for an
+    extended op, else 1)."""
+    if op.causal:
+        return CAUSAL_VERSION
     body = op.body
     if not isinstance(body, Create | Update):
         return 1
@@ -364,7 +386,7 @@ class OpsReader:
         self._prev_origin = 0
         self._prev_seq: dict[int, int] = {}
         self._prev_ms = 0
-        self._pending: list[tuple[int, int, int, int, dict[str, Any]]] = []
+        self._pending: list[tuple[int, int, int, int, int, dict[str, Any]]] = []
 
     def _hub(self, index: int) -> int:
         if index >= len(self.hubs):
@@ -390,6 +412,12 @@ class OpsReader:
     def read(self) -> None:
         r = self.r
         op_type = r.bits(3)
+        causal = 0
+        if op_type == CAUSAL and self.version >= CAUSAL_VERSION:
+            causal = r.uvar(C_SMALL) + 1
+            op_type = r.bits(3)
+            if causal > CAUSAL_MAX:
+                raise BodyError("bad_op", "causal counter out of range")
         ext = op_type in (CREATE_EXT, UPDATE_EXT) and self.version >= 2
         if ext:
             op_type = CREATE if op_type == CREATE_EXT else UPDATE
@@ -437,7 +465,7 @@ class OpsReader:
         if self._unknown:
             self.skipped.append((origin, seq, "newer"))
             return
-        self._pending.append((op_type, origin, seq, ms << 16 | counter, args))
+        self._pending.append((op_type, origin, seq, ms << 16 | counter, causal, args))
 
     def _record(self, origin: int, seq: int) -> RecordId:
         if self.r.flag():
@@ -567,8 +595,8 @@ class OpsReader:
             MATCH: Match,
             REDACT: Redact,
         }
-        for op_type, origin, seq, hlc, args in self._pending:
-            op = Op(origin, seq, hlc, classes[op_type](**fill(args)))
+        for op_type, origin, seq, hlc, causal, args in self._pending:
+            op = Op(origin, seq, hlc, classes[op_type](**fill(args)), causal)
             if not self._table_is_ours:
                 out.append(op)
                 continue

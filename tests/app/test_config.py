@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from fieldkit.app.config import Area, load_config, parse_config, render_config
+from fieldkit.app.config import _KNOWN, Area, load_config, parse_config, render_config
 from fieldkit.errors import ConfigError
+from fieldkit.sync.engine import SYNC_PROFILES
+
+README = Path(__file__).parents[2] / "README.md"
 
 BASE = Path("/srv/hub")
 
@@ -18,7 +21,10 @@ def parse(data: dict[str, object], env: dict[str, str] | None = None):  # type: 
 
 
 def test_the_file_init_writes_loads_back_with_its_values(tmp_path: Path) -> None:
-    areas = (Area("riverside", "Riverside", ("downtown",)), Area("downtown", 'Down "town"'))
+    areas = (
+        Area("riverside", "Riverside", ("downtown",), lat=29.95, lon=-90.07),
+        Area("downtown", 'Down "town"'),
+    )
     path = tmp_path / "fieldkit.toml"
     path.write_text(render_config('Hub "1" · ñ', areas, radio_url="sim://127.0.0.1:4403"))
     config = load_config(path, {})
@@ -26,7 +32,7 @@ def test_the_file_init_writes_loads_back_with_its_values(tmp_path: Path) -> None
     assert config.areas == areas
     assert config.radio_url == "sim://127.0.0.1:4403"
     assert config.data_dir == tmp_path / "data"
-    assert (config.web_host, config.web_port) == ("127.0.0.1", 8080)
+    assert (config.web_host, config.web_port, config.console_port) == ("127.0.0.1", 8080, 8443)
 
 
 def test_the_hotspot_section_init_writes_holds_the_defaults(tmp_path: Path) -> None:
@@ -52,6 +58,9 @@ def test_environment_overrides_beat_the_file() -> None:
     )
     assert config.web_port == 9000
     assert config.languages == ("es", "ht")
+    assert parse({}).console_port == 8443  # the coordinator console's HTTPS port
+    assert parse({"web": {"console_port": 9443}}).console_port == 9443
+    assert parse({}, {"FIELDKIT_WEB_CONSOLE_PORT": "8444"}).console_port == 8444
 
 
 @pytest.mark.parametrize(
@@ -78,6 +87,21 @@ def test_environment_overrides_beat_the_file() -> None:
         ({"hotspot": {"country": "USA"}}, {}, "hotspot.country"),
         ({"hotspot": {"channel": 14}}, {}, "hotspot.channel"),
         ({"hotspot": {"chanel": 6}}, {}, "hotspot.chanel"),
+        ({"areas": {"north": {"lat": 91, "lon": 0}}}, {}, "areas.north.lat"),
+        ({"areas": {"north": {"lat": 10, "lon": "west"}}}, {}, "areas.north.lon"),
+        ({"areas": {"north": {"lat": 10}}}, {}, "areas.north.lon"),  # both or neither
+        ({"areas": {"north": {"lon": 10}}}, {}, "areas.north.lat"),
+        ({"sync": {"profile": "fast"}}, {}, "sync.profile"),
+        ({}, {"FIELDKIT_SYNC_PROFILE": "walker"}, "FIELDKIT_SYNC_PROFILE"),
+        ({"sync": {"debounce_s": -1}}, {}, "sync.debounce_s"),
+        ({"sync": {"debounce_s": "ten"}}, {}, "sync.debounce_s"),
+        ({"sync": {"debounce_s": True}}, {}, "sync.debounce_s"),
+        ({"sync": {"forward_s": 0}}, {}, "sync.forward_s"),
+        ({"sync": {"peer_timeout_s": 10**9}}, {}, "sync.peer_timeout_s"),
+        ({"sync": {"heartbeat_min_s": 600, "heartbeat_max_s": 60}}, {}, "sync.heartbeat_min_s"),
+        ({"sync": {"debounce": 60}}, {}, "sync.debounce"),  # seconds say so: debounce_s
+        ({"web": {"console_port": 0}}, {}, "web.console_port"),
+        ({}, {"FIELDKIT_WEB_CONSOLE_PORT": "https"}, "FIELDKIT_WEB_CONSOLE_PORT"),
     ],
 )
 def test_a_bad_value_gets_one_clear_error_naming_the_key(data, env, key) -> None:  # type: ignore[no-untyped-def]
@@ -94,3 +118,33 @@ def test_a_missing_or_broken_file_says_what_to_do(tmp_path: Path) -> None:
     broken.write_text("[hub\nname = 1")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(broken, {})
+
+
+def test_sync_timings_default_to_the_fixed_profile(tmp_path: Path) -> None:
+    path = tmp_path / "fieldkit.toml"
+    path.write_text(render_config("x"))
+    config = load_config(path, {})
+    assert (config.sync_profile, config.sync) == ("fixed", SYNC_PROFILES["fixed"])
+
+
+def test_a_profile_sets_every_timing_and_seconds_override_one() -> None:
+    config = parse({"sync": {"profile": "runner", "debounce_s": 30}})
+    runner = SYNC_PROFILES["runner"]
+    assert config.sync.debounce == 30_000
+    assert config.sync.heartbeat_alone == runner.heartbeat_alone
+    assert config.sync.heartbeat_alone < SYNC_PROFILES["fixed"].heartbeat_alone
+    assert parse({}, {"FIELDKIT_SYNC_PROFILE": "mains"}).sync == SYNC_PROFILES["mains"]
+
+
+def test_the_profiles_keep_their_own_rules() -> None:
+    for name, settings in SYNC_PROFILES.items():
+        assert 0 < settings.heartbeat_min <= settings.heartbeat_max, name
+        assert settings.jitter < settings.forward < settings.debounce, name
+
+
+def test_the_readme_documents_every_config_key() -> None:
+    text = README.read_text()
+    table = text[text.index("| key |") :].split("\n\n", 1)[0]
+    for section, names in _KNOWN.items():
+        for name in names:
+            assert f"`{section}.{name}`" in table, f"{section}.{name} is not in README's table"

@@ -76,6 +76,38 @@ def test_a_hub_on_a_network_leaves_it_only_when_told(fieldkit: Fieldkit, tmp_pat
     assert fieldkit(hub, "key").out != key
 
 
+def test_a_hub_without_areas_takes_the_networks_areas_with_their_centroids(
+    fieldkit: Fieldkit, tmp_path: Path
+) -> None:
+    from fieldkit.app.config import load_config
+
+    first = tmp_path / "a"
+    first.mkdir()
+    assert fieldkit(first, "init", "--name", "Hub A").code == 0
+    with (first / "fieldkit.toml").open("a") as config:
+        config.write('[areas.riverside]\nname = "Riverside"\nadjacent = ["hillside"]\n'
+                     "lat = 29.95\nlon = -90.07\n"
+                     '[areas.hillside]\nname = "Hillside"\nadjacent = ["riverside"]\n')  # fmt: skip
+    made = fieldkit(first, "network", "new", "--region", "US", "--cloud", "https://aid.example/")
+    code = code_in(made.out)
+    assert parse_join_code(code).cloud == "https://aid.example"
+    second = tmp_path / "b"
+    second.mkdir()
+    assert fieldkit(second, "init", "--name", "Hub B").code == 0
+    joined = fieldkit(second, "network", "join", code)
+    assert joined.code == 0, joined.err
+    assert "riverside, hillside" in joined.out
+    mine = load_config(second / "fieldkit.toml", {}).areas
+    assert mine == load_config(first / "fieldkit.toml", {}).areas
+    assert (mine[0].lat, mine[0].lon, mine[1].lat) == (29.95, -90.07, None)
+
+
+def test_a_cloud_url_must_be_https(fieldkit: Fieldkit, tmp_path: Path) -> None:
+    hub = init(fieldkit, tmp_path / "a", "Hub A")
+    done = fieldkit(hub, "network", "new", "--region", "US", "--cloud", "http://aid.example")
+    assert (done.code, "https://" in done.err) == (2, True)
+
+
 @pytest.mark.parametrize(
     ("code", "message"),
     [("fkjoin1.AAAAAAAAAAAAAAAA", "damaged"), ("hello", "not a fieldkit join code")],

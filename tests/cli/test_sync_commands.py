@@ -5,14 +5,17 @@ In-process (``main(argv)``), except the hub being synced with: ``fieldkit run`` 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import SAMPLE, Fieldkit, free_port
+from tests.cli.conftest import SAMPLE, Done, Fieldkit, free_port
 
 
 def status(fieldkit: Fieldkit, cwd: Path) -> dict[str, object]:
@@ -78,6 +81,130 @@ def test_a_bundle_from_another_network_is_refused(
     done = fieldkit(stranger, "bundle", "import", str(stick))
     assert done.code == 1
     assert "another network" in done.err
+
+
+def test_a_huge_file_is_refused_in_bounded_memory_and_imports_nothing(
+    two_hubs: tuple[Path, Path], fieldkit: Fieldkit
+) -> None:
+    a, b = two_hubs
+    stick = a.parent / "huge.fkb"
+    assert fieldkit(a, "bundle", "export", str(stick)).code == 0
+    with stick.open("r+b") as file:
+        file.truncate(1 << 30)  # a real bundle, then a sparse GB of zeros
+    tracemalloc.start()
+    try:
+        done = fieldkit(b, "bundle", "import", str(stick))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert done.code == 1
+    assert done.err.count("\n") == 1
+    assert "failed authentication" in done.err
+    assert peak < 16 << 20
+    assert status(fieldkit, b)["records"] == {}
+
+
+# --- bundle export files: one-line errors, nothing left behind -----------------------------
+
+
+def files_under(folder: Path) -> set[Path]:
+    return set(folder.rglob("*"))
+
+
+def refused(done: Done, words: str) -> None:
+    assert done.code == 1
+    assert done.err.count("\n") == 1, done.err  # one line, never a traceback
+    assert done.err.startswith("fieldkit: error: cannot write")
+    assert words in done.err
+
+
+def test_a_bundle_to_a_missing_folder_or_onto_a_folder_is_refused_in_one_line(
+    two_hubs: tuple[Path, Path], fieldkit: Fieldkit
+) -> None:
+    a, _ = two_hubs
+    stick = a.parent / "stick"
+    stick.mkdir()
+    (stick / "photo.jpg").write_bytes(b"\xff\xd8")
+    before = files_under(a.parent)
+    refused(fieldkit(a, "bundle", "export", str(stick / "no such folder" / "b.fkb")), "no folder")
+    refused(fieldkit(a, "bundle", "export", str(stick)), "is a folder")
+    assert files_under(a.parent) == before
+    assert (stick / "photo.jpg").read_bytes() == b"\xff\xd8"
+
+
+def test_a_bundle_follows_a_symlink_to_a_regular_file_and_the_link_stays(
+    two_hubs: tuple[Path, Path], fieldkit: Fieldkit
+) -> None:
+    a, b = two_hubs
+    stick = a.parent / "stick"
+    stick.mkdir()
+    (stick / "old.fkb").write_bytes(b"an older bundle")
+    link, dangling = a.parent / "latest.fkb", a.parent / "next.fkb"
+    link.symlink_to(stick / "old.fkb")
+    dangling.symlink_to(stick / "new.fkb")
+    for path in (link, dangling):
+        done = fieldkit(a, "bundle", "export", str(path))
+        assert done.code == 0, done.err
+        assert path.is_symlink()
+    assert (stick / "old.fkb").read_bytes().startswith(b"FKBUNDLE\x02")
+    assert (stick / "new.fkb").read_bytes().startswith(b"FKBUNDLE\x02")
+    assert sorted(p.name for p in stick.iterdir()) == ["new.fkb", "old.fkb"]
+    assert fieldkit(b, "bundle", "import", str(link)).out.startswith("28 new ops")
+
+
+def test_a_bundle_onto_a_device_node_is_refused_and_the_node_stays(
+    tmp_path: Path, two_hubs: tuple[Path, Path], fieldkit: Fieldkit
+) -> None:
+    a, _ = two_hubs
+    to_full = tmp_path / "to-full"
+    to_full.symlink_to("/dev/full")
+    refused(fieldkit(a, "bundle", "export", str(to_full)), "not a regular file")
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    node = tmp_path / "full"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.stat("/dev/full").st_rdev)
+    except PermissionError:
+        pytest.skip("making a device node needs root (CAP_MKNOD)")
+    refused(fieldkit(a, "bundle", "export", str(node)), "not a regular file")
+    assert stat.S_ISCHR(os.lstat(node).st_mode)
+
+
+def test_a_bundle_onto_a_full_stick_fails_in_one_line_and_leaves_nothing(
+    two_hubs: tuple[Path, Path],
+) -> None:
+    """A real full filesystem: a 64 KiB tmpfs, nearly filled, in a mount namespace of its own."""
+    a, _ = two_hubs
+    stick = a.parent / "stick"
+    stick.mkdir()
+    script = (
+        'mount -t tmpfs -o size=64k none "$1" && head -c 63000 /dev/zero > "$1/filler" '
+        '&& "$2" -m fieldkit bundle export "$1/b.fkb"; echo "exit=$?"; ls -a "$1"'
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", str(stick), sys.executable],
+        cwd=a, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if "exit=" not in done.stdout:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    assert "exit=1" in done.stdout
+    assert done.stdout.split("exit=1")[1].split() == [".", "..", "filler"]
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "No space left on device" in done.stderr
+
+
+def test_importing_a_folder_a_fifo_or_a_device_is_refused_in_one_line(
+    tmp_path: Path, two_hubs: tuple[Path, Path], fieldkit: Fieldkit
+) -> None:
+    _, b = two_hubs
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for path, words in ((tmp_path, "not a regular file"), (fifo, "not a regular file"),
+                        (Path("/dev/zero"), "not a regular file"),
+                        (tmp_path / "none.fkb", "No such file")):  # fmt: skip
+        done = fieldkit(b, "bundle", "import", str(path))
+        assert done.code == 1
+        assert done.err.count("\n") == 1, done.err
+        assert words in done.err
 
 
 @pytest.fixture

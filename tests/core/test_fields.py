@@ -42,7 +42,7 @@ PINNED: dict[str, dict[str, int]] = {
     "STATUS_CODES": {"open": 0, "matched": 1, "cancelled": 2, "fulfilled": 3},
     "OP_CODES": {
         "create": 0, "update": 1, "status": 2, "match": 3, "redact": 4,
-        "create_ext": 5, "update_ext": 6,
+        "create_ext": 5, "update_ext": 6, "causal": 7,
     },
     "LANGUAGE_CODES": {"": 0, "en": 2, "es": 3, "ht": 4, "vi": 5, "zh": 6, "ar": 7},
 }  # fmt: skip

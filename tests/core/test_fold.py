@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from random import Random
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fieldkit.core.fold import RecordState, fold, state_hash
+from fieldkit.core.clock import HybridClock
+from fieldkit.core.fold import RecordState, causal_after, fold, state_hash
 from fieldkit.core.ops import Create, Match, Op, RecordId, Redact, SetStatus, Update
 from fieldkit.core.records import Kind, Status
 from tests.strategies import op_logs
@@ -128,3 +131,96 @@ def test_earliest_created_at_and_every_reference_code_are_kept() -> None:
     view = state_of(create(), other).view()
     assert view.created_at == 500
     assert view.refs == ("7KQ-4XD", "AAA-000")
+
+
+# --- causal order: clocks decide only between concurrent edits ------------------------------
+
+YEAR_MS = 365 * 24 * 3600 * 1000
+
+
+def test_an_edit_made_after_seeing_another_wins_whatever_the_clocks() -> None:
+    ahead = Op(B, 1, (1_790_000_000_000 + YEAR_MS) << 16, Update(R, {"area": "from the future"}))
+    held = state_of(create(1_790_000_000_000 << 16), ahead)
+    stamp = (1_790_000_003_000) << 16  # three seconds later, by a clock that is right
+    after = Op(A, 2, stamp, Update(R, {"area": "made after"}), causal_after([held.top], stamp))
+    assert after.causal == 1
+    for order in ((ahead, after), (after, ahead)):
+        assert state_of(create(1_790_000_000_000 << 16), *order).view().area == "made after"
+
+
+def test_the_causal_counter_stays_0_while_clocks_behave() -> None:
+    assert causal_after([(0, 100), (0, 250)], 300) == 0
+    assert causal_after([], 5) == 0
+    assert causal_after([(0, 100), (2, 50)], 300) == 2  # after a counted edit, the stamp will do
+    assert causal_after([(0, 300)], 300) == 1  # not later: one more than what was held
+    assert causal_after([(1, 400), (3, 10)], 300) == 3
+
+
+def test_a_causal_counter_orders_status_claims_of_one_epoch_too() -> None:
+    first = Op(B, 1, 900 << 16, SetStatus(R, Status.MATCHED, 0, "pick up at 2 pm"))
+    held = state_of(create(), first)
+    stamp = 500 << 16
+    second = Op(A, 2, stamp, SetStatus(R, Status.MATCHED, 0, "at 4 pm"),
+                causal_after([held.top], stamp))  # fmt: skip
+    assert state_of(second, first, create()).view().status_message == "at 4 pm"
+
+
+def test_a_state_without_causal_counters_serialises_as_before() -> None:
+    data = state_of(create(7), Op(B, 1, 9, Update(R, {"area": "east"}))).to_json()
+    assert "top" not in data
+    assert data["fields"]["area"] == [[[9, B], "east"], [[7, A], "north"]]
+    counted = state_of(create(7), Op(B, 1, 5, Update(R, {"area": "east"}), causal=1))
+    again = RecordState.from_json(counted.to_json())
+    assert again.top == counted.top == (1, 5)
+    assert again.view().area == "east"
+
+
+@st.composite
+def skewed_histories(draw: st.DrawFn) -> tuple[list[Op], list[tuple[Op, Op]]]:
+    """Three hubs with clocks up to a year off edit one record, passing ops between them in
+    any pattern. Returns every op, and each (op held, edit made after it) pair."""
+    hubs = (A, B, 0x0C0C0C0C)
+    offsets = {h: draw(st.sampled_from((0, YEAR_MS, -30 * 24 * 3600 * 1000, -5))) for h in hubs}
+    held: dict[int, dict[tuple[int, int], Op]] = {h: {} for h in hubs}
+    clocks = {h: HybridClock() for h in hubs}
+    seqs = dict.fromkeys(hubs, 0)
+    first = Op(A, 1, clocks[A].tick(1_790_000_000_000 + offsets[A]), Create(
+        R, Kind.NEED, 1000, BASE, "7KQ-4XD"))  # fmt: skip
+    seqs[A] = 1
+    held[A][(A, 1)] = first
+    everything, after = [first], []
+    wall = 1_790_000_000_000
+    for step in draw(
+        st.lists(st.tuples(st.sampled_from(hubs), st.sampled_from(hubs)), max_size=12)
+    ):
+        wall += draw(st.integers(1, 10_000))
+        editor, source = step
+        if editor != source:  # the editor first hears everything the source holds
+            for op in held[source].values():
+                clocks[editor].observe(op.hlc, wall + offsets[editor])
+            held[editor] |= held[source]
+        seqs[editor] += 1
+        stamp = clocks[editor].tick(wall + offsets[editor])
+        state = fold(held[editor].values()).get(R)
+        causal = causal_after([state.top] if state else [], stamp)
+        value = f"{editor:x}-{seqs[editor]}"
+        op = Op(editor, seqs[editor], stamp, Update(R, {"area": value}), causal)
+        after.extend((seen, op) for seen in held[editor].values())
+        held[editor][(editor, op.seq)] = op
+        everything.append(op)
+    return everything, after
+
+
+@given(skewed_histories(), st.randoms(use_true_random=False))
+def test_with_clocks_a_year_off_every_edit_orders_after_what_its_hub_held(
+    history: tuple[list[Op], list[tuple[Op, Op]]], rnd: Random
+) -> None:
+    ops, after = history
+    for seen, op in after:
+        assert op.key > seen.key
+    shuffled = ops + rnd.choices(ops, k=len(ops))  # duplicates too
+    rnd.shuffle(shuffled)
+    assert state_hash(fold(shuffled).values()) == state_hash(fold(ops).values())
+    last = max(ops, key=lambda op: op.key)  # the edit nothing was made after wins everywhere
+    if isinstance(last.body, Update):
+        assert fold(shuffled)[R].view().area == last.body.fields["area"]

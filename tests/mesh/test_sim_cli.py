@@ -93,7 +93,7 @@ async def test_sim_process_serves_radios_and_prints_stats_on_sigint() -> None:
         table = out.decode()
         row = re.search(r"!10000001\s+([\d.]+)\s+[\d.]+\s+(\d+)", table)
         assert row is not None, table
-        assert int(row.group(2)) == 1  # node 0 sent exactly one frame
+        assert int(row.group(2)) == 2  # node 0 sent its NodeInfo at boot, then one frame
     finally:
         if proc.returncode is None:
             proc.kill()

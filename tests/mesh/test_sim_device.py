@@ -7,7 +7,8 @@ import random
 import pytest
 from meshtastic.protobuf import channel_pb2, config_pb2, mesh_pb2
 
-from fieldkit.mesh import airtime, sim_device, sim_topology
+from fieldkit.mesh import airtime, sim_admin, sim_device, sim_topology
+from fieldkit.mesh.sim_nodedb import NODEINFO_APP, NodeDB
 from fieldkit.mesh.transport import BROADCAST, PRIVATE_APP
 
 
@@ -38,28 +39,40 @@ def test_frames_longer_than_512_bytes_cannot_be_encoded() -> None:
         sim_device.encode_frame(bytes(513))
 
 
-def test_handshake_carries_what_the_library_waits_for() -> None:
-    me = sim_device.RadioIdentity(0x10000001, region="EU_868", preset="SHORT_FAST", hop_limit=2)
-    peer = sim_device.RadioIdentity(0x10000002)
-    msgs = sim_device.handshake(99, me, [(peer, 4.5)], now=1_700_000_000)
+def test_handshake_carries_every_setting_and_the_node_database() -> None:
+    me = sim_admin.factory_state(0x10000001, region="EU_868", preset="SHORT_FAST", hop_limit=2)
+    db = NodeDB()
+    peer = sim_admin.default_owner(0x10000002)
+    db.heard(0x10000002, NODEINFO_APP, peer.SerializeToString(), now=1, snr=4.5, hops_away=0)
+    msgs = sim_device.handshake(99, me, db.entries(), now=1_700_000_000)
     kinds = [m.WhichOneof("payload_variant") for m in msgs]
     assert (kinds[0], kinds[-1]) == ("my_info", "config_complete_id")
     assert msgs[0].my_info.my_node_num == me.node_num
-    assert {m.node_info.num for m in msgs if m.HasField("node_info")} == {
-        me.node_num,
-        peer.node_num,
-    }
-    lora = next(m.config.lora for m in msgs if m.HasField("config"))
+    infos = [m.node_info for m in msgs if m.HasField("node_info")]
+    assert [(i.num, i.user.long_name) for i in infos] == [
+        (me.node_num, me.owner.long_name),
+        (0x10000002, peer.long_name),
+    ]
+    assert infos[1].snr == 4.5
+    lora = next(m.config.lora for m in msgs if m.config.HasField("lora"))
     assert config_pb2.Config.LoRaConfig.RegionCode.Name(lora.region) == "EU_868"
     assert config_pb2.Config.LoRaConfig.ModemPreset.Name(lora.modem_preset) == "SHORT_FAST"
     assert lora.hop_limit == 2
-    channel = next(m.channel for m in msgs if m.HasField("channel"))
-    assert (channel.index, channel.role) == (0, channel_pb2.Channel.Role.PRIMARY)
+    sections = {m.config.WhichOneof("payload_variant") for m in msgs if m.HasField("config")}
+    assert sections == set(sim_admin.STORED_SECTIONS)
+    modules = {
+        m.moduleConfig.WhichOneof("payload_variant") for m in msgs if m.HasField("moduleConfig")
+    }
+    assert modules == set(sim_admin.MODULE_SECTIONS)
+    channels = [m.channel for m in msgs if m.HasField("channel")]
+    assert [c.index for c in channels] == list(range(8))
+    assert channels[0].role == channel_pb2.Channel.Role.PRIMARY
+    assert {c.role for c in channels[1:]} == {channel_pb2.Channel.Role.DISABLED}
     assert msgs[-1].config_complete_id == 99
 
 
 def test_client_packet_goes_on_air_with_its_full_frame_size() -> None:
-    me = sim_device.RadioIdentity(0x10000001)
+    me = sim_admin.factory_state(0x10000001)
     mp = mesh_pb2.MeshPacket(to=BROADCAST, id=1234, hop_limit=0, want_ack=True)
     mp.decoded.portnum = PRIVATE_APP
     mp.decoded.payload = bytes(200)
@@ -67,6 +80,16 @@ def test_client_packet_goes_on_air_with_its_full_frame_size() -> None:
     assert packet is not None
     assert (packet.origin, packet.dest, packet.packet_id) == (me.node_num, BROADCAST, 1234)
     assert packet.size == airtime.frame_size(200) == 224
+    assert packet.key == sim_device.channel_key(me.channels[0].settings, "LONG_FAST")
+
+
+def test_a_packet_on_a_disabled_channel_has_no_key() -> None:
+    me = sim_admin.factory_state(0x10000001)
+    mp = mesh_pb2.MeshPacket(to=BROADCAST, id=1, channel=3)
+    mp.decoded.portnum = PRIVATE_APP
+    packet = sim_device.air_packet(mp, me)
+    assert packet is not None
+    assert packet.key == b""
 
 
 def test_queue_status_never_reports_a_full_queue() -> None:

@@ -72,7 +72,8 @@ def test_a_symlink_or_a_folder_in_the_way_is_refused_and_left_alone(tmp_path: Pa
 
 def test_activation_takes_up_the_firewall_before_the_hub_and_refuses_hostapd() -> None:
     steps = [" ".join(step) for step in activation("networkmanager")]
-    assert steps.index("systemctl daemon-reload") == 0
+    assert steps.index("systemd-sysusers /etc/sysusers.d/fieldkit.conf") == 0
+    assert steps.index("systemctl daemon-reload") == 1
     firewall = steps.index("systemctl enable --now fieldkit-firewall.service")
     assert firewall < steps.index("systemctl restart fieldkit.service")
     with pytest.raises(UsageError, match="hostapd"):

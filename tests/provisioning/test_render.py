@@ -78,7 +78,7 @@ def test_only_networkmanager_files_or_only_hostapd_files_are_rendered() -> None:
     nm, ap = (set(render(sample(), wifi=w)) for w in ("networkmanager", "hostapd"))
     assert PATHS["hotspot.nmconnection"] in nm - ap
     assert PATHS["hostapd.conf"] in ap - nm
-    common = {"fieldkit.nft", "fieldkit.service", "fieldkit-firewall.service"}
+    common = {"fieldkit.nft", "fieldkit.service", "fieldkit-firewall.service", "sysusers.conf"}
     assert nm & ap == {PATHS[name] for name in common}
 
 
@@ -118,6 +118,7 @@ def test_networkmanager_reads_the_wifi_name_exactly_as_configured(tmp_path: Path
         ("dnsmasq.conf", lambda t: t + "no-such-option=1\n"),
         ("hostapd.conf", lambda t: t + "no_such_item=1\n"),
         ("hotspot.nmconnection", lambda t: t.replace("mode=ap", "mode=flying")),
+        ("sysusers.conf", lambda t: t.replace("m fieldkit", "x fieldkit")),
     ],
 )
 def test_a_broken_file_fails_its_check_with_the_programs_words(
@@ -151,6 +152,19 @@ def test_the_service_runs_unprivileged_and_hardened() -> None:
         "ExecStart=/opt/fieldkit/venv/bin/fieldkit --config /etc/fieldkit/fieldkit.toml run" in unit
     )
     assert "Environment=FIELDKIT_DATA_DIR=/var/lib/fieldkit" in unit
+
+
+def test_the_service_user_is_created_unprivileged_and_may_use_the_serial_radio() -> None:
+    files = render(sample())
+    lines = files[PATHS["sysusers.conf"]].text.splitlines()
+    entries = [line for line in lines if line and not line.startswith("#")]
+    assert entries == [
+        'u fieldkit - "fieldkit hub" /var/lib/fieldkit /usr/sbin/nologin',
+        "m fieldkit dialout",
+    ]
+    unit = files[PATHS["fieldkit.service"]].text.splitlines()
+    assert "User=fieldkit" in unit
+    assert "StateDirectory=fieldkit" in unit  # the user's home is the hub's state directory
 
 
 def test_every_name_resolves_to_the_hub_and_phones_are_told_the_portal() -> None:

@@ -39,6 +39,7 @@ from fieldkit.core.records import Category, Contact, Draft, Kind, Status, Urgenc
 from fieldkit.errors import NotFound, StoreError
 from fieldkit.store.port import StorePort
 from fieldkit.store.sqlite import Store
+from tests.postgres import postgres_schemas
 from tests.strategies import HUBS, RECORDS, op_logs
 
 #: Opens a store on the named database of one adapter.
@@ -53,9 +54,21 @@ async def sqlite_databases(tmp_path: Path) -> AsyncIterator[Opener]:
     yield open_store
 
 
-#: Every adapter the contract is checked against (the cloud issue adds "postgresql").
+@asynccontextmanager
+async def postgresql_databases(tmp_path: Path) -> AsyncIterator[Opener]:
+    """Each name a schema of its own in the test server's database (a fresh one per test)."""
+    async with postgres_schemas() as open_schema:
+
+        async def open_store(name: str) -> StorePort:
+            return await open_schema(name)
+
+        yield open_store
+
+
+#: Every adapter the contract is checked against.
 ADAPTERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Opener]]] = {
     "sqlite": sqlite_databases,
+    "postgresql": postgresql_databases,
 }
 
 _names = itertools.count()
@@ -545,3 +558,43 @@ async def test_a_restarted_hub_never_reuses_a_clock_value(store: StorePort, wall
     later = await second.update(RecordId(first.id, 1), {"note": "y"})
     assert later.hlc > op.hlc
     assert later.seq == op.seq + 1
+
+
+# --- the coordinator console's reads ---------------------------------------------------------
+
+
+async def test_each_filter_narrows_the_list_and_the_order_stays_most_urgent_first(
+    hub: Hub,
+) -> None:
+    water = await hub.submit(replace(DRAFT, note="Family of FOUR, 100% dry"))
+    food = await hub.submit(replace(DRAFT, category=Category.FOOD, urgency=Urgency.TODAY))
+    later = await hub.submit(replace(DRAFT, area="downtown", urgency=Urgency.TODAY))
+    await add_all(hub.store, [remote_create(1)])
+    store = hub.store
+    ids = [r.id for r in await store.list_records(kind=Kind.NEED)]
+    assert ids == [water.record.id, food.record.id, later.record.id]
+    food_needs = await store.list_records(kind=Kind.NEED, category=Category.FOOD)
+    assert [r.id for r in food_needs] == [food.record.id]
+    assert [r.id for r in await store.list_records(area="downtown")] == [later.record.id]
+    assert [r.id for r in await store.list_records(origin=OTHER)] == [RecordId(OTHER, 1)]
+    # text: case-insensitive, a piece of the note or the reference code, wildcards literal
+    assert [r.id for r in await store.list_records(text="four")] == [water.record.id]
+    assert [r.id for r in await store.list_records(text="100%")] == [water.record.id]
+    assert await store.list_records(text="1_0") == []
+    ref = food.record.ref
+    assert [r.id for r in await store.list_records(text=ref.lower())] == [food.record.id]
+
+
+async def test_history_holds_every_op_of_a_record_with_who_made_it_here(hub: Hub) -> None:
+    need = (await hub.submit(DRAFT)).record.id
+    await add_all(hub.store, [remote_create(1)])
+    offer = RecordId(OTHER, 1)
+    matched = await hub.match(need, offer, "St. Mary's, 2-6 pm", by="Ana")
+    done = await hub.set_status(need, Status.FULFILLED, by="Ben")
+    need_ops = [(e.op.body.__class__.__name__, e.actor) for e in await hub.store.history(need)]
+    assert need_ops == [("Create", ""), ("Match", "Ana"), ("SetStatus", "Ben")]
+    offer_history = await hub.store.history(offer)  # the match is filed under the need
+    assert [e.op for e in offer_history][1:] == [matched]
+    assert offer_history[0].op.origin == OTHER
+    assert done not in [e.op for e in offer_history]
+    assert await hub.store.history(RecordId(OTHER, 99)) == []

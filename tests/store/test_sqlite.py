@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldkit.app.hub import Hub
-from fieldkit.core.fold import fold
+from fieldkit.core.fold import RecordState, fold
 from fieldkit.core.ops import URGENCY_RANK, Op, op_to_json, strip_private
 from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.errors import StoreError
+from fieldkit.store.columns import search_text
 from fieldkit.store.sqlite import ITER_RECORDS, MIGRATIONS, SCHEMA_VERSION, Store
 from tests.strategies import op_logs
 
@@ -175,6 +176,9 @@ async def test_migrating_an_older_database_backfills_counters_and_consent(
         assert await store._scalar("PRAGMA user_version") == SCHEMA_VERSION
         assert counters(path) == recount(path)
         assert consent_mismatches(path) == 0
+        with sqlite3.connect(path) as db:  # migration 6: the console's text filter column
+            searched = dict(db.execute("SELECT state, search FROM records").fetchall())
+        assert searched == {s: search_text(RecordState.from_json(json.loads(s))) for s in searched}
         consents = {(op.origin, op.seq): c async for op, c in store.iter_ops(batch=3)}
         assert consents == {
             (op.origin, op.seq): bool(states[op.records()[0]].value("share_contact")) for op in ops

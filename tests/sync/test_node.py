@@ -167,6 +167,19 @@ def test_the_replay_guard_accepts_each_counter_once_within_its_window() -> None:
     assert guard.accept(2, 100)  # every sender has its own counters
 
 
+def test_a_restored_replay_guard_accepts_nothing_at_or_below_what_it_kept() -> None:
+    guard = ReplayGuard()
+    for counter in (5, 9, 7):
+        assert guard.accept(1, counter)
+    assert guard.tops() == {1: 9}
+    restarted = ReplayGuard(guard.tops())
+    assert not any(restarted.accept(1, c) for c in (9, 8, 6, 1))  # 8 and 6 were never seen,
+    assert restarted.accept(1, 10)  # but which were is forgotten: only newer ones pass
+    assert not restarted.accept(1, 10)
+    assert restarted.tops() == {1: 10}
+    assert restarted.accept(2, 1)
+
+
 async def test_a_summary_riding_on_ops_counts_as_the_senders_summary() -> None:
     from fieldkit.wire import frame as codec
     from fieldkit.wire.messages import Ops

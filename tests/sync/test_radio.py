@@ -12,6 +12,7 @@ import pytest
 from fieldkit.app.hub import Hub, create_identity
 from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.mesh import sim_topology
+from fieldkit.mesh.memory_transport import MemoryMedium
 from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
 from fieldkit.mesh.simulator import Simulator
 from fieldkit.store.sqlite import Store
@@ -129,3 +130,45 @@ async def test_forged_and_replayed_frames_are_rejected_and_counted(
         await intruder.close()
     assert syncs[1].node.stats.rejected["auth"] >= 1
     assert 0xDEADBEEF not in syncs[1].node.engine.peers  # the forger is nobody to hub 1
+
+
+async def test_a_restarted_hub_still_refuses_frames_it_accepted_before(tmp_path: Path) -> None:
+    """Issue 11, finding 7: the replay window is kept in the store, not only in memory."""
+    medium = MemoryMedium()
+    neighbour = medium.attach(0x10)
+    frames = [
+        codec.encode_envelope(KEY, Envelope(0xCAFE, counter, Summary({0xCAFE: counter})))
+        for counter in (7, 8)
+    ]
+    async with await Store.open(tmp_path / "hub.db") as store:
+        await create_identity(store)
+        hub = await Hub.open(store)
+
+        async def hear(payload: bytes) -> RadioSync:
+            """A fresh start of the hub's radio (as `fieldkit run` does), hearing ``payload``."""
+            transport = medium.attach(0x20)
+            sync = RadioSync(hub, transport, KEY, settings=SETTINGS, time_scale=SCALE)
+            task = asyncio.create_task(sync.run())
+            try:
+                async with asyncio.timeout(WAIT):
+                    await poll_until(lambda: sync.restored)
+                    await neighbour.send(payload)
+                    await poll_until(  # handled: heard from, or refused
+                        lambda: 0xCAFE in sync.node.engine.peers or sync.node.stats.rejected
+                    )
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                await transport.close()
+            return sync
+
+        first = await hear(frames[0])
+        assert dict(first.node.stats.rejected) == {}
+        assert 0xCAFE in first.node.engine.peers
+        again = await hear(frames[0])  # the same frame, replayed after a restart
+        assert again.node.stats.rejected["replay"] == 1
+        assert 0xCAFE not in again.node.engine.peers
+        newer = await hear(frames[1])
+        assert dict(newer.node.stats.rejected) == {}
+        assert 0xCAFE in newer.node.engine.peers

@@ -37,11 +37,15 @@ def init_hub(root: Path, name: str = "St. Mary's hub") -> Path:
 
 @contextmanager
 def running_hub(
-    root: Path, host: str, port: int, prefix: Sequence[str] = ()
+    root: Path, host: str, port: int, prefix: Sequence[str] = (), console_port: int | None = None
 ) -> Iterator[subprocess.Popen[str]]:
-    """`fieldkit run` until the block ends; returns once uvicorn says it is listening."""
+    """`fieldkit run` until the block ends; returns once uvicorn says it is listening. The
+    coordinator console gets ``console_port`` (default: a free port, never another hub's)."""
     config = init_hub(root)
-    env = {**os.environ, "FIELDKIT_WEB_HOST": host, "FIELDKIT_WEB_PORT": str(port)}
+    env = {
+        **os.environ, "FIELDKIT_WEB_HOST": host, "FIELDKIT_WEB_PORT": str(port),
+        "FIELDKIT_WEB_CONSOLE_PORT": str(console_port or free_port()),
+    }  # fmt: skip
     proc = subprocess.Popen(
         [*prefix, sys.executable, "-m", "fieldkit", "--config", str(config), "run"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,

@@ -55,6 +55,14 @@ def test_a_bundle_written_one_envelope_at_a_time_equals_the_whole() -> None:
 
     key = b"k" * 32
     envelopes = [Envelope(7, 0, Summary({7: n})) for n in range(1, 6)]
-    writer = BundleWriter(key)
+    writer = BundleWriter(key, random_bytes=bytes)
     streamed = writer.start() + b"".join(writer.add(env) for env in envelopes) + writer.finish()
-    assert streamed == write_bundle(key, envelopes)
+    assert streamed == write_bundle(key, envelopes, random_bytes=bytes)
+
+
+def test_causal_counters_travel_in_version_3_frames_and_nothing_else_changed_version() -> None:
+    versions = {name: _load(name)[0][0] for name in NAMES}
+    assert versions.pop("ops_causal") == 3
+    assert set(versions.values()) <= {1, 2}
+    causal = [op.get("causal", 0) for op in _load("ops_causal")[1]["message"]["ops"]]  # type: ignore[index]
+    assert causal == [1, 300, 0]

@@ -1,0 +1,651 @@
+"""The PostgreSQL adapter of the storage port: the cloud aggregator's store.
+
+A region holds hundreds of hubs' ops and millions of records, and several cloud processes
+may serve it behind a load balancer; so the cloud runs on PostgreSQL, through psycopg 3
+(typed, async, with its own connection pool and parameters sent apart from the SQL; asyncpg
+is as fast here but untyped, and mypy checks this package strictly). Install it with
+``pip install 'fieldkit[cloud]'``; hubs on SQLite never load it.
+
+The rules are the port's (:mod:`fieldkit.store.port`), checked by the same contract suite as
+SQLite (``tests/store/test_contract.py``):
+
+- **One write transaction at a time** across every process: each write transaction first takes
+  a transaction-level advisory lock named for the schema, as SQLite's ``BEGIN IMMEDIATE`` takes
+  the database's write lock; so an origin's seqs and clock read inside it are the database's.
+- **Reads see only what has committed**: pages and sync read through a pool of autocommit
+  connections, never the writer's.
+- **Aggregates are counters** kept in the write transaction, as in SQLite; streams are keyset
+  pages along the primary keys.
+- **Another process's commits are noticed** through a commit counter row every write
+  transaction advances (:meth:`PostgresStore.changed_elsewhere`).
+
+Schema changes are migrations numbered in ``schema_version``; a schema newer than this
+fieldkit is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Self
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+from fieldkit.core.fold import Record, RecordState, state_hash
+from fieldkit.core.ops import (
+    LEAST_URGENT,
+    Create,
+    Op,
+    RecordId,
+    Redact,
+    Update,
+    op_from_json,
+    op_to_json,
+    send_order,
+    strip_private,
+)
+from fieldkit.core.records import Category, Kind, Status
+from fieldkit.errors import StoreError
+from fieldkit.store.columns import counted_as, search_text, urgency_rank
+from fieldkit.store.port import Logged
+
+if TYPE_CHECKING:
+    from fieldkit.store.port import StorePort, TxPort
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the schema of SQLite's migrations 1-5 at once: the operation log, folded records,
+    # version vector, reference codes, idempotency keys, the counters, and the commit counter
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE ops (
+        origin BIGINT NOT NULL, seq BIGINT NOT NULL, hlc BIGINT NOT NULL,
+        rec_hub BIGINT NOT NULL, rec_seq BIGINT NOT NULL,
+        body TEXT NOT NULL, received_at BIGINT NOT NULL,
+        PRIMARY KEY (origin, seq)
+    );
+    CREATE INDEX ops_by_record ON ops (rec_hub, rec_seq);
+    CREATE TABLE origins (
+        origin BIGINT PRIMARY KEY, contiguous BIGINT NOT NULL, max_seq BIGINT NOT NULL
+    );
+    CREATE TABLE records (
+        hub BIGINT NOT NULL, seq BIGINT NOT NULL, complete BOOLEAN NOT NULL,
+        kind TEXT, category TEXT, urgency_rank INTEGER, status TEXT, area TEXT,
+        created_at BIGINT, updated BIGINT NOT NULL, state TEXT NOT NULL,
+        share_contact BOOLEAN NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (hub, seq)
+    );
+    CREATE INDEX records_listing ON records (complete, kind, status, urgency_rank, created_at);
+    CREATE TABLE refs (
+        ref TEXT NOT NULL, hub BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (ref, hub, seq)
+    );
+    CREATE TABLE idempotency (key TEXT PRIMARY KEY, hub BIGINT NOT NULL, seq BIGINT NOT NULL);
+    CREATE TABLE record_counts (
+        kind TEXT NOT NULL, status TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (kind, status)
+    );
+    CREATE TABLE board_counts (
+        kind TEXT NOT NULL, status TEXT NOT NULL, category TEXT NOT NULL, area TEXT NOT NULL,
+        n BIGINT NOT NULL, PRIMARY KEY (kind, status, category, area)
+    );
+    CREATE TABLE commits (one INTEGER PRIMARY KEY CHECK (one = 1), n BIGINT NOT NULL);
+    INSERT INTO commits (one, n) VALUES (1, 0);
+    """,
+    # 2: SQLite's migration 6, the coordinator console: the text filter's column
+    # (columns.search_text: the note and the reference codes, case-folded; lower() here for
+    # the rows already held), the queues by category and area, and who made each op here
+    """
+    ALTER TABLE records ADD COLUMN search TEXT NOT NULL DEFAULT '';
+    UPDATE records SET search = lower(concat_ws(' ',
+        coalesce(state::json #>> '{fields,note,0,1}', ''),
+        (SELECT string_agg(ref, ' ' ORDER BY ref)
+            FROM json_array_elements_text(state::json -> 'refs') AS ref)));
+    CREATE INDEX records_by_category
+        ON records (complete, kind, status, category, area, urgency_rank, created_at);
+    CREATE TABLE op_actors (
+        origin BIGINT NOT NULL, seq BIGINT NOT NULL, actor TEXT NOT NULL,
+        PRIMARY KEY (origin, seq)
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+#: The advisory lock's first key ("fk" in ASCII); the second is the schema's name hashed.
+LOCK_CLASS = 0x666B
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+ITER_OPS = (
+    "SELECT o.origin, o.seq, o.body, coalesce(r.share_contact, FALSE)"
+    " FROM ops o LEFT JOIN records r ON r.hub = o.rec_hub AND r.seq = o.rec_seq"
+    " WHERE (o.origin, o.seq) > (%s, %s) ORDER BY o.origin, o.seq LIMIT %s"
+)
+ITER_RECORDS = (
+    "SELECT hub, seq, state FROM records WHERE complete AND (hub, seq) > (%s, %s)"
+    " ORDER BY hub, seq LIMIT %s"
+)
+Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+
+
+class PgTx:
+    """One open write transaction. Obtain it from :meth:`PostgresStore.transaction`.
+
+    The same bookkeeping as the SQLite adapter's ``Tx``: each origin's vector row is read
+    once and written back once (:meth:`flush`), and so are the counters.
+    """
+
+    def __init__(self, db: Conn) -> None:
+        self._db = db
+        self._origins: dict[int, list[int]] = {}
+        self._dirty: set[int] = set()
+        self._last_hlc: dict[int, int] = {}
+        self._counted: dict[tuple[str, str, str, str], int] = {}
+
+    async def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = await self._db.execute(query, params)
+        return await cur.fetchall()
+
+    async def _origin(self, origin: int) -> list[int]:
+        row = self._origins.get(origin)
+        if row is None:
+            rows = await self._rows(
+                "SELECT contiguous, max_seq FROM origins WHERE origin = %s", (origin,)
+            )
+            row = self._origins[origin] = list(rows[0] if rows else (0, 0))
+        return row
+
+    async def next_seq(self, origin: int) -> int:
+        return (await self._origin(origin))[1] + 1
+
+    async def last_hlc(self, origin: int) -> int:
+        if origin not in self._last_hlc:
+            rows = await self._rows(
+                "SELECT hlc FROM ops WHERE origin = %s ORDER BY seq DESC LIMIT 1", (origin,)
+            )
+            self._last_hlc[origin] = int(rows[0][0]) if rows else 0
+        return self._last_hlc[origin]
+
+    async def recall(self, key: str) -> RecordId | None:
+        rows = await self._rows("SELECT hub, seq FROM idempotency WHERE key = %s", (key,))
+        return RecordId(int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    async def remember(self, key: str, record: RecordId) -> None:
+        await self._db.execute(
+            "INSERT INTO idempotency (key, hub, seq) VALUES (%s, %s, %s)",
+            (key, record.hub, record.seq),
+        )
+
+    async def record_actor(self, op: Op, actor: str) -> None:
+        await self._db.execute(
+            "INSERT INTO op_actors (origin, seq, actor) VALUES (%s, %s, %s)"
+            " ON CONFLICT (origin, seq) DO UPDATE SET actor = excluded.actor",
+            (op.origin, op.seq, actor),
+        )
+
+    async def claim(self, key: str, record: RecordId) -> RecordId | None:
+        cur = await self._db.execute(
+            "INSERT INTO idempotency (key, hub, seq) VALUES (%s, %s, %s)"
+            " ON CONFLICT (key) DO NOTHING",
+            (key, record.hub, record.seq),
+        )
+        return None if cur.rowcount == 1 else await self.recall(key)
+
+    async def state(self, record: RecordId) -> RecordState | None:
+        rows = await self._rows(
+            "SELECT state FROM records WHERE hub = %s AND seq = %s", (record.hub, record.seq)
+        )
+        return RecordState.from_json(json.loads(rows[0][0])) if rows else None
+
+    async def _states(self, records: tuple[RecordId, ...]) -> list[RecordState]:
+        rows = await self._rows(
+            "SELECT state FROM records WHERE "
+            + " OR ".join(["(hub = %s AND seq = %s)"] * len(records)),
+            [n for rid in records for n in (rid.hub, rid.seq)],
+        )
+        found = {s.id: s for s in (RecordState.from_json(json.loads(r[0])) for r in rows)}
+        return [found.get(rid) or RecordState(rid) for rid in records]
+
+    async def add(self, op: Op) -> bool:
+        return await self.append(op) is not None
+
+    async def append(self, op: Op) -> tuple[RecordState, ...] | None:
+        records = tuple(dict.fromkeys(op.records()))
+        states = await self._states(records)
+        stored = op
+        if isinstance(op.body, Create | Update) and states[0].redacted:
+            stored = strip_private(op)
+        first = records[0]
+        cur = await self._db.execute(
+            "INSERT INTO ops (origin, seq, hlc, rec_hub, rec_seq, body, received_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (origin, seq) DO NOTHING",
+            (op.origin, op.seq, op.hlc, first.hub, first.seq,
+             json.dumps(op_to_json(stored), separators=(",", ":")), int(time.time())),
+        )  # fmt: skip
+        if cur.rowcount != 1:
+            return None
+        if op.origin in self._last_hlc:
+            self._last_hlc[op.origin] = max(self._last_hlc[op.origin], op.hlc)
+        await self._advance_vector(op.origin, op.seq)
+        for state in states:
+            before = counted_as(state)
+            state.apply(op)
+            after = counted_as(state)
+            if before != after:
+                for key, step in ((before, -1), (after, 1)):
+                    if key is not None:
+                        self._counted[key] = self._counted.get(key, 0) + step
+            await self._save(state)
+        if isinstance(op.body, Redact):
+            await self._purge(op.body.record)
+        return tuple(states)
+
+    async def _advance_vector(self, origin: int, seq: int) -> None:
+        row = await self._origin(origin)
+        contiguous, max_seq = row
+        if seq == contiguous + 1:
+            if seq > max_seq:
+                contiguous = seq
+            else:
+                rows = await self._rows(
+                    "SELECT seq FROM ops WHERE origin = %s AND seq > %s ORDER BY seq",
+                    (origin, contiguous),
+                )
+                for (have,) in rows:
+                    if have != contiguous + 1:
+                        break
+                    contiguous = int(have)
+        row[:] = [contiguous, max(max_seq, seq)]
+        self._dirty.add(origin)
+
+    async def flush(self) -> None:
+        """Write the vector rows and counters this transaction changed (before it commits)."""
+        board = [(*key, n) for key, n in self._counted.items() if n]
+        totals: dict[tuple[str, str], int] = {}
+        for kind, status, _, _, n in board:
+            totals[kind, status] = totals.get((kind, status), 0) + n
+        changed = [(kind, status, n) for (kind, status), n in totals.items() if n]
+        async with self._db.cursor() as cur:
+            if board:
+                await cur.executemany(
+                    "INSERT INTO board_counts AS b (kind, status, category, area, n)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, status, category, area)"
+                    " DO UPDATE SET n = b.n + excluded.n",
+                    board,
+                )
+                if any(row[-1] < 0 for row in board):
+                    await cur.execute("DELETE FROM board_counts WHERE n = 0")
+            if changed:
+                await cur.executemany(
+                    "INSERT INTO record_counts AS c (kind, status, n) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (kind, status) DO UPDATE SET n = c.n + excluded.n",
+                    changed,
+                )
+                if any(n < 0 for _, _, n in changed):
+                    await cur.execute("DELETE FROM record_counts WHERE n = 0")
+            if self._dirty:
+                await cur.executemany(
+                    "INSERT INTO origins (origin, contiguous, max_seq) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous,"
+                    " max_seq = excluded.max_seq",
+                    [(origin, *self._origins[origin]) for origin in sorted(self._dirty)],
+                )
+        self._counted.clear()
+        self._dirty.clear()
+
+    async def _save(self, state: RecordState) -> None:
+        rid = state.id
+        await self._db.execute(
+            "INSERT INTO records (hub, seq, complete, kind, category, urgency_rank, status, area,"
+            " created_at, updated, state, share_contact, search)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (hub, seq) DO UPDATE SET complete = excluded.complete,"
+            " kind = excluded.kind, category = excluded.category,"
+            " urgency_rank = excluded.urgency_rank, status = excluded.status,"
+            " area = excluded.area, created_at = excluded.created_at,"
+            " updated = excluded.updated, state = excluded.state,"
+            " share_contact = excluded.share_contact, search = excluded.search",
+            (
+                rid.hub, rid.seq, state.complete,
+                state.kind.value if state.kind else None,
+                state.value("category"), urgency_rank(state.value("urgency")),
+                state.status[0].status.value if state.status else None,
+                state.value("area"), state.created_at, state.updated,
+                json.dumps(state.to_json(), separators=(",", ":")),
+                bool(state.value("share_contact")), search_text(state),
+            ),
+        )  # fmt: skip
+        if state.refs:
+            async with self._db.cursor() as cur:
+                await cur.executemany(
+                    "INSERT INTO refs (ref, hub, seq) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    [(ref, rid.hub, rid.seq) for ref in state.refs],
+                )
+
+    async def _purge(self, record: RecordId) -> None:
+        """Rewrite the stored ops of a redacted record so its personal data is gone."""
+        rows = await self._rows(
+            "SELECT origin, seq, body FROM ops WHERE rec_hub = %s AND rec_seq = %s",
+            (record.hub, record.seq),
+        )
+        for origin, seq, body in rows:
+            stripped = op_to_json(strip_private(op_from_json(json.loads(body))))
+            await self._db.execute(
+                "UPDATE ops SET body = %s WHERE origin = %s AND seq = %s",
+                (json.dumps(stripped, separators=(",", ":")), origin, seq),
+            )
+
+
+class PostgresStore:
+    """Storage on PostgreSQL. Open with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, writer: Conn, readers: AsyncConnectionPool, where: str) -> None:
+        self._db = writer
+        self._readers = readers
+        self._where = where
+        self._write_lock = asyncio.Lock()
+        self.commits = 0
+        self._seen_commits = 0  # the commit counter when last asked
+        self._own_since_asked = 0
+
+    @classmethod
+    async def open(cls, url: str, *, schema: str | None = None) -> PostgresStore:
+        """Open the database at ``url`` (``postgresql://…``), in ``schema`` if given (created
+        if missing), and bring its schema up to date."""
+        if schema is not None and not _SCHEMA_NAME.match(schema):
+            raise StoreError(f"not a schema name: {schema!r} (lower-case letters, digits, _)")
+        where = _describe(url, schema)
+        try:
+            if schema is not None:
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+                    await admin.execute(
+                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                    )
+            conninfo = (
+                url if schema is None else make_conninfo(url, options=f"-csearch_path={schema}")
+            )
+            writer: Conn = await psycopg.AsyncConnection.connect(conninfo)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open database {where}: {exc}") from exc
+        readers = AsyncConnectionPool(
+            conninfo, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
+        )
+        store = cls(writer, readers, where)
+        try:
+            await store._migrate()
+            await readers.open(wait=True, timeout=30)
+            store._seen_commits = await store._commit_counter()
+        except BaseException as exc:
+            await readers.close()
+            await writer.close()
+            if isinstance(exc, StoreError):
+                raise
+            if isinstance(exc, psycopg.Error):
+                raise StoreError(f"cannot use database {where}: {exc}") from exc
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._readers.close()
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def location(self) -> str:
+        return self._where
+
+    async def _migrate(self) -> None:
+        async with self._db.transaction():
+            await self._lock()
+            await self._db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+            )
+            rows = await (await self._db.execute("SELECT version FROM schema_version")).fetchall()
+            version = int(rows[0][0]) if rows else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"database {self._where} has schema {version}, newer than this fieldkit "
+                    f"({SCHEMA_VERSION}): upgrade fieldkit"
+                )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        await self._db.execute(statement)
+            if not rows:
+                await self._db.execute(
+                    "INSERT INTO schema_version (version) VALUES (%s)", (SCHEMA_VERSION,)
+                )
+            elif version != SCHEMA_VERSION:
+                await self._db.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
+
+    async def _lock(self) -> None:
+        """The write lock of this schema, held until the transaction ends (every process)."""
+        await self._db.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (LOCK_CLASS,)
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PgTx]:
+        """A write transaction: all of it commits, or none of it."""
+        async with self._write_lock:
+            try:
+                async with self._db.transaction():
+                    await self._lock()
+                    tx = PgTx(self._db)
+                    yield tx
+                    await tx.flush()
+                    await self._db.execute("UPDATE commits SET n = n + 1")
+            except psycopg.OperationalError as exc:
+                raise StoreError(f"database {self._where}: {exc}") from exc
+            self.commits += 1
+            self._own_since_asked += 1
+
+    async def _commit_counter(self) -> int:
+        return int(await self._scalar("SELECT n FROM commits") or 0)
+
+    async def changed_elsewhere(self) -> bool:
+        now = await self._commit_counter()
+        changed = now - self._seen_commits > self._own_since_asked
+        self._seen_commits, self._own_since_asked = now, 0
+        return changed
+
+    async def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._readers.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await cur.fetchall()
+
+    async def _scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self._fetch(query, params)
+        return rows[0][0] if rows else None
+
+    # --- metadata -------------------------------------------------------------------------
+
+    async def meta(self, key: str) -> str | None:
+        value = await self._scalar("SELECT value FROM meta WHERE key = %s", (key,))
+        return str(value) if value is not None else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.transaction():
+            await self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (%s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    async def max_hlc(self, origin: int) -> int:
+        return int(await self._scalar("SELECT max(hlc) FROM ops WHERE origin = %s", (origin,)) or 0)
+
+    # --- records --------------------------------------------------------------------------
+
+    async def get(self, record: RecordId) -> Record | None:
+        rows = await self._fetch(
+            "SELECT state FROM records WHERE hub = %s AND seq = %s AND complete",
+            (record.hub, record.seq),
+        )
+        return RecordState.from_json(json.loads(rows[0][0])).view() if rows else None
+
+    async def find_by_ref(self, ref: str) -> list[Record]:
+        return await self._records(
+            "SELECT r.state FROM refs f JOIN records r ON r.hub = f.hub AND r.seq = f.seq"
+            " WHERE f.ref = %s AND r.complete ORDER BY r.created_at NULLS FIRST, r.hub, r.seq",
+            (ref,),
+        )
+
+    async def list_records(
+        self,
+        *,
+        kind: Kind | None = None,
+        status: Status | None = None,
+        area: str | None = None,
+        category: Category | None = None,
+        origin: int | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Record]:
+        where, params = ["complete"], []
+        for column, value in (
+            ("kind", kind), ("status", status), ("area", area), ("category", category),
+            ("hub", origin),
+        ):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value if isinstance(value, int) else str(value))
+        if text:
+            escaped = text.casefold()
+            for special in ("\\", "%", "_"):
+                escaped = escaped.replace(special, "\\" + special)
+            where.append("search LIKE %s ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        return await self._records(
+            f"SELECT state FROM records WHERE {' AND '.join(where)}"
+            " ORDER BY urgency_rank NULLS FIRST, created_at NULLS FIRST, hub, seq"
+            " LIMIT %s OFFSET %s",
+            (*params, limit, offset),
+        )
+
+    async def history(self, record: RecordId) -> list[Logged]:
+        rows = await self._fetch(
+            "SELECT state FROM records WHERE hub = %s AND seq = %s", (record.hub, record.seq)
+        )
+        if not rows:
+            return []
+        # a match is filed under its need: an offer's are found under the needs it matched
+        files = [record, *RecordState.from_json(json.loads(rows[0][0])).matches]
+        where = " OR ".join(["(o.rec_hub = %s AND o.rec_seq = %s)"] * len(files))
+        found = [
+            Logged(op, int(received_at), str(actor))
+            for body, received_at, actor in await self._fetch(
+                "SELECT o.body, o.received_at, coalesce(a.actor, '') FROM ops o"
+                " LEFT JOIN op_actors a ON a.origin = o.origin AND a.seq = o.seq"
+                f" WHERE {where}",
+                [n for rid in files for n in (rid.hub, rid.seq)],
+            )
+            if record in (op := op_from_json(json.loads(body))).records()
+        ]
+        found.sort(key=lambda entry: (entry.op.key, entry.op.seq))
+        return found
+
+    async def _records(self, query: str, params: Iterable[Any]) -> list[Record]:
+        rows = await self._fetch(query, tuple(params))
+        return [RecordState.from_json(json.loads(row[0])).view() for row in rows]
+
+    async def iter_records(self, batch: int = 500) -> AsyncIterator[Record]:
+        last = (-1, -1)
+        while True:
+            rows = await self._fetch(ITER_RECORDS, (*last, batch))
+            if not rows:
+                return
+            for row in rows:
+                yield RecordState.from_json(json.loads(row[2])).view()
+            last = (int(rows[-1][0]), int(rows[-1][1]))
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        rows = await self._fetch("SELECT kind, status, n FROM record_counts")
+        return {(str(kind), str(status)): int(n) for kind, status, n in rows}
+
+    async def category_counts(
+        self, kind: Kind, status: Status, area: str | None = None
+    ) -> dict[tuple[str, str], int]:
+        query = "SELECT category, area, n FROM board_counts WHERE kind = %s AND status = %s"
+        params: list[str] = [kind.value, status.value]
+        if area is not None:
+            query += " AND area = %s"
+            params.append(area)
+        return {(str(c), str(a)): int(n) for c, a, n in await self._fetch(query, params)}
+
+    async def state_hash(self, *, public: bool = False) -> str:
+        rows = await self._fetch("SELECT state FROM records ORDER BY hub, seq")
+        return state_hash([RecordState.from_json(json.loads(s)) for (s,) in rows], public=public)
+
+    # --- ops ------------------------------------------------------------------------------
+
+    async def version_vector(self) -> dict[int, int]:
+        rows = await self._fetch("SELECT origin, contiguous FROM origins")
+        return {int(origin): int(contiguous) for origin, contiguous in rows}
+
+    async def held_beyond(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for origin, seq in await self._fetch(
+            "SELECT o.origin, o.seq FROM ops o JOIN origins g ON g.origin = o.origin"
+            " WHERE o.seq > g.contiguous ORDER BY o.origin, o.seq"
+        ):
+            out.setdefault(int(origin), []).append(int(seq))
+        return out
+
+    async def iter_ops(self, batch: int = 500) -> AsyncIterator[tuple[Op, bool]]:
+        last = (-1, -1)
+        while True:
+            rows = await self._fetch(ITER_OPS, (*last, batch))
+            if not rows:
+                return
+            for _, _, body, consented in rows:
+                yield op_from_json(json.loads(body)), bool(consented)
+            last = (int(rows[-1][0]), int(rows[-1][1]))
+
+    async def ops_for_offer(
+        self, ranges: dict[int, list[tuple[int, int]]], limit: int
+    ) -> list[tuple[Op, bool]]:
+        where: list[str] = []
+        params: list[int] = []
+        for origin, spans in ranges.items():
+            for lo, hi in spans:
+                where.append("(o.origin = %s AND o.seq BETWEEN %s AND %s)")
+                params.extend((origin, lo, hi))
+        if not where:
+            return []
+        out = []
+        for start in range(0, len(where), 300):
+            rows = await self._fetch(
+                "SELECT o.body, coalesce(r.share_contact, FALSE), r.urgency_rank"
+                " FROM ops o LEFT JOIN records r ON r.hub = o.rec_hub AND r.seq = o.rec_seq"
+                f" WHERE {' OR '.join(where[start : start + 300])}"
+                f" ORDER BY coalesce(r.urgency_rank, {LEAST_URGENT}), o.hlc, o.origin, o.seq"
+                " LIMIT %s",
+                (*params[start * 3 : (start + 300) * 3], limit),
+            )
+            out.extend([(op_from_json(json.loads(b)), bool(c), u) for b, c, u in rows])
+        out.sort(key=lambda row: send_order(row[2], row[0]))
+        return [(op, consented) for op, consented, _ in out[:limit]]
+
+
+def _describe(url: str, schema: str | None) -> str:
+    """Where the data lives, for messages: host and database, never a password."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql (unreadable URL)"
+    host = parts.get("host") or "localhost"
+    name = parts.get("dbname") or parts.get("user") or ""
+    return f"postgresql://{host}/{name}" + (f" (schema {schema})" if schema else "")
+
+
+if TYPE_CHECKING:  # the PostgreSQL adapter implements the storage port
+    _store: type[StorePort] = PostgresStore
+    _tx: type[TxPort] = PgTx

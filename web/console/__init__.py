@@ -1,0 +1,1 @@
+"""The coordinator console: sign-in, queues, record detail with its audit trail, matching."""

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -28,7 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 FORM = {"kind": "need", "lang": "en", "category": "water", "urgency": "today"}
 
@@ -61,12 +61,49 @@ def address(n: int) -> str:
     return f"127.{10 + (n >> 16) % 200}.{(n >> 8) % 256}.{n % 256 or 1}"
 
 
+async def get(where: SplitResult, path: str, n: int) -> str:
+    """A page of the hub, as the phone gets it; OSError if the hub is gone."""
+    reader, writer = await asyncio.open_connection(
+        where.hostname, where.port, local_addr=(address(n), 0)
+    )
+    try:
+        request = f"GET {path} HTTP/1.1\r\nHost: {where.netloc}\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode())
+        async with asyncio.timeout(30):
+            return (await reader.read()).decode("utf-8", "replace")
+    except TimeoutError as exc:
+        raise ConnectionError(f"no answer: {exc}") from None
+    finally:
+        writer.close()
+
+
+async def shown_code(where: SplitResult, location: str, n: int) -> str:
+    """The code the thank-you page shows (its address holds a receipt, not the code), in the
+    stored form: without its check symbol."""
+    found = re.search(
+        r'class="code">([0-9A-Z]{3}-[0-9A-Z]{3})[0-9A-Z]<', await get(where, location, n)
+    )
+    if found is None:
+        raise ConnectionError(f"the thank-you page at {location} shows no code")
+    return found.group(1)
+
+
+async def form_token(where: SplitResult, n: int) -> str:
+    """The intake form's token, as the phone gets it; OSError if the hub is gone."""
+    found = re.search(r'name="token" value="([^"]+)"', await get(where, "/intake?kind=need", n))
+    if found is None:
+        raise ConnectionError("the intake form carried no token")
+    return found.group(1)
+
+
 async def post(url: str, sub: Submission, n: int) -> None:
     """Post the intake form as a phone of its own would; OSError if the hub is gone.
 
     Plain HTTP/1.1 over a socket: an HTTP client library costs more CPU per phone than the
     hub spends answering it."""
     where = urlsplit(url)
+    if not sub.token:  # the form's own token, from the hub, kept across its restarts
+        sub.token = await form_token(where, n)
     body = urlencode(FORM | {"area_other": "riverside", "note": sub.note, "token": sub.token})
     request = (
         f"POST /intake HTTP/1.1\r\nHost: {where.netloc}\r\nConnection: close\r\n"
@@ -92,7 +129,7 @@ async def post(url: str, sub: Submission, n: int) -> None:
             for line in head.split("\r\n")
             if line.lower().startswith("location:")
         )
-        ref = parse_qs(urlsplit(location).query)["ref"][0]
+        ref = await shown_code(where, location, n)
         if sub.ref is not None and sub.ref != ref:
             raise AssertionError(f"{sub.note}: shown {sub.ref}, then {ref}")
         sub.ref = ref
@@ -201,8 +238,7 @@ def run(kills: int, residents: int, seed: int, workdir: Path) -> Report:
     for _ in range(kills):
         for r, queue in enumerate(queues):
             while len(queue) < 40:  # plenty for a round: each resident never runs dry
-                token = base64.urlsafe_b64encode(rng.randbytes(18)).decode()  # as the form's
-                sub = Submission(f"r{r}-{len(subs)}", token)
+                sub = Submission(f"r{r}-{len(subs)}", "")  # its token: from the form, when sent
                 subs.append(sub)
                 queue.append(sub)
         proc = start_hub(hub_dir)

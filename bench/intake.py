@@ -41,7 +41,6 @@ import contextlib
 import os
 import random
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -81,8 +80,8 @@ def form(token: str, i: int) -> dict[str, str]:
 
 def ref_of(status: int, headers: Mapping[str, str]) -> str | None:
     location = headers.get("location", "")
-    if status == 303 and "ref=" in location:
-        return location.split("ref=")[1].split("&")[0]
+    if status == 303 and "receipt=" in location:  # the thank-you page's receipt, one a record
+        return location.split("receipt=")[1].split("&")[0]
     return None
 
 
@@ -147,25 +146,43 @@ class Results:
 Client = httpx.AsyncClient | Phone
 
 
-async def ask(client: Client, submit: bool, r: int) -> tuple[int, Mapping[str, str]]:
+async def form_token(client: Client) -> str:
+    """A fresh form token, as the intake page hands it out (the hub signs them)."""
+    if isinstance(client, Phone):
+        status, _, page = await client.request("GET", "/intake?kind=need&lang=es")
+        text = page.decode()
+    else:
+        answer = await client.get("/intake?kind=need&lang=es")
+        status, text = answer.status_code, answer.text
+    found = TOKEN.search(text)
+    if status != 200 or found is None:
+        raise RuntimeError(f"intake form answered {status}")
+    return found.group(1)
+
+
+async def ask(
+    client: Client, submit: bool, r: int, token: str = ""
+) -> tuple[int, Mapping[str, str]]:
     if isinstance(client, Phone):
         if submit:
-            fields = form(secrets.token_urlsafe(18), r)
+            fields = form(token, r)
             status, headers, _ = await client.request("POST", "/intake?lang=es", fields)
         else:
             status, headers, _ = await client.request("GET", "/static/site.css")
         return status, headers
     if submit:
-        answer = await client.post("/intake?lang=es", data=form(secrets.token_urlsafe(18), r))
+        answer = await client.post("/intake?lang=es", data=form(token, r))
     else:
         answer = await client.get("/static/site.css")
     return answer.status_code, answer.headers
 
 
-async def resident(client: Client, rounds: int, submit: bool, out: Results) -> None:
+async def resident(
+    client: Client, rounds: int, submit: bool, out: Results, tokens: list[str]
+) -> None:
     for r in range(rounds):
         start = time.perf_counter()
-        status, headers = await ask(client, submit, r)
+        status, headers = await ask(client, submit, r, tokens[r] if submit else "")
         out.latencies.append(time.perf_counter() - start)
         if submit:
             ref = ref_of(status, headers)
@@ -179,8 +196,13 @@ async def resident(client: Client, rounds: int, submit: bool, out: Results) -> N
 
 async def closed_loop(clients: list[Client], rounds: int, submit: bool) -> tuple[float, Results]:
     out = Results()
+    # Each submission carries its own form's token: fetched before the clock starts, so the
+    # figure is the submissions' alone.
+    tokens = [[await form_token(c) for _ in range(rounds)] if submit else [] for c in clients]
     start = time.perf_counter()
-    await asyncio.gather(*(resident(c, rounds, submit, out) for c in clients))
+    await asyncio.gather(
+        *(resident(c, rounds, submit, out, t) for c, t in zip(clients, tokens, strict=True))
+    )
     return time.perf_counter() - start, out
 
 

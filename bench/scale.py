@@ -12,7 +12,7 @@ and served by ``fieldkit run`` (uvicorn, one worker) on loopback. Printed per si
 
 - ``import_rps`` — records imported per second; ``disk_bytes_per_record`` — database size
   (with its WAL) over the records;
-- ``p50``/``p99`` of ``/``, ``/board``, ``/status?ref=…`` (a resident's code lookup) and
+- ``p50``/``p99`` of ``/``, ``/board``, ``/status`` (a resident's code lookup, POSTed) and
   ``/hub/status``, each also as a ratio over the same server's static stylesheet
   (``/static/site.css``) measured in the same run: the machine is shared, so ratios are
   the figures to compare, milliseconds only context;
@@ -32,6 +32,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -94,9 +95,12 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def latencies(base: str, path: str, n: int, first_client: int) -> list[float]:
-    """``n`` GETs of ``path``, round robin over residents of their own addresses (127.0.x.y,
-    as on a hotspot), so the hub's per-client flood limit applies as it would in the field."""
+async def latencies(
+    base: str, path: str, n: int, first_client: int, ref: str | None = None
+) -> list[float]:
+    """``n`` GETs of ``path`` (with ``ref``: code lookups, POSTed as the status page's form
+    does), round robin over residents of their own addresses (127.0.x.y, as on a hotspot), so
+    the hub's per-client flood limit applies as it would in the field."""
     count = min(n, 50)
     clients = [
         httpx.AsyncClient(
@@ -107,12 +111,22 @@ async def latencies(base: str, path: str, n: int, first_client: int) -> list[flo
         for i in range(count)
     ]
     try:
+        form: dict[str, str] = {}
         for client in clients:
-            await client.get(path)  # warm: connection and first render
+            page = await client.get(path)  # warm: connection and first render
+        if ref is not None:
+            token = re.search(r'name="token" value="([^"]+)"', page.text)
+            if token is None:
+                raise SystemExit(f"{path}: no form token")
+            form = {"ref": ref, "token": token.group(1)}
+
+        async def ask(client: httpx.AsyncClient) -> httpx.Response:
+            return await (client.post(path, data=form) if form else client.get(path))
+
         out = []
         for i in range(n):
             t0 = time.perf_counter()
-            response = await clients[i % count].get(path)
+            response = await ask(clients[i % count])
             out.append((time.perf_counter() - t0) * 1000)
             if response.status_code != 200:  # a rate limit or an error would flatter the figures
                 raise SystemExit(f"{path}: HTTP {response.status_code}")
@@ -197,12 +211,14 @@ def one_size(size: int, requests: int, seed: int) -> dict[str, object]:
                 "static": "/static/site.css",
                 "home": "/",
                 "board": "/board",
-                "status": f"/status?ref={some_ref}",
+                "status": "/status",
                 "hub_status": "/hub/status",
                 "healthz": "/healthz",
             }
             timings = {
-                name: asyncio.run(latencies(base, path, requests, 50 * i))
+                name: asyncio.run(
+                    latencies(base, path, requests, 50 * i, some_ref if name == "status" else None)
+                )
                 for i, (name, path) in enumerate(pages.items())
             }
         finally:

@@ -25,6 +25,7 @@ from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.core.ops import hub_name
 from fieldkit.web.captive import Clients, find_probe, host_name, host_port, is_own_host
+from fieldkit.web.forms import FormTokens
 from fieldkit.web.i18n import load_languages
 from fieldkit.web.pages import ResidentPages, client_address
 from fieldkit.web.ratelimit import RateLimiter
@@ -130,6 +131,7 @@ def create_app(
     portal_host: str | None = None,
     write_limit: RateLimiter | None = None,
     flood_limit: RateLimiter | None = None,
+    form_key: bytes | None = None,
 ) -> Starlette:
     """The app for one hub; everything it needs is passed in (two hubs run in one process).
 
@@ -138,13 +140,15 @@ def create_app(
     labels and ``.local``-style names); any other hostname is sent to the portal at
     ``portal_host`` (default: the address the request arrived at). ``write_limit`` limits
     form posts per client (default 10 at once, one more every 6 s), ``flood_limit`` all
-    requests per client (default 200 at once, 20 per second).
+    requests per client (default 200 at once, 20 per second). ``form_key`` signs the resident
+    forms' tokens (default: random, so forms open across a restart must be sent again).
     """
     clients = clients if clients is not None else Clients()
     renderer = Renderer(config, load_languages(config.languages))
     writes = write_limit or RateLimiter(burst=10, per_second=1 / 6)
     flood = flood_limit or RateLimiter(burst=200, per_second=20)
-    pages = ResidentPages(hub, renderer, clients, writes)
+    tokens = FormTokens(form_key) if form_key is not None else None
+    pages = ResidentPages(hub, renderer, clients, writes, tokens=tokens)
 
     def too_many(request: Request, retry_after: int) -> Response:
         return pages.too_many(request, renderer.language(request), retry_after)

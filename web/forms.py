@@ -7,12 +7,17 @@ carrying an English msgid the page translates.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
-from collections.abc import Mapping
+import secrets
+import time
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote_to_bytes
 
 from fieldkit.core.fields import FIELDS
-from fieldkit.core.records import Draft, Kind, parse_bool, parse_draft
+from fieldkit.core.records import Draft, Kind, QuantityUnit, parse_bool, parse_draft
 from fieldkit.errors import FieldError, FormBodyError, ValidationError
 
 MAX_BODY = 16 * 1024
@@ -78,6 +83,8 @@ def parse_intake(form: Mapping[str, str], areas: Mapping[str, str], language: st
     raw["language"] = language
     consent = form.get("share_contact", "")
     raw["share_contact"] = consent
+    if form.get("kind") == Kind.OFFER and form.get("quantity_unit") in set(QuantityUnit):
+        raw["quantity_unit"] = form["quantity_unit"]  # an offer says what it counts
     extra: list[FieldError] = []
     has_contact = any(form.get(spec.name, "").strip() for spec in FIELDS if spec.private)
     if has_contact and (not consent.strip() or parse_bool(consent) is None):
@@ -98,3 +105,49 @@ def parse_intake(form: Mapping[str, str], areas: Mapping[str, str], language: st
     if extra:
         raise ValidationError(extra)
     return draft
+
+
+class FormTokens:
+    """The token every form carries: proof the form came from this hub's own page.
+
+    ``base64url(nonce ‖ issued-at ‖ HMAC-SHA256(key, nonce ‖ issued-at)[:12])``: a page on
+    another site cannot read one (no cookies, no CORS), so a cross-site post has none. The
+    token is also the intake's idempotency key: the same form sent twice is one request.
+    Tokens last :attr:`lifetime` seconds (a form left open overnight still works).
+    """
+
+    def __init__(
+        self, key: bytes, clock: Callable[[], float] = time.time, lifetime: float = 86_400.0
+    ) -> None:
+        self._key = key
+        self._clock = clock
+        self.lifetime = lifetime
+
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._key, body, hashlib.sha256).digest()[:12]
+
+    def new(self) -> str:
+        body = secrets.token_bytes(9) + int(self._clock()).to_bytes(4, "big")
+        return base64.urlsafe_b64encode(body + self._mac(body)).decode().rstrip("=")
+
+    def valid(self, token: str) -> bool:
+        if not TOKEN_RE.match(token):
+            return False
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except ValueError:
+            return False
+        body, mac = raw[:13], raw[13:]
+        if len(raw) != 25 or not hmac.compare_digest(mac, self._mac(body)):
+            return False
+        age = self._clock() - int.from_bytes(body[9:], "big")
+        return -300 <= age <= self.lifetime
+
+
+def same_origin(origin: str | None, host: str) -> bool:
+    """Whether a form post's ``Origin`` header allows it: absent or ``null`` (captive
+    mini-browsers send none) is allowed, the hub's own ``Host`` is, any other site is not."""
+    if origin is None or origin.strip() in ("", "null"):
+        return True
+    _, sep, rest = origin.strip().partition("://")
+    return bool(sep) and rest.rstrip("/").lower() == host.strip().lower()

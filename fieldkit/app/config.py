@@ -39,7 +39,7 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "FIELDKIT_SYNC_PROFILE": ("sync", "profile"),
 }
 _KNOWN = {
-    "hub": {"name", "data_dir", "languages"},
+    "hub": {"name", "data_dir", "languages", "emergency"},
     "radio": {"url"},
     "web": {"host", "port", "console_port"},
     "hotspot": {"ssid", "interface", "address", "country", "channel"},
@@ -90,6 +90,14 @@ class Config:
     hotspot: Hotspot = Hotspot()
     sync_profile: str = "fixed"
     sync: SyncSettings = SYNC_PROFILES["fixed"]  # the profile's timings with the overrides
+    #: What to do when a life is at risk ("Call 911 or go to the fire station on Main St"), as
+    #: written, and the same line in other languages: ``(("es", "Llame al 911 …"), …)``.
+    emergency: str = ""
+    emergency_translations: tuple[tuple[str, str], ...] = ()
+
+    def emergency_line(self, language: str) -> str:
+        """The emergency line in ``language``, else as written ("" if none is configured)."""
+        return dict(self.emergency_translations).get(language, self.emergency)
 
     @property
     def ssid(self) -> str:
@@ -150,6 +158,26 @@ def check_radio_url(value: str, key: str = "radio.url") -> str:
     if scheme in ("sim", "tcp") and ":" in rest:
         _port(rest.rsplit(":", 1)[1], key)
     return value
+
+
+def _emergency(value: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``emergency = "…"``, or a table ``[hub.emergency]`` with ``text`` and a line per
+    language (``es = "…"``)."""
+    if not isinstance(value, dict):
+        return _text(value, "hub.emergency", allow_empty=True, limit=300), ()
+    if "text" not in value:
+        raise ConfigError(
+            "hub.emergency.text", "missing: the line shown in the languages that have none"
+        )
+    text = _text(value["text"], "hub.emergency.text", limit=300)
+    translations = []
+    for code, line in value.items():
+        if code == "text":
+            continue
+        if not _LANGUAGE.match(code):
+            raise ConfigError(f"hub.emergency.{code}", "expected a language code, like es")
+        translations.append((code, _text(line, f"hub.emergency.{code}", limit=300)))
+    return text, tuple(translations)
 
 
 def _cut_utf8(text: str, limit: int) -> str:
@@ -301,6 +329,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
     port, k_port = get("web", "port", DEFAULT_WEB_PORT)
     console_port, k_console = get("web", "console_port", DEFAULT_CONSOLE_PORT)
     sync_profile, sync = _sync(merged.get("sync", {}), get("sync", "profile", "")[1])
+    emergency, emergency_translations = _emergency(merged.get("hub", {}).get("emergency", ""))
     return Config(
         hub_name=hub_name,
         data_dir=data_path if data_path.is_absolute() else base / data_path,
@@ -313,6 +342,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         hotspot=_hotspot(merged.get("hotspot", {})),
         sync_profile=sync_profile,
         sync=sync,
+        emergency=emergency,
+        emergency_translations=emergency_translations,
     )
 
 
@@ -381,6 +412,10 @@ name = {_q(name)}
 data_dir = {_q(data_dir)}
 # Languages the pages offer, first is the default.                    FIELDKIT_LANGUAGES
 languages = [{", ".join(_q(lang) for lang in DEFAULT_LANGUAGES)}]
+# What to do when a life is at risk, shown on the home page and after an urgent request,
+# e.g. "Call 911 or go to the fire station on Main St". For other languages, replace it
+# with a table: [hub.emergency] text = "…" es = "Llame al 911 …" (the rest see "text").
+emergency = ""
 
 [radio]
 # The LoRa radio: "" for none, "serial://" (the one attached radio),

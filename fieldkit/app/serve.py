@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -119,7 +120,10 @@ async def serve_hub(
         )
         gossip = asyncio.create_task(radio.run())
     routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)
-    app = create_app(hub, config, extra_routes=routes)
+    # Resident forms stay valid across a restart (a battery swap): their tokens are signed
+    # with a key derived from the network key, which never leaves the hub this way.
+    form_key = hashlib.sha256(b"fieldkit resident form tokens\0" + key).digest()
+    app = create_app(hub, config, extra_routes=routes, form_key=form_key)
     limits = limits or ServerLimits()
     uv_config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, http=guarded_protocol(limits),

@@ -49,8 +49,19 @@ def token_of(html: str) -> str:
     return found.group(1)
 
 
+async def fresh_token(client: httpx.AsyncClient, path: str = "/status") -> str:
+    """A form token, as a page of the hub hands it out."""
+    return token_of((await client.get(path)).text)
+
+
+async def check(client: httpx.AsyncClient, code: str, lang: str = "en") -> httpx.Response:
+    """Look a code up as the status page's form does (by POST, with the form's token)."""
+    form = {"ref": code, "lang": lang, "token": await fresh_token(client)}
+    return await client.post(f"/status?lang={lang}", data=form)
+
+
 def code_of(html: str) -> str:
-    found = re.search(r'class="code">([0-9A-Z]{3}-[0-9A-Z]{3})<', html)
+    found = re.search(r'class="code">([0-9A-Z]{3}-[0-9A-Z]{4})<', html)
     assert found, "the thank-you page shows the reference code"
     return found.group(1)
 

@@ -1,15 +1,20 @@
-"""Running a real hub for end-to-end tests: `fieldkit init` then `fieldkit run` (uvicorn)."""
+"""Running a real hub for end-to-end tests: `fieldkit init` then `fieldkit run` (uvicorn), or
+one app under real uvicorn in the test's own event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+
+import uvicorn
+from starlette.types import ASGIApp
 
 AREAS = ("riverside=Riverside", "downtown=Downtown", "hillside=Hillside")
 
@@ -60,3 +65,35 @@ def running_hub(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class _Server(uvicorn.Server):
+    """Real uvicorn in the test's own event loop, saying when it listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.listening.set()
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # the test runner owns the signals
+
+
+@asynccontextmanager
+async def serving(app: ASGIApp) -> AsyncIterator[str]:
+    """Serve ``app`` with real uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(30):
+            await server.listening.wait()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -72,14 +72,14 @@ def test_a_spanish_resident_submits_a_need_reads_the_code_and_checks_its_status(
 
         assert page.get_by_role("heading", level=1).inner_text() == "Gracias, está guardado."
         code = page.locator(".code").inner_text()
-        assert re.fullmatch(r"[0-9A-Z]{3}-[0-9A-Z]{3}", code)
+        assert re.fullmatch(r"[0-9A-Z]{3}-[0-9A-Z]{4}", code)
         page.screenshot(path=str(shots / "thanks.png"), full_page=True)
 
         page.go_back()  # the back button and a second tap on "Enviar" …
         page.get_by_role("button", name="Enviar").click()
         assert page.locator(".code").inner_text() == code  # … change nothing
 
-        page.get_by_role("link", name="Consultar el estado").click()
+        page.get_by_role("button", name="Consultar el estado").click()
         assert "Recibida" in page.locator(".status").inner_text()
         page.screenshot(path=str(shots / "status.png"), full_page=True)
 
@@ -89,5 +89,8 @@ def test_a_spanish_resident_submits_a_need_reads_the_code_and_checks_its_status(
         browser.close()
     assert requested
     assert all(url.startswith(base_url) for url in requested), requested
+    for url in requested:  # the code never sits in an address, nor in the browser's history
+        assert code not in url, url
+        assert code.replace("-", "").lower() not in url.lower(), url
     health = httpx.get(f"{base_url}/healthz").json()
     assert health["records"] == 1

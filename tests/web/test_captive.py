@@ -12,7 +12,7 @@ from fieldkit.app.hub import Hub
 from fieldkit.web.app import CAPTIVE_API_PATH
 from fieldkit.web.captive import PROBES, Clients, host_name, host_port, is_own_host
 
-from .conftest import HUB_IP, ClientFactory, intake
+from .conftest import HUB_IP, ClientFactory, fresh_token, intake
 
 PORTAL = f"http://{HUB_IP}/"
 
@@ -41,7 +41,9 @@ async def test_just_browsing_releases_the_client_as_a_submission_does(
     async with client_for(clients=clients) as client:
         apple = {"host": "captive.apple.com"}
         assert (await client.get("/hotspot-detect.html", headers=apple)).status_code == 302
-        browse = await client.post("/browse", data={"lang": "es"})
+        browse = await client.post(
+            "/browse", data={"lang": "es", "token": await fresh_token(client, "/")}
+        )
         assert browse.status_code == 303
         assert browse.headers["location"] == "/board?lang=es"
         online = await client.get("/hotspot-detect.html", headers=apple)
@@ -54,7 +56,7 @@ async def test_clients_are_remembered_by_address_not_by_cookie(
 ) -> None:
     clients = Clients()
     async with client_for(ip="10.42.0.7", clients=clients) as first:
-        await first.post("/browse", data={"lang": "en"})
+        await first.post("/browse", data={"lang": "en", "token": await fresh_token(first, "/")})
     async with client_for(ip="10.42.0.8", clients=clients) as second:
         probe = await second.get("/generate_204", headers={"host": "www.gstatic.com"})
         assert probe.status_code == 302
@@ -111,7 +113,7 @@ async def test_the_captive_api_says_captive_until_the_client_is_released(
             "user-portal-url": PORTAL,
             "venue-info-url": f"{PORTAL}board",
         }
-        await client.post("/browse", data={"lang": "en"})
+        await client.post("/browse", data={"lang": "en", "token": await fresh_token(client, "/")})
         after = json.loads((await client.get(CAPTIVE_API_PATH)).text)
         assert after["captive"] is False
 

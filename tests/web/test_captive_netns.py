@@ -19,6 +19,7 @@ import pytest
 
 from fieldkit.web.captive import PROBES
 
+from .conftest import token_of
 from .serve import running_hub
 
 TOOLS = ("ip", "dnsmasq", "udhcpc", "curl")
@@ -132,7 +133,9 @@ def test_phones_on_the_hotspot_get_the_portal_then_online_for_every_os_probe(
         status, _, body = curl(net, f"http://{net.hub_ip}/api/captive-portal")
         assert '"captive": true' in body
 
-        status, location, _ = curl(net, f"{portal}browse?lang=en", "-d", "lang=en")
+        _, _, home = curl(net, portal)  # the home page's form, with its token
+        token = token_of(home)
+        status, location, _ = curl(net, f"{portal}browse?lang=en", "-d", f"lang=en&token={token}")
         assert (status, location) == (303, f"{portal}board?lang=en")
 
         for probe in PROBES:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.records import Category, Kind, Urgency
 from fieldkit.web.ratelimit import RateLimiter
 
-from .conftest import ClientFactory, code_of, intake
+from .conftest import ClientFactory, code_of, fresh_token, intake, token_of
 
 
 async def stored(hub: Hub) -> int:
@@ -26,7 +27,7 @@ async def test_a_need_submitted_in_spanish_is_stored_and_thanked_with_its_code(
         thanks = await client.get(posted.headers["location"])
         assert "Gracias, está guardado." in thanks.text
         code = code_of(thanks.text)
-    (record,) = await hub.store.find_by_ref(code)
+    (record,) = await hub.store.find_by_ref(code[:7])
     assert (record.kind, record.category, record.urgency) == (
         Kind.NEED, Category.WATER, Urgency.TODAY,
     )  # fmt: skip
@@ -44,7 +45,7 @@ async def test_an_offer_needs_no_urgency_and_defaults_to_flexible(
         del form["urgency"]
         posted = await client.post("/intake", data=form)
         code = code_of((await client.get(posted.headers["location"])).text)
-    (record,) = await hub.store.find_by_ref(code)
+    (record,) = await hub.store.find_by_ref(code[:7])
     assert record.kind is Kind.OFFER
     assert record.urgency is Urgency.FLEXIBLE
 
@@ -57,7 +58,7 @@ async def test_a_typed_area_is_kept_when_it_is_not_in_the_list(
         form.update(area="", area_other="Elm Street 12")
         posted = await client.post("/intake", data=form)
         code = code_of((await client.get(posted.headers["location"])).text)
-    (record,) = await hub.store.find_by_ref(code)
+    (record,) = await hub.store.find_by_ref(code[:7])
     assert record.area == "Elm Street 12"
 
 
@@ -85,7 +86,7 @@ async def test_missing_fields_are_reported_in_the_residents_language_and_nothing
     client_for: ClientFactory, hub: Hub
 ) -> None:
     async with client_for() as client:
-        form = {"kind": "need", "token": "t" * 24, "lang": "vi"}
+        form = {"kind": "need", "token": await fresh_token(client), "lang": "vi"}
         page = await client.post("/intake", data=form)
     assert page.status_code == 400
     assert 'lang="vi"' in page.text
@@ -225,3 +226,59 @@ async def test_every_blank_form_carries_its_own_token_and_two_residents_two_reco
         for form in (first, second):
             assert (await client.post("/intake", data=form)).status_code == 303
     assert await stored(hub) == 2
+
+
+async def test_the_error_summary_names_each_question_and_the_browser_never_validates_first(
+    client_for: ClientFactory,
+) -> None:
+    async with client_for() as client:
+        blank = await client.get("/intake?kind=need&lang=es")
+        form = {"kind": "need", "token": token_of(blank.text), "lang": "es", "contact_phone": "1"}
+        page = await client.post("/intake", data=form)
+    summary = page.text.split('role="alert"')[1].split("</div>")[0]
+    for question in ("Tipo de ayuda", "¿Qué tan urgente es?", "Zona", "¿Quién puede ver"):
+        assert question in summary, question
+    items = summary.split("<li>")[1:]
+    assert len(items) == 5  # category, urgency, area, phone, consent
+    assert all(re.search(r'">[^<:]+: [^<]+</a>', item) for item in items)  # "question: problem"
+    for html in (blank.text, page.text):  # no native bubble, in the browser's language, first
+        assert " required" not in html
+        assert "novalidate" in html
+
+
+async def test_switching_language_on_an_error_page_keeps_what_was_typed(
+    client_for: ClientFactory, hub: Hub
+) -> None:
+    async with client_for() as client:
+        form = {**await intake(client), "area": "", "note": "Two small children, 3rd floor"}
+        form["contact_name"] = "Ana"
+        page = await client.post("/intake", data=form)
+        assert 'name="switch" value="ar"' in page.text  # the switcher sends the form along
+        switched = await client.post("/intake", data={**form, "switch": "ar"})
+    assert switched.status_code == 400
+    assert 'dir="rtl"' in switched.text
+    assert "Two small children, 3rd floor" in switched.text
+    assert 'value="Ana"' in switched.text
+    assert 'value="water" checked' in switched.text
+    assert await stored(hub) == 0
+
+
+async def test_an_offer_has_its_own_wording_and_the_board_shows_its_unit(
+    client_for: ClientFactory, hub: Hub
+) -> None:
+    async with client_for() as client:
+        page = await client.get("/intake?kind=offer")
+        assert "How much can you offer?" in page.text
+        assert "How can someone who needs this reach you?" in page.text
+        assert "How can a helper reach you?" not in page.text
+        form = {**await intake(client, kind="offer"), "quantity": "40"}
+        del form["urgency"]
+        await client.post("/intake", data=form)
+        shelter = {**await intake(client, kind="offer"), "category": "shelter"}
+        shelter.update(quantity="4", quantity_unit="people")
+        await client.post("/intake", data=shelter)
+        board = (await client.get("/board")).text
+        arabic = (await client.get("/board?lang=ar")).text
+    assert "water</span> · Riverside · 40 items or portions" in board
+    assert "shelter</span> · Riverside · enough for 4 people" in board
+    assert "تكفي 4 أشخاص" in arabic

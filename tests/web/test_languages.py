@@ -14,7 +14,7 @@ from fieldkit.core.records import parse_draft
 from fieldkit.errors import ValidationError
 from fieldkit.web.i18n import choose_language, load_languages, parse_accept_language
 
-from .conftest import ClientFactory, intake
+from .conftest import ClientFactory, check, intake
 
 LANGUAGES = load_languages(DEFAULT_LANGUAGES)
 TRANSLATED = [code for code in DEFAULT_LANGUAGES if code != "en"]
@@ -107,16 +107,18 @@ class _Text(HTMLParser):
 
 @pytest.mark.parametrize(
     "path", ["/", "/intake?kind=need", "/intake?kind=offer", "/board", "/status",
-             "/status?ref=1", "/thanks"],
+             "/status?ref=1", "/thanks", "/privacy"],
 )  # fmt: skip
 async def test_no_english_is_left_on_a_chinese_page(client_for: ClientFactory, path: str) -> None:
     async with client_for() as client:
         sep = "&" if "?" in path else "?"
         page = await client.get(f"{path}{sep}lang=zh", follow_redirects=True)
-        posted = await client.post("/intake?lang=zh", data={"kind": "need", "lang": "zh"})
+        form = await intake(client, lang="zh")
+        posted = await client.post("/intake?lang=zh", data={**form, "category": ""})
+        looked = await check(client, "1", "zh")
     allowed = {"St", "Mary's", "hub", "Riverside", "Downtown", "English", "Español", "Kreyòl",
-               "Ayisyen", "Tiếng", "Việt", "Wi-Fi", "KQ", "XD"}  # fmt: skip
-    for html in (page.text, posted.text):
+               "Ayisyen", "Tiếng", "Việt", "Wi-Fi", "KQ", "XD", "XDP"}  # fmt: skip
+    for html in (page.text, posted.text, looked.text):
         parser = _Text()
         parser.feed(html)
         text = " ".join(parser.chunks)

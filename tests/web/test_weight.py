@@ -39,9 +39,10 @@ async def test_every_resident_page_fits_in_14_kb_compressed_with_full_lists(
     await fill_every_list(hub)
     async with client_for() as client:
         posted = await client.post("/intake", data=await intake(client, lang=lang))
-        code = code_of((await client.get(posted.headers["location"])).text)
+        thanks = posted.headers["location"].split("&lang=")[0]
+        code = code_of((await client.get(thanks)).text)
         paths = ["/", "/board", "/board?area=riverside", "/intake?kind=need",
-                 "/intake?kind=offer", f"/thanks?ref={code}", f"/status?ref={code}",
+                 "/intake?kind=offer", thanks, f"/status?ref={code}",
                  "/status"]  # fmt: skip
         for path in paths:
             sep = "&" if "?" in path else "?"
@@ -60,3 +61,10 @@ async def test_pages_reference_nothing_outside_the_hub(client_for: ClientFactory
             assert "url(" not in html
             assert "<script" not in html
             assert "<link" not in html  # the stylesheet is inline
+
+
+async def test_the_favicon_is_a_short_no_not_the_home_page(client_for: ClientFactory) -> None:
+    async with client_for() as client:
+        icon = await client.get("/favicon.ico")
+    assert icon.status_code == 404
+    assert icon.content == b""

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.waiting import wait_until
+from tests.web.conftest import token_of
 from tests.web.serve import free_port, init_hub, running_hub
 from tests.web.test_browser import ARGS, CHROMIUM
 
@@ -98,7 +99,9 @@ def test_a_coordinator_matches_a_need_and_the_resident_reads_the_message_at_anot
             browser.close()
 
         fieldkit(config2, "sync", f"http://127.0.0.1:{port1}")  # the match travels to hub 1
-        status = httpx.get(f"http://127.0.0.1:{port1}/status?ref=W4T-R00", timeout=10).text
+        with httpx.Client(base_url=f"http://127.0.0.1:{port1}", timeout=10) as resident:
+            form = {"ref": "W4T-R00", "token": token_of(resident.get("/status").text)}
+            status = resident.post("/status", data=form).text  # looked up by POST
         assert "Pick up water at St. Mary&#39;s, 2–6 pm" in status
 
 

@@ -12,7 +12,7 @@ from fieldkit.app.hub import Hub
 from fieldkit.core.records import Category, Draft, Kind, QuantityUnit, Status, Urgency
 from fieldkit.web.app import create_app
 from tests.conftest import FakeWall
-from tests.web.conftest import make_config
+from tests.web.conftest import check, make_config
 from tests.web.console.conftest import Console, csrf_of, sign_in
 
 HOUR = 3_600_000
@@ -95,7 +95,7 @@ async def test_matching_with_a_message_reaches_the_residents_status_page_and_the
     assert "Ana" in trail
     transport = httpx.ASGITransport(app=create_app(hub, make_config()), client=("10.42.0.9", 1))
     async with httpx.AsyncClient(transport=transport, base_url="http://10.42.0.1") as resident:
-        status = await resident.get(f"/status?ref={need.record.ref}")
+        status = await check(resident, need.record.ref)  # looked up by POST, with its token
     assert "Pick up water at St. Mary&#39;s, 2–6 pm" in status.text
     assert "Matched" in status.text
     offer_page = (await console.client.get(f"/record/{offer.record.id}")).text

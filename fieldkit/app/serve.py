@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ from fieldkit.app.certificate import ensure_certificate
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.app.netkey import network_key
+from fieldkit.app.network import saved_network
 from fieldkit.app.server_limits import (
     ServerLimits,
     guarded_protocol,
@@ -81,6 +83,17 @@ async def watch_other_writers(hub: Hub, interval: float = OTHER_WRITERS_POLL_S) 
             log.warning("could not ask the store about other writers: %s", exc)
 
 
+async def with_network_emergency(hub: Hub, config: Config) -> Config:
+    """The config, with the network's emergency line (``network new --emergency``) where the
+    hub's own config sets none (``hub.emergency``)."""
+    if config.emergency:
+        return config
+    network = await saved_network(hub.store)
+    if network is None or not network.emergency:
+        return config
+    return dataclasses.replace(config, emergency=network.emergency)
+
+
 async def serve_hub(
     hub: Hub,
     config: Config,
@@ -101,6 +114,7 @@ async def serve_hub(
     setting it shuts this hub down.
     """
     key = await network_key(hub.store)
+    config = await with_network_emergency(hub, config)
     radio: RadioSync | None = None
     gossip: asyncio.Task[None] | None = None
     transport = None

@@ -349,7 +349,11 @@ class ResidentPages:
             return self._status_page(request, lang, 404, typed=typed, error=error)
         return records
 
-    async def status(self, request: Request) -> Response:
+    async def _posted_lookup(
+        self, request: Request
+    ) -> tuple[Language, dict[str, str], str, list[Record]] | Response:
+        """A posted form's code, looked up: the form, the code as typed and its records, or
+        the page that answers instead (a bad form, a typo, an unknown code)."""
         lang, form = await self._form(request)
         if isinstance(form, Response):
             return form
@@ -357,16 +361,20 @@ class ResidentPages:
         found = await self._find(request, lang, typed)
         if isinstance(found, Response):
             return found
+        return lang, form, typed, found
+
+    async def status(self, request: Request) -> Response:
+        looked_up = await self._posted_lookup(request)
+        if isinstance(looked_up, Response):
+            return looked_up
+        lang, _, typed, found = looked_up
         return self._status_page(request, lang, typed=typed, records=found)
 
     async def cancel(self, request: Request) -> Response:
-        lang, form = await self._form(request)
-        if isinstance(form, Response):
-            return form
-        typed = form.get("ref", "")[:40]
-        found = await self._find(request, lang, typed)
-        if isinstance(found, Response):
-            return found
+        looked_up = await self._posted_lookup(request)
+        if isinstance(looked_up, Response):
+            return looked_up
+        lang, form, typed, found = looked_up
         record = next((r for r in found if str(r.id) == form.get("record", "")), None)
         if record is None:
             return self.message(request, lang, 404, N_("We could not find that request."))

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
-from scale import AREAS, FIELDKIT, fieldkit, free_port, pct, write_records
+from scale import AREAS, FIELDKIT, answering, fieldkit, free_port, pct, write_records
 
 PASSPHRASE = "benchmark passphrase"
 
@@ -33,19 +33,7 @@ def serve(config: Path, port: int, console: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={"FIELDKIT_WEB_CONSOLE_PORT": str(console), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            reply = httpx.get(f"https://127.0.0.1:{console}/signin", verify=False, timeout=2)
-            if reply.status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit("fieldkit run exited")
-        time.sleep(0.2)  # waiting for a server to come up, not synchronising a test
-    proc.kill()
-    raise SystemExit("the console did not answer in 60 s")
+    return answering(proc, f"https://127.0.0.1:{console}/signin", "the console", verify=False)
 
 
 def sign_in(client: httpx.Client) -> None:

@@ -146,10 +146,17 @@ def serve(config: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return answering(proc, f"http://127.0.0.1:{port}/healthz", "fieldkit run")
+
+
+def answering(
+    proc: subprocess.Popen[bytes], url: str, what: str, verify: bool = True
+) -> subprocess.Popen[bytes]:
+    """``proc`` once ``url`` answers 200 (within 60 s, else it is killed)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+            if httpx.get(url, verify=verify, timeout=2).status_code == 200:
                 return proc
         except httpx.HTTPError:
             pass
@@ -157,7 +164,7 @@ def serve(config: Path, port: int) -> subprocess.Popen[bytes]:
             raise SystemExit("fieldkit run exited")
         time.sleep(0.2)  # waiting for a server to come up, not synchronising a test
     proc.kill()
-    raise SystemExit("fieldkit run did not answer in 60 s")
+    raise SystemExit(f"{what} did not answer in 60 s")
 
 
 async def board_counts(db: Path) -> Counter[tuple[str, str]]:

@@ -30,7 +30,8 @@ def test_a_token_is_printed_once_and_the_hub_keeps_only_its_hash(
     made = fieldkit(hub_dir, "token", "create", "dispatch desk")
     assert made.code == 0, made.err
     token = made.out.splitlines()[0]
-    assert token.startswith("fkt_") and len(token) > 40
+    assert token.startswith("fkt_")
+    assert len(token) > 40
     assert token not in _meta(hub_dir)
     assert "dispatch desk" in _meta(hub_dir)
     listed = fieldkit(hub_dir, "token", "list")

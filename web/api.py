@@ -104,6 +104,11 @@ def invalid(errors: Sequence[FieldError]) -> ApiError:
     return ApiError(422, "invalid", "invalid", errors)
 
 
+def conflict(errors: Sequence[FieldError]) -> ApiError:
+    """Well-formed, but the records as they stand do not allow it."""
+    return ApiError(409, "conflict", "conflict", errors)
+
+
 @dataclass(frozen=True)
 class Call:
     """One authenticated request: who made it (the token's name), its checked parameters
@@ -271,13 +276,13 @@ class Api:
         assert isinstance(data, dict)
         return data
 
-    async def _record(self, text: str, field_name: str = "id", status: int = 404) -> Record:
+    async def _record(self, text: str, field_name: str = "id") -> Record:
         rid = RecordId.parse(text)  # the declared pattern was checked: this parses
         found = await self.hub.store.get(rid)
         if found is None:
             message = "No record %(id)s on this hub."
             error = FieldError(field_name, "not_found", message, {"id": str(rid)})
-            raise ApiError(status, "not_found" if status == 404 else "invalid", message, [error])
+            raise ApiError(404, "not_found", message, [error])
         return found
 
     # --- the operations ---------------------------------------------------------------------
@@ -327,15 +332,15 @@ class Api:
         })  # fmt: skip
 
     async def create_match(self, request: Request, call: Call) -> Response:
-        need = await self._record(call.body["need"], "need", 422)
-        offer = await self._record(call.body["offer"], "offer", 422)
+        need = await self._record(call.body["need"], "need")
+        offer = await self._record(call.body["offer"], "offer")
         errors = []
         if need.kind is not Kind.NEED:
             errors.append(FieldError("need", "not_a_need", "This record is not a need."))
         if offer.kind is not Kind.OFFER:
             errors.append(FieldError("offer", "not_an_offer", "This record is not an offer."))
         if errors:
-            raise invalid(errors)
+            raise conflict(errors)
         message = clean_text(call.body.get("message", ""))
         op = await self.hub.match(need.id, offer.id, message, by=call.by)
         return await self._changed(op, [need.id, offer.id], 201)
@@ -344,9 +349,9 @@ class Api:
         record = await self._record(call.params["id"])
         status = Status(call.body["status"])
         if record.status not in STATUS_FROM[status.value]:
-            message = "A %(status)s record cannot be marked %(action)s."
+            message = "This record is %(status)s: it cannot be marked %(action)s."
             params = {"status": record.status.value, "action": status.value}
-            raise invalid([FieldError("status", "not_from_here", message, params)])
+            raise conflict([FieldError("status", "not_from_here", message, params)])
         message = clean_text(call.body.get("message", ""))
         op = await self.hub.set_status(record.id, status, message, by=call.by)
         return await self._changed(op, [record.id])

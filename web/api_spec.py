@@ -258,9 +258,11 @@ AUTH_ERRORS = (401, 429)
 ERRORS: Mapping[int, str] = {
     400: "the body is not a JSON object",
     401: "no token, or one this hub does not know (revoked, mistyped)",
-    404: "no such record (or path) on this hub",
+    404: "no such record (or path) on this hub: `field` names the record's (id, need, offer)",
     405: "that method is not served at this path",
     413: "the body is too large",
+    409: "the record's kind or status does not allow this (a need matched as an offer, a "
+    "fulfilled record reopened): `field` names what conflicts",
     415: "the body is not application/json",
     422: "a parameter or field is wrong: `field` names it, `fields` lists them all",
     429: "too many requests with this token: wait `Retry-After` seconds",
@@ -299,8 +301,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "post", "/matches", "createMatch",
         "Match a need with an offer; the resident's status page shows the message at every hub.",
-        "Changed", status=201, errors=(400, 413, 415, 422), body=Body({
-            "need": {**RECORD_ID, "description": "the need's id"},
+        "Changed", status=201, errors=(400, 404, 409, 413, 415, 422), body=Body({
+            "need": {**RECORD_ID, "description": "the need's id", "examples": ["3fa9c2d1-41"]},
             "offer": {**RECORD_ID, "description": "the offer's id"},
             "message": {**_text(MESSAGE_MAX), "description": "what the resident is told"},
         }, ("need", "offer")),
@@ -309,7 +311,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "post", "/records/{id}/status", "setStatus",
         "Mark a record fulfilled (unless it is) or cancelled (an open or matched one), or "
         "reopen a matched or cancelled one (open), with a message for the resident.",
-        "Changed", params=(_ID_PARAM,), errors=(400, 404, 413, 415, 422), body=Body({
+        "Changed", params=(_ID_PARAM,), errors=(400, 404, 409, 413, 415, 422), body=Body({
             "status": _enum(STATUS_ACTIONS),
             "message": {**_text(MESSAGE_MAX), "description": "what the resident is told"},
         }, ("status",)),

@@ -51,7 +51,7 @@ from fieldkit.web.console.reasons import reason_text
 from fieldkit.web.i18n import Language, choose_language
 from fieldkit.web.pages import client_address
 from fieldkit.web.ratelimit import RateLimiter
-from fieldkit.web.render import Renderer
+from fieldkit.web.render import N_, Renderer
 
 MAX_BODY = 16 * 1024
 JSON_TYPE = "application/json"
@@ -161,16 +161,16 @@ class Api:
             status = exc.status_code if isinstance(exc, HTTPException) else 500
             headers = getattr(exc, "headers", None) or {}
             if status == 404:
-                error = ApiError(404, "not_found", "There is no such path in the API.")
+                error = ApiError(404, "not_found", N_("There is no such path in the API."))
             elif status == 405:
-                error = ApiError(405, "method_not_allowed", "That method is not served here.",
+                error = ApiError(405, "method_not_allowed", N_("That method is not served here."),
                                  headers=headers)  # fmt: skip
             else:
                 error = ApiError(status, "http_error", str(getattr(exc, "detail", "")))
             return error.response(self.language(request))
 
         async def server_error(request: Request, exc: Exception) -> Response:
-            return ApiError(500, "server_error", "Something went wrong on this hub.").response()
+            return ApiError(500, "server_error", N_("Something went wrong on this hub.")).response()
 
         handlers: dict[int | type[Exception], Callable[[Request, Exception], Awaitable[Response]]]
         handlers = {HTTPException: http_error, 500: server_error}
@@ -209,9 +209,9 @@ class Api:
             challenge = 'Bearer realm="fieldkit"'
             if token.strip():
                 challenge += ', error="invalid_token"'
-                message = "This token is not known here: it was revoked or mistyped."
+                message = N_("This token is not known here: it was revoked or mistyped.")
             else:
-                message = "Send a token: Authorization: Bearer TOKEN (fieldkit token create)."
+                message = N_("Send a token: Authorization: Bearer TOKEN (fieldkit token create).")
             raise ApiError(401, "unauthorized", message, headers={"www-authenticate": challenge})
         if not self.limits.per_token.allow(name):
             raise self._too_many(self.limits.per_token, name)
@@ -220,7 +220,7 @@ class Api:
     def _too_many(self, limiter: RateLimiter, key: str) -> ApiError:
         wait = limiter.retry_after(key)
         return ApiError(
-            429, "rate_limited", "Too many requests with this token: wait, then try again.",
+            429, "rate_limited", N_("Too many requests with this token: wait, then try again."),
             headers={"retry-after": str(max(wait, 1))},
         )  # fmt: skip
 
@@ -256,9 +256,9 @@ class Api:
             return {}
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != JSON_TYPE:
-            raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+            raise ApiError(415, "unsupported_media_type", N_("Send the body as application/json."))
         declared = request.headers.get("content-length", "")
-        too_large = ApiError(413, "too_large", "The body is too large.")
+        too_large = ApiError(413, "too_large", N_("The body is too large."))
         if declared.isdigit() and int(declared) > MAX_BODY:
             raise too_large
         raw = bytearray()
@@ -269,7 +269,7 @@ class Api:
         try:
             data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
         except (UnicodeDecodeError, ValueError):
-            raise ApiError(400, "bad_json", "The body is not JSON (UTF-8).") from None
+            raise ApiError(400, "bad_json", N_("The body is not JSON (UTF-8).")) from None
         errors = check_body(op.body, data)
         if errors:
             raise invalid(errors)
@@ -280,7 +280,7 @@ class Api:
         rid = RecordId.parse(text)  # the declared pattern was checked: this parses
         found = await self.hub.store.get(rid)
         if found is None:
-            message = "No record %(id)s on this hub."
+            message = N_("No record %(id)s on this hub.")
             error = FieldError(field_name, "not_found", message, {"id": str(rid)})
             raise ApiError(404, "not_found", message, [error])
         return found
@@ -309,7 +309,7 @@ class Api:
         try:
             return _json(await record_with_history(self.hub, record.id))
         except NotFound:  # redacted or gone between the two reads: not here any more
-            raise ApiError(404, "not_found", "No such record on this hub.") from None
+            raise ApiError(404, "not_found", N_("No such record on this hub.")) from None
 
     async def get_suggestions(self, request: Request, call: Call) -> Response:
         record = await self._record(call.params["id"])
@@ -349,7 +349,7 @@ class Api:
         record = await self._record(call.params["id"])
         status = Status(call.body["status"])
         if record.status not in STATUS_FROM[status.value]:
-            message = "This record is %(status)s: it cannot be marked %(action)s."
+            message = N_("This record is %(status)s: it cannot be marked %(action)s.")
             params = {"status": record.status.value, "action": status.value}
             raise conflict([FieldError("status", "not_from_here", message, params)])
         message = clean_text(call.body.get("message", ""))

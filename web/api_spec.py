@@ -27,6 +27,7 @@ from fieldkit.core.fields import (
 from fieldkit.core.matching import Coverage, Nearness
 from fieldkit.core.ops import MESSAGE_MAX
 from fieldkit.errors import FieldError
+from fieldkit.web.render import N_
 
 PREFIX = "/api/v1"
 Schema = dict[str, Any]
@@ -433,26 +434,26 @@ def _problem(schema: Schema, value: Any) -> Problem | None:
     kind = schema.get("type")
     if kind == "string":
         if not isinstance(value, str):
-            return "not_text", "Expected text.", {}
+            return "not_text", N_("Expected text."), {}
         if "enum" in schema and value not in schema["enum"]:
             choices = ", ".join(schema["enum"])
-            message = "“%(value)s” is not one of the choices: %(choices)s."
+            message = N_("“%(value)s” is not one of the choices: %(choices)s.")
             return "unknown_choice", message, {"value": value[:40], "choices": choices}
         if len(value) > schema.get("maxLength", len(value)):
-            message = "Please keep this to %(max)d characters (it has %(length)d)."
+            message = N_("Please keep this to %(max)d characters (it has %(length)d).")
             return "too_long", message, {"max": schema["maxLength"], "length": len(value)}
         if len(value) < schema.get("minLength", 0):
-            return "required", "This may not be empty.", {}
+            return "required", N_("This may not be empty."), {}
         if "pattern" in schema and not re.search(schema["pattern"], value):
             example = schema.get("examples", [""])[0]
-            return "bad_format", "Expected something like %(example)s.", {"example": example}
+            return "bad_format", N_("Expected something like %(example)s."), {"example": example}
         return None
     if kind == "integer":
         if not isinstance(value, int) or isinstance(value, bool):
-            return "not_a_number", "Please enter a whole number, like 3.", {}
+            return "not_a_number", N_("Please enter a whole number, like 3."), {}
         low, high = schema.get("minimum", value), schema.get("maximum", value)
         if not low <= value <= high:
-            message = "Please enter a number from %(min)d to %(max)d."
+            message = N_("Please enter a number from %(min)d to %(max)d.")
             return "out_of_range", message, {"min": low, "max": high}
         return None
     raise TypeError(f"the API declares no {kind!r} parameters")
@@ -468,9 +469,9 @@ def query_value(schema: Schema, text: str) -> Any:
 def check_body(body: Body, data: Any) -> list[FieldError]:
     """A JSON body against its declaration: an object, its required fields, no others."""
     if not isinstance(data, dict):
-        return [FieldError("body", "not_an_object", "Expected a JSON object.")]
+        return [FieldError("body", "not_an_object", N_("Expected a JSON object."))]
     errors = [
-        FieldError(name, "unknown_field", "There is no such field.")
+        FieldError(name, "unknown_field", N_("There is no such field."))
         for name in data
         if name not in body.properties
     ]
@@ -478,5 +479,5 @@ def check_body(body: Body, data: Any) -> list[FieldError]:
         if name in data:
             errors.extend(check(schema, data[name], name))
         elif name in body.required:
-            errors.append(FieldError(name, "required", "This field is required."))
+            errors.append(FieldError(name, "required", N_("This field is required.")))
     return errors

@@ -170,6 +170,16 @@ async def test_a_wrong_parameter_is_a_422_naming_it(api: Api) -> None:
     assert (await api.get(f"{PREFIX}/records/not-an-id")).json()["field"] == "id"
 
 
+async def test_error_messages_follow_accept_language(api: Api) -> None:
+    english = (await api.get(f"{PREFIX}/records?kind=wish")).json()
+    spanish = await api.client.get(
+        f"{PREFIX}/records?kind=wish", headers={**api.auth(), "Accept-Language": "es"}
+    )
+    assert spanish.json()["field"] == "kind"
+    assert spanish.json()["message"] != english["message"]
+    assert "need, offer, notice" in spanish.json()["message"]
+
+
 async def test_a_wrong_body_field_is_named_in_the_answer(api: Api, hub: Hub) -> None:
     need, offer = await hub.submit(NEED), await hub.submit(OFFER)
     missing = await api.post(f"{PREFIX}/matches", {"need": str(need.record.id)})

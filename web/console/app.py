@@ -12,11 +12,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
+from fieldkit.web.api import Api, ApiLimits
+from fieldkit.web.api_spec import PREFIX as API_PREFIX
 from fieldkit.web.app import SECURITY_HEADERS
 from fieldkit.web.console.pages import ConsolePages
 from fieldkit.web.console.session import SignInThrottle
@@ -50,6 +52,7 @@ def create_console_app(
     radio: RadioStatus | None = None,
     clock: Callable[[], float] = time.time,
     throttle: SignInThrottle | None = None,
+    api_limits: ApiLimits | None = None,
 ) -> ASGIApp:
     renderer = Renderer(config, load_languages(config.languages))
     templates = Environment(
@@ -76,8 +79,13 @@ def create_console_app(
 
     handlers: dict[int | type[Exception], Callable[[Request, Exception], Awaitable[Response]]]
     handlers = {HTTPException: http_error}
+    api = Api(hub, config, renderer, pages.suggestions, api_limits)  # JSON, its own errors
     app = Starlette(
-        routes=[*pages.routes(), Route("/static/site.css", stylesheet)],
+        routes=[
+            *pages.routes(),
+            Route("/static/site.css", stylesheet),
+            Mount(API_PREFIX, app=api.app()),
+        ],
         exception_handlers=handlers,
     )
     return _Secured(app)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.web.app import SECURITY_HEADERS
+from fieldkit.web.console.exports import ConsoleExports
 from fieldkit.web.console.pages import ConsolePages
 from fieldkit.web.console.session import SignInThrottle
 from fieldkit.web.i18n import load_languages
@@ -77,7 +78,11 @@ def create_console_app(
     handlers: dict[int | type[Exception], Callable[[Request, Exception], Awaitable[Response]]]
     handlers = {HTTPException: http_error}
     app = Starlette(
-        routes=[*pages.routes(), Route("/static/site.css", stylesheet)],
+        routes=[
+            *pages.routes(),
+            *ConsoleExports(pages).routes(),
+            Route("/static/site.css", stylesheet),
+        ],
         exception_handlers=handlers,
     )
     return _Secured(app)

@@ -31,13 +31,15 @@ from fieldkit.core.ops import hub_name
 from fieldkit.errors import BundleError
 from fieldkit.sync.bundle_file import bundle_stream, import_bundle_file
 from fieldkit.web.console.pages import NO_STORE, ConsolePages
-from fieldkit.web.console.session import csrf_ok
+from fieldkit.web.console.session import Session, csrf_ok
 from fieldkit.web.render import N_
 
 #: The largest bundle the console takes (a hub's whole log at 100k records is ~40 MB).
 BUNDLE_MAX = 256 * 1024 * 1024
-#: How many records one printed page holds (needs first, then offers).
+#: How many records one printed page holds (needs first, then offers): fewer with contact
+#: details and notes, whose rows are taller.
 PRINT_ROWS = 36
+PRINT_ROWS_CONTACTS = 12
 _CHUNK = 64 * 1024
 FILES: dict[str, tuple[str, str]] = {  # name: (format, media type)
     "records.csv": ("csv", "text/csv; charset=utf-8"),
@@ -97,7 +99,7 @@ class ConsoleExports:
         ]
 
     async def _signed_in(
-        self, request: Request, then: Callable[[Any], Awaitable[Response]]
+        self, request: Request, then: Callable[[Session], Awaitable[Response]]
     ) -> Response:
         session = await self.pages.session(request)
         if session is None:
@@ -105,7 +107,7 @@ class ConsoleExports:
         return await then(session)
 
     async def _page(
-        self, request: Request, session: Any, status: int = 200, **more: Any
+        self, request: Request, session: Session, status: int = 200, **more: Any
     ) -> Response:
         return self.pages.page(
             request, "exports.html", status, session=session,
@@ -125,7 +127,7 @@ class ConsoleExports:
     # --- files ------------------------------------------------------------------------------
 
     async def export_file(self, request: Request) -> Response:
-        async def send(session: Any) -> Response:
+        async def send(session: Session) -> Response:
             name = request.path_params["name"]
             if name not in FILES:
                 raise HTTPException(404)
@@ -149,20 +151,22 @@ class ConsoleExports:
     # --- the printed list -------------------------------------------------------------------
 
     async def print_list(self, request: Request) -> Response:
-        async def show(session: Any) -> Response:
+        async def show(session: Session) -> Response:
             area = request.query_params.get("area", "")
             if area not in self.pages.r.areas:
                 return self.pages.message(request, 404, N_("Pick one of this network's areas."))
             contacts = request.query_params.get("contacts") == "1"
+            rows = PRINT_ROWS_CONTACTS if contacts else PRINT_ROWS
             store = self.hub.store
             needs = await store.list_records(
-                kind=Kind.NEED, status=Status.OPEN, area=area, limit=PRINT_ROWS + 1
+                kind=Kind.NEED, status=Status.OPEN, area=area, limit=rows + 1
             )
             offers = await store.list_records(
-                kind=Kind.OFFER, status=Status.OPEN, area=area, limit=PRINT_ROWS + 1
+                kind=Kind.OFFER, status=Status.OPEN, area=area, limit=rows + 1
             )
-            shown_needs = needs[:PRINT_ROWS]
-            shown_offers = offers[: max(PRINT_ROWS - len(shown_needs), 0)]
+            reserved = min(len(offers), rows // 4)  # many needs never crowd out every offer
+            shown_needs = needs[: rows - reserved]
+            shown_offers = offers[: rows - len(shown_needs)]
             more = len(needs) + len(offers) > len(shown_needs) + len(shown_offers)
             printed = datetime.fromtimestamp(self.hub.wall() / 1000, UTC)
             return self.pages.page(
@@ -176,7 +180,7 @@ class ConsoleExports:
     # --- bundles ----------------------------------------------------------------------------
 
     async def download_bundle(self, request: Request) -> Response:
-        async def send(session: Any) -> Response:
+        async def send(session: Session) -> Response:
             key = await network_key(self.hub.store)
             day = datetime.fromtimestamp(self.hub.wall() / 1000, UTC).strftime("%Y%m%d-%H%M")
             name = f"fieldkit-{hub_name(self.hub.id)}-{day}.fkb"

@@ -20,6 +20,7 @@ from fieldkit.app.hub import Hub
 from fieldkit.web.api import Api, ApiLimits
 from fieldkit.web.api_spec import PREFIX as API_PREFIX
 from fieldkit.web.app import SECURITY_HEADERS
+from fieldkit.web.console.exports import ConsoleExports
 from fieldkit.web.console.pages import ConsolePages
 from fieldkit.web.console.session import SignInThrottle
 from fieldkit.web.i18n import load_languages
@@ -83,6 +84,7 @@ def create_console_app(
     app = Starlette(
         routes=[
             *pages.routes(),
+            *ConsoleExports(pages).routes(),
             Route("/static/site.css", stylesheet),
             Mount(API_PREFIX, app=api.app()),
         ],

@@ -375,18 +375,22 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         sync=sync,
         emergency=emergency,
         emergency_translations=emergency_translations,
-        cloud=_cloud(merged.get("cloud", {})),
+        cloud=_cloud(merged.get("cloud", {}), base),
     )
 
 
-def _cloud(value: Mapping[str, Any]) -> CloudSettings:
-    """``[cloud]``: the cloud role's database and serving, a hub's probing of its cloud."""
+def _cloud(value: Mapping[str, Any], base: Path) -> CloudSettings:
+    """``[cloud]``: the cloud role's database and serving, a hub's probing of its cloud.
+    Relative paths (an SQLite database, certificate files) are taken from ``base``."""
     defaults = CloudSettings()
     database = _text(value.get("database", ""), "cloud.database", allow_empty=True, limit=1000)
     if database and not database.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(
             "cloud.database", f"expected sqlite:///PATH or postgresql://…, got {database!r}"
         )
+    if database.startswith("sqlite:///"):
+        path = Path(database.removeprefix("sqlite:///")).expanduser()
+        database = f"sqlite:///{path if path.is_absolute() else base / path}"
     schema = _text(value.get("schema", ""), "cloud.schema", allow_empty=True, limit=63)
     if schema and not re.match(r"^[a-z_][a-z0-9_]*$", schema):
         raise ConfigError("cloud.schema", "lower-case letters, digits and _")
@@ -403,9 +407,13 @@ def _cloud(value: Mapping[str, Any]) -> CloudSettings:
     if seconds["retry_min_s"] > seconds["retry_max_s"]:
         raise ConfigError("cloud.retry_min_s", "must not exceed cloud.retry_max_s")
     cert_file, key_file = (
-        _text(value.get(name, ""), f"cloud.{name}", allow_empty=True, limit=1000)
+        str(base / text) if (text := _text(value.get(name, ""), f"cloud.{name}",
+                                           allow_empty=True, limit=1000)) else ""
         for name in ("cert_file", "key_file")
-    )
+    )  # fmt: skip
+    if bool(cert_file) != bool(key_file):
+        raise ConfigError("cloud.key_file" if cert_file else "cloud.cert_file",
+                          "give cloud.cert_file and cloud.key_file both")  # fmt: skip
     return CloudSettings(
         database, schema, hostname, _port(value.get("port", defaults.port), "cloud.port"),
         cert_file, key_file, seconds["retry_min_s"], seconds["retry_max_s"],

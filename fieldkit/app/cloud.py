@@ -202,6 +202,34 @@ async def pinned_certificate(url: str, expected: str) -> str:
     return ssl.DER_cert_to_PEM_cert(der)
 
 
+async def join_cloud(
+    hub: Hub, url: str, code_text: str, ca_pem: str | None, request_timeout: float = 30.0
+) -> tuple[CloudLink, str]:
+    """Trade an enrollment code for this hub's credential and keep the link (the cloud's
+    address, the credential, the certificate trusted: ``ca_pem``, else the one the code pins,
+    else the system's CAs); returns it and the cloud's hub id."""
+    import httpx
+
+    url = check_cloud_url(url)
+    code = parse_code(code_text)
+    if ca_pem is None:
+        ca_pem = await pinned_certificate(url, code.fingerprint) if code.fingerprint else ""
+    probe = CloudLink(url, "", "", ca_pem)
+    try:
+        async with httpx.AsyncClient(verify=probe.ssl_context(), timeout=request_timeout) as c:
+            reply = await c.post(
+                f"{url}/cloud/v1/join", json={"code": str(code), "hub": f"{hub.id:08x}"}
+            )
+    except (httpx.HTTPError, ssl.SSLError) as exc:
+        raise FieldkitError(f"cannot reach {url}: {exc}") from None
+    if reply.status_code != 200:
+        raise FieldkitError(f"{url} refused: {reply.text.strip() or reply.status_code}")
+    answer = reply.json()
+    link = CloudLink(url, str(answer["name"]), str(answer["credential"]), ca_pem)
+    await save_link(hub.store, link)
+    return link, str(answer["cloud"])
+
+
 # --- the cloud's side: who delivered each op ------------------------------------------------
 
 

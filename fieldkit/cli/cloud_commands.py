@@ -12,13 +12,9 @@ from pathlib import Path
 
 from fieldkit.app.cloud import (
     ENROLLED_KEY,
-    CloudLink,
-    check_cloud_url,
     enroll,
+    join_cloud,
     open_cloud_store,
-    parse_code,
-    pinned_certificate,
-    save_link,
 )
 from fieldkit.app.config import (
     CONFIG_FILE,
@@ -200,34 +196,14 @@ async def cmd_cloud_hubs(args: argparse.Namespace, env: Mapping[str, str]) -> in
 
 
 async def cmd_cloud_join(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    import ssl
-
-    import httpx
-
-    url = check_cloud_url(args.url)
-    code = parse_code(args.code)
+    ca_pem = None
     if args.ca:
         try:
             ca_pem = Path(args.ca).read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError) as exc:
             raise FieldkitError(f"cannot read {args.ca}: {exc}") from None
-    elif code.fingerprint:
-        ca_pem = await pinned_certificate(url, code.fingerprint)
-    else:
-        ca_pem = ""
     async with open_hub(load(args, env)) as hub:
-        probe = CloudLink(url, "", "", ca_pem)
-        try:
-            async with httpx.AsyncClient(verify=probe.ssl_context(), timeout=args.timeout) as c:
-                reply = await c.post(
-                    f"{url}/cloud/v1/join", json={"code": str(code), "hub": hub_name(hub.id)}
-                )
-        except (httpx.HTTPError, ssl.SSLError) as exc:
-            raise FieldkitError(f"cannot reach {url}: {exc}") from None
-        if reply.status_code != 200:
-            raise FieldkitError(f"{url} refused: {reply.text.strip() or reply.status_code}")
-        answer = reply.json()
-        await save_link(hub.store, CloudLink(url, answer["name"], answer["credential"], ca_pem))
-    print(f"joined cloud {url} as “{answer['name']}” (cloud {answer['cloud']}); `fieldkit run`"
+        link, cloud = await join_cloud(hub, args.url, args.code, ca_pem, args.timeout)
+    print(f"joined cloud {link.url} as “{link.name}” (cloud {cloud}); `fieldkit run`"
           " syncs with it whenever it answers, `fieldkit sync cloud` now")  # fmt: skip
     return 0

@@ -13,6 +13,7 @@ import os
 import queue
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -25,7 +26,14 @@ import httpx
 import pytest
 import trustme
 
-from fieldkit.app.cloud import CloudLink, join_cloud, open_cloud_store, sync_now
+from fieldkit.app.cloud import (
+    CloudLink,
+    join_cloud,
+    keep_syncing,
+    open_cloud_store,
+    sync_now,
+    sync_status,
+)
 from fieldkit.app.config import load_config
 from fieldkit.app.hub import Hub
 from fieldkit.app.netkey import ensure_network_key, format_key
@@ -390,3 +398,81 @@ async def test_two_cloud_processes_on_one_postgresql_serve_hubs_syncing_through_
         assert summary.vector == await store.version_vector()
         assert len(await hashes(store, hub.store, hub2.store)) == 1
         assert sum((await store.counts()).values()) == 8
+
+
+class _Stop(Exception):
+    pass
+
+
+async def test_a_hub_retries_a_silent_cloud_with_doubling_back_off_then_syncs_by_itself(
+    cloud: Cloud, hub: Hub
+) -> None:
+    served = cloud.start()
+    await joined(hub, cloud, served, "one")
+    served.kill()  # the cloud is away
+    settings = dataclasses.replace(
+        load_config(cloud.config, {}).cloud, retry_min_s=10, retry_max_s=40, interval_s=3600
+    )
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 5:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        await keep_syncing(hub, KEY, settings, sleep=sleep, random_fraction=lambda: 0.0)
+    assert waits == [10, 20, 40, 40, 40]
+    status = await sync_status(hub.store)
+    assert status is not None
+    assert status["state"] == "failed"
+    assert "cannot reach" in status["error"]
+
+    cloud.start(served.port)  # connectivity returns
+    need = (await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside"))).record
+    fast = dataclasses.replace(settings, retry_min_s=0.05)
+    running = asyncio.create_task(keep_syncing(hub, KEY, fast))
+    try:
+        async with cloud.opened() as (store, _), asyncio.timeout(20):
+            while await store.get(need.id) is None:  # noqa: ASYNC110 -- another process's
+                await asyncio.sleep(0.05)
+            later = (
+                await hub.submit(Draft(Kind.OFFER, Category.FOOD, Urgency.FLEXIBLE, "x"))
+            ).record
+            # a change is sent without waiting for the interval
+            while await store.get(later.id) is None:  # noqa: ASYNC110 -- another process's
+                await asyncio.sleep(0.05)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    status = await sync_status(hub.store)
+    assert status is not None
+    assert status["state"] in ("done", "syncing")
+    assert status["last_sync_at"] > 0
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_the_commands_join_sync_by_hand_and_show_the_last_sync(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    served = cloud.start()
+    config = str(tmp_path / "hub" / "fieldkit.toml")
+    run("init", "--dir", str(tmp_path / "hub"), "--network-key", format_key(KEY))
+    run("--config", config, "import", str(Path(__file__).parents[2] / "fieldkit/data/sample.jsonl"))
+    ca = tmp_path / "ca.pem"
+    said = run("--config", config, "cloud", "join", served.url, cloud.codes["two"], "--ca", str(ca))
+    assert "as “two”" in said
+    synced = run("--config", config, "sync", "cloud")
+    assert "sent 28 in 2 requests" in synced
+    shown = run("--config", config, "status")
+    assert f"cloud    {served.url} as “two”" in shown
+    assert "last sync 0 s ago: sent 28" in shown or "last sync 1 s ago: sent 28" in shown
+    listed = run("--config", str(cloud.config), "cloud", "hubs")
+    assert re.search(r"^two +[0-9a-f]{8}  joined .* 28 ops delivered$", listed, re.M)
+    with httpx.Client(
+        verify=ssl.create_default_context(cafile=ca)
+    ) as client:  # the console, on the cloud's own port
+        page = client.get(f"{served.url}/", follow_redirects=True)
+    assert page.status_code == 200
+    assert "/signin" in str(page.url)

@@ -159,6 +159,7 @@ class PgTx:
         self._dirty: set[int] = set()
         self._last_hlc: dict[int, int] = {}
         self._counted: dict[tuple[str, str, str, str], int] = {}
+        self._delivered: list[tuple[int, int, str]] = []  # (origin, seq, hub), for flush
 
     async def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = await self._db.execute(query, params)
@@ -284,6 +285,13 @@ class PgTx:
             totals[kind, status] = totals.get((kind, status), 0) + n
         changed = [(kind, status, n) for (kind, status), n in totals.items() if n]
         async with self._db.cursor() as cur:
+            if self._delivered:
+                await cur.executemany(
+                    "INSERT INTO op_deliveries (origin, seq, hub) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (origin, seq) DO NOTHING",
+                    self._delivered,
+                )
+                self._delivered.clear()
             if board:
                 await cur.executemany(
                     "INSERT INTO board_counts AS b (kind, status, category, area, n)"
@@ -341,11 +349,8 @@ class PgTx:
                 )
 
     async def record_delivery(self, op: Op, hub: str) -> None:
-        await self._db.execute(
-            "INSERT INTO op_deliveries (origin, seq, hub) VALUES (%s, %s, %s)"
-            " ON CONFLICT (origin, seq) DO NOTHING",
-            (op.origin, op.seq, hub),
-        )
+        """Kept until :meth:`flush`, then written in one statement with the others."""
+        self._delivered.append((op.origin, op.seq, hub))
 
     async def _purge(self, record: RecordId) -> None:
         """Rewrite the stored ops of a redacted record so its personal data is gone."""

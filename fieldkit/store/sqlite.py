@@ -199,6 +199,8 @@ class Tx:
         self._last_hlc: dict[int, int] = {}
         #: (kind, status, category, area) -> how this transaction changes that counter
         self._counted: dict[tuple[str, str, str, str], int] = {}
+        #: (origin, seq, hub): which enrolled hub delivered each new op (the cloud), for flush
+        self._delivered: list[tuple[int, int, str]] = []
 
     async def _origin(self, origin: int) -> list[int]:
         row = self._origins.get(origin)
@@ -325,6 +327,12 @@ class Tx:
     async def flush(self) -> None:
         """Write the version vector rows and counters this transaction changed (before it
         commits)."""
+        if self._delivered:
+            await self._db.executemany(
+                "INSERT OR IGNORE INTO op_deliveries (origin, seq, hub) VALUES (?, ?, ?)",
+                self._delivered,
+            )
+            self._delivered.clear()
         board = [(*key, n) for key, n in self._counted.items() if n]
         totals: dict[tuple[str, str], int] = {}
         for kind, status, _, _, n in board:
@@ -385,10 +393,8 @@ class Tx:
             )
 
     async def record_delivery(self, op: Op, hub: str) -> None:
-        await self._db.execute(
-            "INSERT OR IGNORE INTO op_deliveries (origin, seq, hub) VALUES (?, ?, ?)",
-            (op.origin, op.seq, hub),
-        )
+        """Kept until :meth:`flush`, then written in one statement with the others."""
+        self._delivered.append((op.origin, op.seq, hub))
 
     async def _purge(self, record: RecordId) -> None:
         """Rewrite the stored ops of a redacted record so its personal data is gone from disk."""

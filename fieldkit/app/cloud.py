@@ -307,8 +307,8 @@ async def sync_now(
         ) as client:
             report = await sync_cloud(hub, key, http_peer(client, link.url), page=page,
                                       pull=pull, progress=told)  # fmt: skip
-    except (FieldkitError, OSError) as exc:
-        status.update(state="failed", error=str(exc), failed_at=time.time())
+    except Exception as exc:
+        status.update(state="failed", error=str(exc) or type(exc).__name__, failed_at=time.time())
         await save_sync_status(hub.store, status)
         raise
     status.update(state="done", error="", last_sync_at=time.time(), progress=asdict(report),
@@ -338,7 +338,7 @@ async def keep_syncing(
             changed.clear()
             try:
                 await sync_now(hub, key, link, settings.timeout_s)
-            except (FieldkitError, OSError) as exc:
+            except Exception as exc:  # never let the loop die: the hub serves residents on
                 log.info("cloud %s did not answer (%s); again in %.0f s", link.url, exc, backoff)
                 await sleep(backoff * (1 + random_fraction() / 10))
                 backoff = min(backoff * 2, settings.retry_max_s)

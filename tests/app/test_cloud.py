@@ -476,3 +476,32 @@ def test_the_commands_join_sync_by_hand_and_show_the_last_sync(
         page = client.get(f"{served.url}/", follow_redirects=True)
     assert page.status_code == 200
     assert "/signin" in str(page.url)
+
+
+async def test_a_hub_pins_a_self_made_cloud_certificate_by_the_fingerprint_its_code_carries(
+    tmp_path: Path, hub: Hub, hub2: Hub
+) -> None:
+    await asyncio.to_thread(  # the command runs its own event loop
+        run, "cloud", "init", "--dir", str(tmp_path / "cloud"), "--hostname", "localhost",
+        "--network-key", format_key(KEY),
+    )  # fmt: skip
+    config = tmp_path / "cloud" / "fieldkit.toml"
+    codes = [
+        (await asyncio.to_thread(run, "--config", str(config), "cloud", "enroll", n)).split()[-1]
+        for n in ("one", "two")
+    ]
+    made = Cloud(config, "", {})
+    try:
+        served = await asyncio.to_thread(made.start)
+        await ensure_network_key(hub.store, KEY)
+        link, _ = await join_cloud(hub, served.url, codes[0], None)  # trust from the code
+        assert "BEGIN CERTIFICATE" in link.ca_pem
+        await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside"))
+        assert (await sync_now(hub, KEY, link, 20)).sent == 1
+        secret, _, pin = codes[1].rpartition(".")
+        forged = f"{secret}.{'0' * len(pin)}"  # a code naming another certificate
+        with pytest.raises(FieldkitError, match="do not join"):
+            await join_cloud(hub2, served.url, forged, None)
+    finally:
+        for served in made.served:
+            served.kill()

@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from fieldkit.app.certificate import ensure_certificate
+from fieldkit.app.cloud import keep_syncing
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.app.netkey import network_key
@@ -153,6 +154,7 @@ async def serve_hub(
     server.data_dir = config.data_dir
     print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
     watcher = asyncio.create_task(watch_other_writers(hub), name="other-writers")
+    cloud = asyncio.create_task(keep_syncing(hub, key, config.cloud), name="cloud-sync")
     console_stop = asyncio.Event()
     console = _console_server(hub, config, host, radio, console_stop, log_level, limits)
     try:
@@ -163,7 +165,7 @@ async def serve_hub(
         if console is not None:  # let it finish its requests, as the residents' server did
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(console), timeout=10)
-        for task in (watcher, gossip, console):
+        for task in (watcher, gossip, console, cloud):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

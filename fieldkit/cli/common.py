@@ -46,6 +46,12 @@ def load(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
 @asynccontextmanager
 async def open_hub(config: Config) -> AsyncIterator[Hub]:
     """The hub of ``config``, its store closed when the block ends (however it ends)."""
+    if config.cloud.database:  # the cloud aggregator's database (`fieldkit cloud init`)
+        from fieldkit.app.cloud import open_cloud_store
+
+        async with await open_cloud_store(config.cloud) as cloud_store:
+            yield await Hub.open(cloud_store)
+        return
     if not config.db_path.exists():
         raise ConfigError("hub.data_dir", f"no database at {config.db_path}: run `fieldkit init`")
     async with await open_store(config.db_path) as store:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from fieldkit import __version__
 from fieldkit.cli import (
     backup_commands,
+    cloud_commands,
     console_commands,
     demo_commands,
     hub_commands,
@@ -46,6 +47,7 @@ COMMANDS: tuple[Callable[[Subcommands, Parser], None], ...] = (
     sync_commands.add_sync,
     sync_commands.add_bundle,
     network_commands.add_network,
+    cloud_commands.add_cloud,
     provision_commands.add_provision,
     backup_commands.add_backup,
     backup_commands.add_restore,

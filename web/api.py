@@ -35,7 +35,7 @@ from fieldkit.core.fold import Record
 from fieldkit.core.matching import Suggestion
 from fieldkit.core.ops import Op, RecordId, hub_name
 from fieldkit.core.records import clean_text
-from fieldkit.errors import FieldError, NotFound, ValidationError
+from fieldkit.errors import FieldError, FieldkitError, NotFound, ValidationError
 from fieldkit.web.api_spec import (
     OPENAPI_PATH,
     OPERATIONS,
@@ -67,7 +67,7 @@ class ApiLimits:
     unknown: RateLimiter = field(default_factory=lambda: RateLimiter(burst=30, per_second=1))
 
 
-class ApiError(Exception):
+class ApiError(FieldkitError):
     """An answer other than success: its status, a code for programs, a message for people."""
 
     def __init__(

@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,14 +55,12 @@ def create_console_app(
     api_limits: ApiLimits | None = None,
 ) -> ASGIApp:
     renderer = Renderer(config, load_languages(config.languages))
-    templates = Environment(
-        loader=PackageLoader("fieldkit.web", "templates"),
-        autoescape=select_autoescape(default=True),
-    )
 
-    async def status_page(request: Request) -> Response:
+    async def status_page(request: Request) -> Response:  # in the console's language
         status = await hub_status(hub, config.hub_name, radio)
-        return HTMLResponse(templates.get_template("sync_status.html").render(s=status))
+        session = await pages.session(request)
+        csrf = await pages._csrf(session) if session else ""
+        return pages.page(request, "hub_status.html", s=status, session=session, csrf=csrf)
 
     pages = ConsolePages(
         hub, config, renderer, clock=clock, throttle=throttle, status_page=status_page

@@ -92,9 +92,10 @@ class ConsoleExports:
     def routes(self) -> list[Route]:
         return [
             Route("/exports", self.exports_page, methods=["GET", "HEAD"]),
-            Route("/export/{name}", self.export_file, methods=["GET", "HEAD"]),
+            Route("/export/{name}", self.export_file, methods=["GET"]),  # no HEAD: it would
+            # make the whole file to send nothing of it
             Route("/print", self.print_list, methods=["GET", "HEAD"]),
-            Route("/bundle", self.download_bundle, methods=["GET", "HEAD"]),
+            Route("/bundle", self.download_bundle, methods=["GET"]),
             Route("/bundle", self.upload_bundle, methods=["POST"]),
         ]
 

@@ -62,7 +62,8 @@ OFFER = Draft(Kind.OFFER, Category.WATER, Urgency.TODAY, "riverside", note="bott
               quantity=6, quantity_unit=QuantityUnit.PEOPLE)  # fmt: skip
 #: Words that are names, formats or commands, the same in every language.
 ALLOWED = {"St", "Mary's", "Mary’s", "hub", "Riverside", "Downtown", "Ana", "CSV", "HXL", "GeoJSON",
-           "MB", "fieldkit", "passphrase", "status", "UTC", "fkb", "family", "bottles"}  # fmt: skip
+           "MB", "fieldkit", "passphrase", "status", "UTC", "fkb", "family", "bottles", "radio",
+           "url"}  # fmt: skip
 
 
 async def test_no_english_is_left_on_a_chinese_coordinators_pages(
@@ -80,7 +81,7 @@ async def test_no_english_is_left_on_a_chinese_coordinators_pages(
     pages = [signin.text]
     for path in ("/queue?kind=need", "/queue?kind=offer&category=food", f"/record/{need.record.id}",
                  "/exports", "/print?area=riverside", "/print?area=riverside&contacts=1",
-                 "/exports?taken=1&seen=2", "/nowhere"):  # fmt: skip
+                 "/exports?taken=1&seen=2", "/nowhere", "/hub/status"):  # fmt: skip
         pages.append((await client.get(path)).text)
     bundle = {"bundle": ("x.fkb", b"FK", "text/plain")}
     pages.append((await client.post("/bundle", data={}, files=bundle)).text)

@@ -30,9 +30,11 @@ from fieldkit.app.server_limits import (
 from fieldkit.core.ops import hub_name
 from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import RadioSync
+from fieldkit.web.api import plain_port_routes
 from fieldkit.web.app import create_app
 from fieldkit.web.console.app import create_console_app
 from fieldkit.web.sync_api import sync_routes
+from fieldkit.web.sync_openapi import sync_openapi_routes
 
 log = logging.getLogger(__name__)
 #: How often a running hub asks its store whether another process wrote to it (seconds).
@@ -135,6 +137,8 @@ async def serve_hub(
         )
         gossip = asyncio.create_task(radio.run())
     routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)
+    routes += plain_port_routes(config.console_port)  # the JSON API is on the console's port
+    routes += sync_openapi_routes()
     # Resident forms stay valid across a restart (a battery swap): their tokens are signed
     # with a key derived from the network key, which never leaves the hub this way.
     form_key = hashlib.sha256(b"fieldkit resident form tokens\0" + key).digest()

@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 
 from fieldkit.app.config import CONFIG_FILE, Config, load_config
 from fieldkit.app.hub import Hub
+from fieldkit.app.ownership import as_owner_of
 from fieldkit.errors import ConfigError, UsageError
 from fieldkit.store.sqlite import Store
 
@@ -53,5 +54,12 @@ async def open_hub(config: Config) -> AsyncIterator[Hub]:
         return
     if not config.db_path.exists():
         raise ConfigError("hub.data_dir", f"no database at {config.db_path}: run `fieldkit init`")
-    async with await Store.open(config.db_path) as store:
+    async with await open_store(config.db_path) as store:
         yield await Hub.open(store)
+
+
+async def open_store(path: Path) -> Store:
+    """The store at ``path``, its files made as the data folder's owner (run as root beside
+    the hub's service, a command must not leave it files it cannot open)."""
+    with as_owner_of(path.parent):
+        return await Store.open(path)

@@ -22,12 +22,12 @@ from fieldkit.app.config import (
 )
 from fieldkit.app.hub import Hub, create_identity
 from fieldkit.app.netkey import ensure_network_key, parse_key
+from fieldkit.app.ownership import as_owner_of
 from fieldkit.app.passphrase import PASSPHRASE_KEY, set_passphrase
-from fieldkit.cli.common import Parser, Subcommands, load, open_hub
+from fieldkit.cli.common import Parser, Subcommands, load, open_hub, open_store
 from fieldkit.cli.console_commands import read_passphrase
 from fieldkit.core.ops import hub_name
 from fieldkit.errors import ConfigError, UsageError
-from fieldkit.store.sqlite import Store
 
 # --- init -------------------------------------------------------------------------------
 
@@ -87,12 +87,13 @@ async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     config = load_config(path, env)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     passphrase = read_passphrase() if args.passphrase else None
-    async with await Store.open(config.db_path) as store:
+    async with await open_store(config.db_path) as store:
         hub_id = await create_identity(store)
         await ensure_network_key(store, given)
         if passphrase is not None:
             await set_passphrase(store, passphrase)
-    certificate, _ = ensure_certificate(config)
+    with as_owner_of(config.data_dir):
+        certificate, _ = ensure_certificate(config)
     print(f"{note} {path}")
     print(f"hub {hub_name(hub_id)} “{config.hub_name}”, database {config.db_path}")
     print(f"console certificate SHA-256 {certificate.fingerprint}")

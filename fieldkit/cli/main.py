@@ -24,6 +24,7 @@ from fieldkit.cli import (
     provision_commands,
     record_commands,
     sync_commands,
+    token_commands,
 )
 from fieldkit.cli.common import CONFIG_HELP, Handler, Parser, Subcommands
 from fieldkit.errors import FieldkitError
@@ -40,6 +41,8 @@ COMMANDS: tuple[Callable[[Subcommands, Parser], None], ...] = (
     console_commands.add_show,
     console_commands.add_match,
     console_commands.add_set_status,
+    console_commands.add_notice,
+    token_commands.add_token,
     sync_commands.add_key,
     sync_commands.add_sync,
     sync_commands.add_bundle,

@@ -249,7 +249,8 @@ class MeshtasticTransport:
             fut: asyncio.Future[str] = loop.create_future()
             self._pending[packet_id] = fut
             try:
-                verdict = await asyncio.wait_for(fut, self.ack_timeout)
+                async with asyncio.timeout(self.ack_timeout):  # wait_for may swallow a cancel
+                    verdict = await fut
             except TimeoutError:
                 raise AckTimeout(
                     f"no ACK for packet {packet_id:#x} in {self.ack_timeout} s"

@@ -560,8 +560,9 @@ class Simulator:
             self._wake.clear()
             nxt = self.model.next_event_time()
             timeout = None if nxt is None else max(0.0, (nxt - self.sim_now()) / self.time_scale)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see sync.radio's loop
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._advance()
 
 

@@ -132,8 +132,11 @@ class RadioSync:
                 await self._send(out)
                 continue
             timeout = None if out is None else max(0.0, (out - self.now()) / 1000 / self.time_scale)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that
+            # lands as the event is set, and the loop then never stops (a hang at shutdown)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
 
     async def _send(self, out: Outgoing) -> None:
         left = self.transport.stats().duty_cycle_left_ms

@@ -67,6 +67,7 @@ class RadioSync:
         self.wake = asyncio.Event()
         self.last_contact: float | None = None
         self.backoffs = 0
+        self.failures = 0  # frames not taken, sends not read: the store failed (a full disk)
         self.restored = False  # the replay window kept before a restart is taken up
         hub.on_change.append(self._changed)
 
@@ -121,13 +122,23 @@ class RadioSync:
     async def _receive(self) -> None:
         async for frame in self.transport.frames():
             self.last_contact = time.time()
-            await self.node.receive(frame.payload, self.now())
+            try:
+                await self.node.receive(frame.payload, self.now())
+            except Exception as exc:  # a full disk, a failing card: the next frame may do
+                # The radio keeps listening: what this frame carried comes back by repair.
+                self.failures += 1
+                log.error("a radio frame could not be taken: %s", exc)
             self.wake.set()
 
     async def _send_loop(self) -> None:
         while True:
             self.wake.clear()
-            out = await self.node.next_payload(self.now())
+            try:
+                out = await self.node.next_payload(self.now())
+            except Exception as exc:  # the store failing to read: try again soon, not never
+                self.failures += 1
+                await self._back_off(f"could not read what to send: {exc}", TROUBLE_BACKOFF_S)
+                continue
             if isinstance(out, Outgoing):
                 await self._send(out)
                 continue
@@ -200,4 +211,5 @@ class RadioSync:
             "reconnects": link.reconnects,
             "connected": link.connected,
             "backoffs": self.backoffs,
+            "store_failures": self.failures,
         }

@@ -425,6 +425,7 @@ class MeshtasticTransport:
             port=portnum,
             packet_id=int(packet.get("id", 0)),
             hops_away=(hop_start - hop_limit) if isinstance(hop_start, int) else None,
+            rx_time=rx_time if isinstance(rx_time := packet.get("rxTime"), int) else 0,
         )
         self._counts["frames_received"] += 1
         self._counts["bytes_received"] += len(payload)

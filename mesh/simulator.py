@@ -124,6 +124,8 @@ class _Radio:
     pty: tuple[int, int] | None = None
     serial_session: _Session | None = None
     serial_out: bytearray = field(default_factory=bytearray)
+    #: The radio's clock for its packets' rxTime (s since the epoch; None: it has no time).
+    clock: Callable[[], float] | None = time.time
     #: While the radio is hung (:meth:`Simulator.stall_node`): what its clients wrote meanwhile.
     stalled: list[tuple[_Session, bytes]] | None = None
 
@@ -295,6 +297,11 @@ class Simulator:
         await self._listen(radio)
         if radio.serial_link is not None:
             self._open_pty(radio)
+
+    def set_radio_clock(self, index: int, clock: Callable[[], float] | None) -> None:
+        """Radio ``index`` stamps the packets it receives with ``clock()`` (its GPS time, s
+        since the epoch), or, with None, with 0 like a radio that has no time."""
+        self._radios[index].clock = clock
 
     def stall_node(self, index: int, stalled: bool = True) -> None:
         """Hang radio ``index`` (``stalled``) or let it go on: while hung it stays connected
@@ -575,7 +582,8 @@ class Simulator:
                     p.origin, p.portnum, p.payload,
                     now=now, snr=event.snr, hops_away=p.hop_start - p.hop_limit,
                 )  # fmt: skip
-                radio.push(sim_device.delivery_message(event, now))
+                rx_time = int(radio.clock()) if radio.clock is not None else 0
+                radio.push(sim_device.delivery_message(event, rx_time))
             elif isinstance(event, RoutingReport):
                 pid = self._ids.getrandbits(32) | 1
                 radio.push(sim_device.routing_message(event, radio.state.node_num, pid, now))

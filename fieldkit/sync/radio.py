@@ -122,6 +122,8 @@ class RadioSync:
     async def _receive(self) -> None:
         async for frame in self.transport.frames():
             self.last_contact = time.time()
+            if frame.rx_time:  # our own radio's clock (its GPS): whoever sent the frame
+                self.hub.time_fix.observe("radio", frame.rx_time * 1000, self.hub.wall())
             try:
                 await self.node.receive(frame.payload, self.now())
             except Exception as exc:  # a full disk, a failing card: the next frame may do

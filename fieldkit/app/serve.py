@@ -18,7 +18,7 @@ import uvicorn
 from fieldkit.app.certificate import ensure_certificate
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
-from fieldkit.app.netkey import network_key
+from fieldkit.app.netkey import network_key, previous_keys
 from fieldkit.app.network import saved_network
 from fieldkit.app.server_limits import (
     ServerLimits,
@@ -124,6 +124,7 @@ async def serve_hub(
         transport = MeshtasticTransport(config.radio_url)
         await transport.start()  # keeps trying in the background until the radio answers
         counter = await RadioSync.start_counter(hub)
+        old_keys, until = await previous_keys(hub.store, hub.wall())  # a rotation's grace
         radio = RadioSync(
             hub,
             transport,
@@ -131,6 +132,8 @@ async def serve_hub(
             settings=settings or config.sync,
             time_scale=time_scale,
             counter=counter,
+            old_keys=old_keys,
+            old_keys_until_ms=until,
         )
         gossip = asyncio.create_task(radio.run())
     routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)

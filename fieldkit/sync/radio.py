@@ -52,6 +52,8 @@ class RadioSync:
         rng: random.Random | None = None,
         counter: int = 0,
         preset: str = "LONG_FAST",
+        old_keys: tuple[bytes, ...] = (),
+        old_keys_until_ms: int | None = None,
     ) -> None:
         self.hub = hub
         self.modem = airtime.preset(preset)
@@ -64,6 +66,8 @@ class RadioSync:
             hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload,
             counter=counter, clock_sample=self._clock_sample, keep_counters=self._keep_counters,
         )  # fmt: skip
+        self.node.old_keys = old_keys  # the previous network key, during a rotation's grace
+        self.old_keys_until_ms = old_keys_until_ms
         self.wake = asyncio.Event()
         self.last_contact: float | None = None
         self.backoffs = 0
@@ -122,6 +126,9 @@ class RadioSync:
     async def _receive(self) -> None:
         async for frame in self.transport.frames():
             self.last_contact = time.time()
+            until = self.old_keys_until_ms
+            if until is not None and self.hub.wall() >= until:  # the rotation's grace is over
+                self.node.old_keys, self.old_keys_until_ms = (), None
             if frame.rx_time:  # our own radio's clock (its GPS): whoever sent the frame
                 self.hub.time_fix.observe("radio", frame.rx_time * 1000, self.hub.wall())
             try:
@@ -209,6 +216,7 @@ class RadioSync:
             "ops_held_back": stats.ops_held_back,  # left out of frames for an older neighbour
             "ops_waiting_for_upgrade": len(self.node.engine.held),
             "rejected": dict(stats.rejected),
+            "old_key_frames": stats.old_key_frames,  # taken under the previous network key
             "naks": link.naks,
             "reconnects": link.reconnects,
             "connected": link.connected,

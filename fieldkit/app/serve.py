@@ -117,6 +117,7 @@ async def serve_hub(
     config = await with_network_emergency(hub, config)
     radio: RadioSync | None = None
     gossip: asyncio.Task[None] | None = None
+    old_keys, until = await previous_keys(hub.store, hub.wall())  # a key rotation's grace
     transport = None
     if config.radio_url:
         from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
@@ -124,7 +125,6 @@ async def serve_hub(
         transport = MeshtasticTransport(config.radio_url)
         await transport.start()  # keeps trying in the background until the radio answers
         counter = await RadioSync.start_counter(hub)
-        old_keys, until = await previous_keys(hub.store, hub.wall())  # a rotation's grace
         radio = RadioSync(
             hub,
             transport,
@@ -136,7 +136,9 @@ async def serve_hub(
             old_keys_until_ms=until,
         )
         gossip = asyncio.create_task(radio.run())
-    routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)
+    routes = sync_routes(
+        hub, key, config.hub_name, radio.status if radio else None, old_keys=old_keys
+    )
     # Resident forms stay valid across a restart (a battery swap): their tokens are signed
     # with a key derived from the network key, which never leaves the hub this way.
     form_key = hashlib.sha256(b"fieldkit resident form tokens\0" + key).digest()

@@ -7,6 +7,7 @@ holding only the old key cannot read."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import subprocess
 import sys
@@ -82,39 +83,45 @@ def test_bundles_move_to_the_new_key_and_the_old_one_is_accepted_during_the_grac
     assert fieldkit(a, "bundle", "import", str(theirs)).code == 1
 
 
-@pytest.fixture
-def serving(fleet: tuple[Path, Path, Path]) -> Iterator[tuple[Path, Path, int]]:
-    """B (not yet moved to the new key) serving its sync API."""
-    a, b, _ = fleet
+@contextlib.contextmanager
+def serving(hub: Path) -> Iterator[int]:
+    """``fieldkit run`` at ``hub``, serving its sync API on the port yielded."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "fieldkit", "run", "--port", str(port)],
-        cwd=b, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=hub, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stderr is not None
     for line in proc.stderr:  # uvicorn says when it is listening
         if "Uvicorn running on" in line:
             break
     try:
-        yield a, b, port
+        yield port
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
 
 
-def test_a_moved_hub_still_syncs_over_http_with_one_not_yet_moved(
-    serving: tuple[Path, Path, int], fieldkit: Fieldkit
+def test_http_sync_crosses_a_rotation_both_ways_during_the_grace(
+    fleet: tuple[Path, Path, Path], fieldkit: Fieldkit
 ) -> None:
-    a, _, port = serving
+    a, b, stolen = fleet
     assert fieldkit(a, "import", str(SAMPLE)).code == 0
-    rotate(fieldkit, a)
-    done = fieldkit(a, "sync", f"http://127.0.0.1:{port}")  # refused under the new key: the old
-    assert done.code == 0, done.err
-    assert done.out.strip() == "received 0 new ops (0 sent to us), sent 28"
-    rotate(fieldkit, a, "--grace-days", "0")  # a new key again, and no grace this time
-    refused = fieldkit(a, "sync", f"http://127.0.0.1:{port}")
-    assert refused.code == 1
-    assert "refused" in refused.err
+    new_key = rotate(fieldkit, a)
+    with serving(b) as port:  # B not yet moved serves; A, moved, syncs to it (old key retried)
+        done = fieldkit(a, "sync", f"http://127.0.0.1:{port}")
+        assert done.code == 0, done.err
+        assert done.out.strip() == "received 0 new ops (0 sent to us), sent 28"
+    rotate(fieldkit, b, "--to", new_key)
+    with serving(b) as port:  # B, moved, serves; the stolen hub (old key) is let in, for now
+        done = fieldkit(stolen, "sync", f"http://127.0.0.1:{port}")
+        assert done.code == 0, done.err
+        assert done.out.strip() == "received 28 new ops (28 sent to us), sent 0"
+    assert fieldkit(b, "network", "rotate-key", "--end-grace").code == 0
+    with serving(b) as port:  # the grace is over: the old key is refused
+        refused = fieldkit(stolen, "sync", f"http://127.0.0.1:{port}")
+        assert refused.code == 1
+        assert "refused" in refused.err
 
 
 async def hear(sync: RadioSync, neighbour: MemoryTransport, payload: bytes) -> None:

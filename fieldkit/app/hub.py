@@ -115,7 +115,7 @@ class Hub:
         return cls(store, hub_id, clock, wall, random_bits)
 
     def now_ms(self) -> int:
-        """Our wall clock, corrected by what our neighbours' clocks agree on."""
+        """Our wall clock, corrected by the radio's time or what our neighbours agree on."""
         wall = self.wall()
         return wall + self.offset_ms(wall)
 

@@ -204,8 +204,31 @@ def report(args: argparse.Namespace, soak: Soak) -> None:
     ratio = log_rate_last / log_rate_first if log_rate_first else float(log_rate_last > 0)
     print(f"log_rate_ratio_vs_first: {ratio:.3f}")
     print(f"errors_logged: {len(errors)}")
+    print("rss_mb_by_sample: " + " ".join(f"{s.rss_kb / 1024:.1f}" for s in soak.samples))
     for line in errors[:10]:
         print(f"  {line}", file=sys.stderr)
+
+
+def markdown_table(text: str) -> str:
+    """README's soak table from a saved run's ``name: value`` lines (``--table FILE``)."""
+    v = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+    rows = [
+        ("radio time (wall minutes × time scale)", f"{float(v['radio_hours']):.0f} h "
+         f"({float(v['minutes']):g} min), {float(v['loss']):.0%} loss on every link"),
+        ("submissions / acknowledged", f"{v['submissions']} / {v['acknowledged']}"),
+        ("stored at their own hub / at every hub", f"{v['stored_at_own_hub']} / "
+         f"{v['stored_at_every_hub']}"),
+        ("lost / duplicated", f"{v['acknowledged_lost']} / {v['duplicated']}"),
+        ("memory (RSS), first minute → end", f"{v['rss_first_mb']} → {v['rss_last_mb']} MB "
+         f"(**{v['rss_ratio_vs_first']}×**)"),
+        ("open files, first minute → end", f"{v['fds_first']} → {v['fds_last']} "
+         f"({v['fds_ratio_vs_first']}×)"),
+        ("log, bytes a second: first minute / after", f"{v['log_bytes_per_s_first']} / "
+         f"{v['log_bytes_per_s_after']}"),
+        ("errors logged", v["errors_logged"]),
+    ]  # fmt: skip
+    lines = ["| | three hubs in a line, residents at 2/s |", "|---|---|"]
+    return "\n".join([*lines, *(f"| {name} | {value} |" for name, value in rows)])
 
 
 def main() -> None:
@@ -222,7 +245,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the hubs' own process
+    parser.add_argument("--table", type=Path, help="print README's table from a saved run")
     args = parser.parse_args()
+    if args.table is not None:
+        print(markdown_table(args.table.read_text()))
+        return
     if args.serve is not None:
         from fieldkit.app.demo import run_demo
 

@@ -15,6 +15,7 @@ TABLES = [
     ("scale.py", "scale-output.txt", "markdown_table"),
     ("convergence.py", "convergence-city-output.txt", "city_table"),
     ("soak.py", "soak-output.txt", "markdown_table"),
+    ("cloud.py", "cloud-output.txt", "markdown_table"),
 ]
 
 

@@ -94,6 +94,8 @@ def test_soak_loses_nothing_and_stays_flat() -> None:
     assert out["rss_ratio_vs_first"] < 1.5
     assert out["fds_ratio_vs_first"] < 1.5
     assert out["samples"] >= 4
+
+
 def test_the_cloud_bench_stores_every_op_once_and_resends_nothing_after_a_cut() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCH / "cloud.py"), "--ops", "2000", "--hubs", "2", "--only",

@@ -26,7 +26,19 @@ from fieldkit.core.clock import physical_ms
 from fieldkit.core.fields import Category, Kind, Status
 from fieldkit.core.fold import Record
 from fieldkit.core.matching import SERVING, Suggestion, adjacency, needs_for, offers_for, remaining
-from fieldkit.core.ops import MESSAGE_MAX, Create, Match, Op, RecordId, Redact, SetStatus, hub_name
+from fieldkit.core.ops import (
+    MESSAGE_MAX,
+    Confirm,
+    Create,
+    Link,
+    Match,
+    Merge,
+    Op,
+    RecordId,
+    Redact,
+    SetStatus,
+    hub_name,
+)
 from fieldkit.errors import FieldkitError, NotFound
 from fieldkit.web.console.reasons import age_text, reason_text
 from fieldkit.web.console.session import (
@@ -411,6 +423,16 @@ def describe(op: Op, record: RecordId, lang: Language) -> str:
         return _("matched with %(other)s") % {"other": str(other)}
     if isinstance(body, Redact):
         return _("personal data redacted")
+    if isinstance(body, Merge):
+        if body.duplicate == record:
+            return _("merged into %(other)s") % {"other": str(body.record)}
+        return _("duplicate %(other)s merged into this") % {"other": str(body.duplicate)}
+    if isinstance(body, Link):
+        if body.need == record:
+            return _("resident asked for offer %(other)s") % {"other": str(body.offer)}
+        return _("asked for by need %(other)s") % {"other": str(body.need)}
+    if isinstance(body, Confirm):
+        return _("resident: still needed") if body.needed else _("resident: no longer needed")
     return _("changed: %(fields)s") % {"fields": ", ".join(sorted(body.fields))}
 
 

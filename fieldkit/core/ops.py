@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fieldkit.core.fields import (
+    BASE_FIELD_CODES,
     CONSENT_FIELD,
     FIELD,
     FIELDS,
@@ -229,8 +230,16 @@ def draft_attr(obj: object, spec_name: str) -> object:
 
 
 def draft_fields(draft: Draft) -> dict[str, FieldValue]:
-    """A draft's plain fields, keyed as :data:`PLAIN_FIELDS` (enums as their values)."""
-    return {spec.name: json_value(draft_attr(draft, spec.name)) for spec in FIELDS}
+    """A draft's plain fields, keyed as :data:`PLAIN_FIELDS` (enums as their values).
+
+    Fields beyond today's mask (``expires``, ``local_note``) are left out while empty, so a
+    record that uses none of them is created by an op every release reads."""
+    out: dict[str, FieldValue] = {}
+    for spec in FIELDS:
+        value = json_value(draft_attr(draft, spec.name))
+        if spec.wire_code < BASE_FIELD_CODES or value not in (None, ""):
+            out[spec.name] = value
+    return out
 
 
 def check_fields(fields: Mapping[str, Any]) -> dict[str, FieldValue]:

@@ -164,7 +164,10 @@ def _through_every_layer() -> tuple[dict[str, Any], Any, dict[str, Any], dict[st
     return values, record, public, row
 
 
-@pytest.mark.parametrize("spec", FIELDS, ids=[spec.name for spec in FIELDS])
+EXPORTED = [spec for spec in FIELDS if not spec.local]
+
+
+@pytest.mark.parametrize("spec", EXPORTED, ids=[spec.name for spec in EXPORTED])
 def test_every_field_survives_draft_op_json_frame_fold_and_interchange(spec: Any) -> None:
     values, record, public, row = _through_every_layer()
     expected = values[spec.name]
@@ -178,6 +181,13 @@ def test_every_field_survives_draft_op_json_frame_fold_and_interchange(spec: Any
         node = node[part]
     assert node == expected
     assert row[spec.csv] == (str(expected).lower() if isinstance(expected, bool) else str(expected))
+
+
+def test_a_local_field_survives_to_the_record_but_is_never_written_to_a_file() -> None:
+    _, record, public, row = _through_every_layer()
+    assert record.local_note == RAW["local_note"]
+    assert "local_note" not in public
+    assert "local_note" not in row
 
 
 def test_the_walk_covers_every_plain_field() -> None:

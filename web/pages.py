@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.fold import Record
+from fieldkit.core.freshness import on_board
 from fieldkit.core.records import Kind, Status, Urgency
 from fieldkit.core.refcode import Reading, display_code, read_code
 from fieldkit.errors import FieldError, NotFound, ValidationError
@@ -50,6 +51,10 @@ STALE_FORM = N_(
     "This page was open for a long time, or did not come from this hub. Please go back, "
     "reload the page and try again."
 )
+
+
+#: Notices read beyond a board's count, so expired ones still leave the board full.
+EXPIRED_SLACK = 20
 
 
 def client_address(request: Request) -> str:
@@ -184,9 +189,14 @@ class ResidentPages:
             "need_counts": public_counts(counts, self.r.areas),
             "public_area": lambda area: public_area(area, self.r.areas),
             "elsewhere": ELSEWHERE,
-            "notices": await store.list_records(
-                kind=Kind.NOTICE, status=Status.OPEN, area=area, limit=notices
-            ),
+            # withdrawn notices are cancelled (not listed); expired ones leave the board too
+            "notices": [
+                n
+                for n in await store.list_records(
+                    kind=Kind.NOTICE, status=Status.OPEN, area=area, limit=notices + EXPIRED_SLACK
+                )
+                if on_board(n, self.hub.wall())
+            ][:notices],
             "offers": await store.list_records(
                 kind=Kind.OFFER, status=Status.OPEN, area=area, limit=offers
             ),

@@ -32,7 +32,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from fieldkit.core.fields import CONSENT_FIELD, FIELDS, Category, QuantityUnit, Urgency, typed_value
+from fieldkit.core.fields import (
+    CONSENT_FIELD,
+    FIELDS,
+    LOCAL_FIELDS,
+    Category,
+    QuantityUnit,
+    Urgency,
+    typed_value,
+)
 from fieldkit.core.ops import (
     PLAIN_FIELDS,
     PRIVATE_FIELDS,
@@ -512,15 +520,16 @@ def state_hash(states: Iterable[RecordState], *, public: bool = False) -> str:
     """A digest of whole replica state: equal op sets give equal hashes.
 
     ``public`` leaves out what may differ between hubs by design: contact details, which
-    travel only with consent, and the consent flag that travels with them.
+    travel only with consent, the consent flag that travels with them, and local fields.
     """
     digest = hashlib.sha256()
     for state in sorted(states, key=lambda s: s.id):
         data = state.to_json()
-        if public:
+        if public:  # local fields (a note kept at its hub) never reach other hubs at all
             data["fields"] = {
                 name: [[key, None] for key, _ in writes] if name in _CONSENTED else writes
                 for name, writes in data["fields"].items()
+                if name not in LOCAL_FIELDS
             }
         digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
         digest.update(b"\n")

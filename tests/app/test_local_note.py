@@ -92,6 +92,8 @@ async def test_by_http_sync_the_note_never_leaves(hub: Hub, hub2: Hub) -> None:
     assert there is not None
     assert there.local_note == ""
     assert leaks([entry.op for entry in await hub2.store.history(record.id)]) == []
+    # the hubs agree on everything they share: the local note is no difference to reconcile
+    assert await hub.store.state_hash(public=True) == await hub2.store.state_hash(public=True)
 
 
 async def test_in_a_bundle_the_note_never_leaves(hub: Hub, hub2: Hub) -> None:

@@ -563,6 +563,8 @@ class OpsReader:
             return
         attrs = self._attrs
         if "op" in attrs:
+            if op_type != UPDATE:
+                raise BodyError("bad_op", "op attributes on an op that is not an update")
             op_type, args = self._attr_op(args, attrs)
         elif set(attrs) - {"actor"}:
             raise BodyError("bad_op", f"op attributes {sorted(attrs)} without an op")

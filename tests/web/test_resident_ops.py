@@ -19,7 +19,7 @@ LANGUAGES = load_languages(DEFAULT_LANGUAGES)
 OFFER = Draft(Kind.OFFER, Category.WATER, Urgency.FLEXIBLE, "riverside", quantity=40,
               quantity_unit=QuantityUnit.UNITS)  # fmt: skip
 NEW_STRINGS = (
-    "I’d like this", "Keep my note at this hub only: it will not travel to other hubs",
+    "I’d like this", "Keep my note at this hub only",
     "Is this still needed?", "Still needed", "No longer needed",
     "You are asking for this offer. The coordinators will see it first.",
     "Thank you: the coordinators know it is still needed.",
@@ -159,9 +159,7 @@ async def test_the_new_words_show_in_each_language(
         board = (await client.get(f"/board?lang={code}")).text
         assert html.escape(lang.gettext("I’d like this"), quote=False) in board
         form = (await client.get(f"/intake?kind=need&lang={code}")).text
-        assert lang.gettext("Keep my note at this hub only: it will not travel to other hubs") in (
-            html.unescape(form)
-        )
+        assert lang.gettext("Keep my note at this hub only") in (html.unescape(form))
         status = html.unescape((await check(client, need.record.ref, code)).text)
         assert lang.gettext("Still needed") in status
         assert lang.gettext("No longer needed") in status

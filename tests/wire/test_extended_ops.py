@@ -144,3 +144,24 @@ def test_a_status_by_a_coordinator_costs_a_few_bytes_more_than_without() -> None
     plain = frame(TODAYS, op(2, SetStatus(RecordId(HUB, 1), Status.FULFILLED)))
     named = frame(TODAYS, NEW_FORMS["status by a coordinator"])
     assert 0 < len(named) - len(plain) <= 8
+
+
+def test_op_attributes_on_a_create_are_a_bad_op_not_a_crash() -> None:
+    from fieldkit.wire.frame import DecodeError
+    from fieldkit.wire.ops_body import OpsWriter
+
+    class Sneaky(OpsWriter):  # writes a create with an ``op`` attribute
+        def _fields(self, fields, *, create, ext, attrs=None):  # type: ignore[no-untyped-def]
+            super()._fields(fields, create=create, ext=ext, attrs={**(attrs or {}), "op": "link"})
+
+    import fieldkit.wire.frame as codec
+
+    original = codec.OpsWriter
+    codec.OpsWriter = Sneaky  # type: ignore[misc]
+    try:
+        data = frame(NEW_FORMS["notice by a coordinator"])
+    finally:
+        codec.OpsWriter = original  # type: ignore[misc]
+    with pytest.raises(DecodeError) as info:
+        decode_envelope(KEY, data)
+    assert info.value.reason == "bad_op"

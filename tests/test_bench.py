@@ -77,3 +77,19 @@ def test_the_codec_fuzzer_runs_with_hypothesis() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "inputs_tried: " in done.stderr
+
+
+def test_the_cloud_bench_stores_every_op_once_and_resends_nothing_after_a_cut() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "cloud.py"), "--ops", "2000", "--hubs", "2", "--only",
+         "sqlite"], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    result = dict(part.split("=", 1) for part in line.split()[1:])
+    assert result["held"] == result["ops"] == "2000"
+    assert result["complete"] == "yes"
+    assert int(result["resent"]) == 0
+    assert 0 < int(result["landed"]) < int(result["cut_ops"])
+    assert float(result["ratio"]) > 0
+    assert int(result["requests"]) == 2 * 2  # per hub: a hello, then one page of pushes

@@ -14,6 +14,7 @@ README = ROOT / "README.md"
 TABLES = [
     ("scale.py", "scale-output.txt", "markdown_table"),
     ("convergence.py", "convergence-city-output.txt", "city_table"),
+    ("cloud.py", "cloud-output.txt", "markdown_table"),
 ]
 
 

@@ -37,7 +37,7 @@ def coarse_count(n: int) -> str:
     return f"{n // 10 * 10}+"
 
 
-def public_area(area: str, areas: Mapping[str, str]) -> str:
+def public_area(area: str, areas: Mapping[str, object]) -> str:
     """The area as a public page may name it: a configured area's id, else :data:`ELSEWHERE`."""
     return area if area in areas else ELSEWHERE
 

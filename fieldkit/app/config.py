@@ -23,6 +23,7 @@ CONFIG_FILE = "fieldkit.toml"
 DEFAULT_LANGUAGES = ("en", "es", "ht", "vi", "zh", "ar")
 DEFAULT_WEB_PORT = 8080
 DEFAULT_CONSOLE_PORT = 8443  # the coordinator console, over HTTPS
+DEFAULT_CLOUD_PORT = 8443  # the cloud aggregator: sync API and console, over HTTPS
 RADIO_SCHEMES = ("sim", "serial", "tcp")
 _AREA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -44,6 +45,18 @@ _KNOWN = {
     "web": {"host", "port", "console_port", "still_needed_hours"},
     "hotspot": {"ssid", "interface", "address", "country", "channel"},
     "sync": {"profile", *(f"{name}_s" for name in TUNABLE_TIMINGS)},
+    "cloud": {
+        "database",
+        "schema",
+        "hostname",
+        "port",
+        "cert_file",
+        "key_file",
+        "retry_min_s",
+        "retry_max_s",
+        "interval_s",
+        "timeout_s",
+    },
 }
 MAX_TIMING_S = 24 * 3600  # no sync timing waits longer than a day
 _INTERFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a Linux interface name (IFNAMSIZ)
@@ -78,6 +91,23 @@ class Hotspot:
 
 
 @dataclass(frozen=True)
+class CloudSettings:
+    """``[cloud]``: on the cloud aggregator (``fieldkit run --role cloud``), its database,
+    hostname, port and certificate; on a hub that joined a cloud, how it probes it."""
+
+    database: str = ""  # sqlite:///path or postgresql://…; "" on a hub
+    schema: str = ""  # a PostgreSQL schema of its own ("" is the server's default)
+    hostname: str = "localhost"  # the name the cloud answers (and its certificate holds)
+    port: int = DEFAULT_CLOUD_PORT
+    cert_file: str = ""  # "" is the certificate `fieldkit cloud init` made in the data dir
+    key_file: str = ""
+    retry_min_s: float = 15.0  # a hub's first retry after the cloud did not answer ...
+    retry_max_s: float = 900.0  # ... doubling up to this
+    interval_s: float = 300.0  # between syncs while the cloud answers
+    timeout_s: float = 60.0  # one request's network timeout
+
+
+@dataclass(frozen=True)
 class Config:
     hub_name: str
     data_dir: Path
@@ -94,6 +124,7 @@ class Config:
     #: written, and the same line in other languages: ``(("es", "Llame al 911 …"), …)``.
     emergency: str = ""
     emergency_translations: tuple[tuple[str, str], ...] = ()
+    cloud: CloudSettings = CloudSettings()
     #: The console flags an open need "still needed?" once it is this old (web.still_needed_hours).
     still_needed_hours: int = 72
 
@@ -302,7 +333,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
             continue
         if section not in _KNOWN or not isinstance(values, dict):
             raise ConfigError(
-                section, "unknown section (expected hub, radio, web, hotspot, sync, areas)"
+                section, "unknown section (expected hub, radio, web, hotspot, sync, cloud, areas)"
             )
         for name in values:
             if name not in _KNOWN[section]:
@@ -353,8 +384,51 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         sync=sync,
         emergency=emergency,
         emergency_translations=emergency_translations,
+        cloud=_cloud(merged.get("cloud", {}), base),
         still_needed_hours=still_needed,
     )
+
+
+def _cloud(value: Mapping[str, Any], base: Path) -> CloudSettings:
+    """``[cloud]``: the cloud role's database and serving, a hub's probing of its cloud.
+    Relative paths (an SQLite database, certificate files) are taken from ``base``."""
+    defaults = CloudSettings()
+    database = _text(value.get("database", ""), "cloud.database", allow_empty=True, limit=1000)
+    if database and not database.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError(
+            "cloud.database", f"expected sqlite:///PATH or postgresql://…, got {database!r}"
+        )
+    if database.startswith("sqlite:///"):
+        path = Path(database.removeprefix("sqlite:///")).expanduser()
+        database = f"sqlite:///{path if path.is_absolute() else base / path}"
+    schema = _text(value.get("schema", ""), "cloud.schema", allow_empty=True, limit=63)
+    if schema and not re.match(r"^[a-z_][a-z0-9_]*$", schema):
+        raise ConfigError("cloud.schema", "lower-case letters, digits and _")
+    hostname = _text(value.get("hostname", defaults.hostname), "cloud.hostname", limit=253)
+    seconds = {}
+    for name in ("retry_min_s", "retry_max_s", "interval_s", "timeout_s"):
+        given = value.get(name, getattr(defaults, name))
+        if (not isinstance(given, int | float) or isinstance(given, bool)
+                or not 0 < given <= MAX_TIMING_S):  # fmt: skip
+            raise ConfigError(
+                f"cloud.{name}", f"expected seconds more than 0 up to {MAX_TIMING_S}, got {given!r}"
+            )
+        seconds[name] = float(given)
+    if seconds["retry_min_s"] > seconds["retry_max_s"]:
+        raise ConfigError("cloud.retry_min_s", "must not exceed cloud.retry_max_s")
+    cert_file, key_file = (
+        str(base / text) if (text := _text(value.get(name, ""), f"cloud.{name}",
+                                           allow_empty=True, limit=1000)) else ""
+        for name in ("cert_file", "key_file")
+    )  # fmt: skip
+    if bool(cert_file) != bool(key_file):
+        raise ConfigError("cloud.key_file" if cert_file else "cloud.cert_file",
+                          "give cloud.cert_file and cloud.key_file both")  # fmt: skip
+    return CloudSettings(
+        database, schema, hostname, _port(value.get("port", defaults.port), "cloud.port"),
+        cert_file, key_file, seconds["retry_min_s"], seconds["retry_max_s"],
+        seconds["interval_s"], seconds["timeout_s"],
+    )  # fmt: skip
 
 
 def load_config(path: Path, env: Mapping[str, str]) -> Config:

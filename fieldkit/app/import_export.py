@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 from typing import TextIO
 
+from fieldkit.app.config import Area
 from fieldkit.app.hub import Hub
 from fieldkit.core.interchange import (
     CSV_COLUMNS,
@@ -24,13 +25,18 @@ from fieldkit.core.interchange import (
     from_sheet,
     json_line_fields,
     row_from_fields,
+    spreadsheet_safe,
     to_public,
 )
 from fieldkit.core.ops import NewRecord
 from fieldkit.errors import ImportFileError, ValidationError
 from fieldkit.store.port import StorePort
+from fieldkit.web.exports import HXL_COLUMNS, AreaTally, feature_collection, hxl_row, unplaced_areas
 
 FORMATS = ("jsonl", "csv")
+#: Formats that are public whatever is asked: they never carry a private field.
+PUBLIC_FORMATS = ("hxl", "geojson")
+EXPORT_FORMATS = (*FORMATS, *PUBLIC_FORMATS)
 _SAVE_AS = "(save it as “CSV UTF-8”)"
 
 
@@ -177,3 +183,43 @@ async def export_records(store: StorePort, out: TextIO, fmt: str, *, public: boo
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         count += 1
     return count
+
+
+async def export_hxl(store: StorePort, out: TextIO, areas: Sequence[Area]) -> int:
+    """Every record's public fields as HXL-tagged CSV (:mod:`fieldkit.web.exports`)."""
+    known = {area.id: area for area in areas}
+    writer = csv.writer(out)
+    writer.writerow([column.header for column in HXL_COLUMNS])
+    writer.writerow([column.tag for column in HXL_COLUMNS])
+    count = 0
+    async for record in store.iter_records():
+        writer.writerow([_sheet_cell(cell) for cell in hxl_row(record, known)])
+        count += 1
+    return count
+
+
+def _sheet_cell(cell: str) -> str:
+    """A cell spreadsheet-safe, but a number as a number (a longitude of -74.0 is no formula)."""
+    try:
+        float(cell)
+    except ValueError:
+        return spreadsheet_safe(cell)
+    return cell
+
+
+@dataclass(frozen=True)
+class MapReport:
+    mapped: int  # open records counted
+    unplaced: dict[str, int]  # exact counts of open records in areas without a centroid
+
+
+async def export_geojson(store: StorePort, out: TextIO, areas: Sequence[Area]) -> MapReport:
+    """Open records counted per area as a GeoJSON FeatureCollection (public, coarsened)."""
+    known = {area.id: area for area in areas}
+    tally = AreaTally()
+    mapped = 0
+    async for record in store.iter_records():
+        mapped += tally.add(record, known)
+    json.dump(feature_collection(tally, areas), out, ensure_ascii=False, indent=1)
+    out.write("\n")
+    return MapReport(mapped, unplaced_areas(tally, areas))

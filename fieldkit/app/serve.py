@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from fieldkit.app.certificate import ensure_certificate
+from fieldkit.app.cloud import keep_syncing
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.app.netkey import network_key
@@ -29,9 +30,11 @@ from fieldkit.app.server_limits import (
 from fieldkit.core.ops import hub_name
 from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import RadioSync
+from fieldkit.web.api import plain_port_routes
 from fieldkit.web.app import create_app
 from fieldkit.web.console.app import create_console_app
 from fieldkit.web.sync_api import sync_routes
+from fieldkit.web.sync_openapi import sync_openapi_routes
 
 log = logging.getLogger(__name__)
 #: How often a running hub asks its store whether another process wrote to it (seconds).
@@ -134,6 +137,8 @@ async def serve_hub(
         )
         gossip = asyncio.create_task(radio.run())
     routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)
+    routes += plain_port_routes(config.console_port)  # the JSON API is on the console's port
+    routes += sync_openapi_routes()
     # Resident forms stay valid across a restart (a battery swap): their tokens are signed
     # with a key derived from the network key, which never leaves the hub this way.
     form_key = hashlib.sha256(b"fieldkit resident form tokens\0" + key).digest()
@@ -149,6 +154,7 @@ async def serve_hub(
     server.data_dir = config.data_dir
     print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
     watcher = asyncio.create_task(watch_other_writers(hub), name="other-writers")
+    cloud = asyncio.create_task(keep_syncing(hub, key, config.cloud), name="cloud-sync")
     console_stop = asyncio.Event()
     console = _console_server(hub, config, host, radio, console_stop, log_level, limits)
     try:
@@ -159,7 +165,7 @@ async def serve_hub(
         if console is not None:  # let it finish its requests, as the residents' server did
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(console), timeout=10)
-        for task in (watcher, gossip, console):
+        for task in (watcher, gossip, console, cloud):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

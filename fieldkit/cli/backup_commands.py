@@ -15,10 +15,9 @@ from fieldkit.app.config import Config
 from fieldkit.app.hub import HUB_ID_KEY, Hub
 from fieldkit.app.netkey import network_key, parse_key
 from fieldkit.app.network import parse_join_code
-from fieldkit.cli.common import Parser, Subcommands, load, open_hub
+from fieldkit.cli.common import Parser, Subcommands, load, open_hub, open_store
 from fieldkit.core.ops import hub_name
 from fieldkit.errors import BackupError, FieldkitError, UsageError
-from fieldkit.store.sqlite import Store
 
 BACKUP_WARNING = (
     "keep the backup off this hub (a USB stick, another machine): it is sealed under the "
@@ -92,7 +91,7 @@ async def _existing(db: Path) -> tuple[str | None, bytes | None]:
     """The hub id and network key of the database at ``db``, if there is one."""
     if not db.exists():
         return None, None
-    async with await Store.open(db) as store:
+    async with await open_store(db) as store:
         hub = await store.meta(HUB_ID_KEY)
         key = await network_key(store) if hub is not None else None
     return hub, key
@@ -147,7 +146,7 @@ async def cmd_restore(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         staging = db.with_name(f"{db.name}.restoring")
         _remove(staging)
-        async with await Store.open(staging) as store:
+        async with await open_store(staging) as store:
             with path.open("rb") as source:
                 restored = await restore_backup(store, source, key)
         if restored != checked:

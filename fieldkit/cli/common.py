@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 
 from fieldkit.app.config import CONFIG_FILE, Config, load_config
 from fieldkit.app.hub import Hub
+from fieldkit.app.ownership import as_owner_of
 from fieldkit.errors import ConfigError, UsageError
 from fieldkit.store.sqlite import Store
 
@@ -45,7 +46,20 @@ def load(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
 @asynccontextmanager
 async def open_hub(config: Config) -> AsyncIterator[Hub]:
     """The hub of ``config``, its store closed when the block ends (however it ends)."""
+    if config.cloud.database:  # the cloud aggregator's database (`fieldkit cloud init`)
+        from fieldkit.app.cloud import open_cloud_store
+
+        async with await open_cloud_store(config.cloud) as cloud_store:
+            yield await Hub.open(cloud_store)
+        return
     if not config.db_path.exists():
         raise ConfigError("hub.data_dir", f"no database at {config.db_path}: run `fieldkit init`")
-    async with await Store.open(config.db_path) as store:
+    async with await open_store(config.db_path) as store:
         yield await Hub.open(store)
+
+
+async def open_store(path: Path) -> Store:
+    """The store at ``path``, its files made as the data folder's owner (run as root beside
+    the hub's service, a command must not leave it files it cannot open)."""
+    with as_owner_of(path.parent):
+        return await Store.open(path)

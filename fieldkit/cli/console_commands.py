@@ -1,7 +1,7 @@
 """The coordinator console's actions on the command line: ``fieldkit passphrase``, ``records``,
-``show``, ``match`` and ``set-status``. They run on the hub itself (beside ``fieldkit run``),
-so they need no sign-in: whoever can run them can read the database anyway. ``--by NAME``
-records the coordinator's name in the audit trail (default: the login name)."""
+``show``, ``match``, ``set-status`` and ``notice``. They run on the hub itself (beside
+``fieldkit run``), so they need no sign-in: whoever can run them can read the database anyway.
+``--by NAME`` records the coordinator's name in the audit trail (default: the login name)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from fieldkit.app.coordinator import post_notice, record_with_history
 from fieldkit.app.hub import Hub
 from fieldkit.app.passphrase import check_passphrase, set_passphrase
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
-from fieldkit.core.clock import physical_ms
 from fieldkit.core.fields import Category, Kind, Status
-from fieldkit.core.interchange import iso_ms, to_public
-from fieldkit.core.ops import MESSAGE_MAX, Create, Match, RecordId, SetStatus, hub_name
-from fieldkit.errors import NotFound, UsageError
+from fieldkit.core.interchange import to_public
+from fieldkit.core.ops import MESSAGE_MAX, RecordId, hub_name
+from fieldkit.errors import UsageError
 
 
 def read_passphrase(stdin: TextIO | None = None) -> str:
@@ -115,28 +115,7 @@ def add_show(sub: Subcommands, common: Parser) -> None:
 
 
 async def _show(hub: Hub, rid: RecordId) -> dict[str, Any]:
-    record = await hub.store.get(rid)
-    if record is None:
-        raise NotFound(f"no record {rid} on this hub")
-    history = []
-    for entry in await hub.store.history(rid):
-        body = entry.op.body
-        item: dict[str, Any] = {
-            "op": type(body).__name__.lower(),
-            "hub": hub_name(entry.op.origin),
-            "seq": entry.op.seq,
-            "time": iso_ms(physical_ms(entry.op.hlc)),
-            "by": entry.actor,
-        }
-        if isinstance(body, SetStatus | Create):
-            item["status"] = body.status.value
-        if isinstance(body, Match):
-            item["need"], item["offer"] = str(body.need), str(body.offer)
-        message = body.message if isinstance(body, SetStatus | Match) else ""
-        if message:
-            item["message"] = message
-        history.append(item)
-    return {"id": str(rid), **to_public(record), "history": history}
+    return await record_with_history(hub, rid)
 
 
 async def cmd_show(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -206,3 +185,29 @@ async def cmd_set_status(args: argparse.Namespace, env: Mapping[str, str]) -> in
 def _check_message(message: str) -> None:
     if len(message) > MESSAGE_MAX:
         raise UsageError(f"--message: at most {MESSAGE_MAX} characters")
+
+
+# --- notice ------------------------------------------------------------------------------------
+
+
+def add_notice(sub: Subcommands, common: Parser) -> None:
+    p = sub.add_parser(
+        "notice", parents=[common],
+        help="post a notice (a distribution point, a shelter, a boil-water order) for an area",
+    )  # fmt: skip
+    p.add_argument("--category", required=True, choices=[c.value for c in Category])
+    p.add_argument("--area", required=True, help="the area's id or name")
+    p.add_argument("text", help="what residents read on the board")
+    _add_by(p)
+    p.set_defaults(func=cmd_notice)
+
+
+async def cmd_notice(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    config = load(args, env)
+    areas = {area.id: area.name for area in config.areas}
+    async with open_hub(config) as hub:
+        record = await post_notice(
+            hub, args.category, args.area, args.text, by=_by(args, env), areas=areas
+        )
+    print(f"posted notice {record.id} for {record.area} ({record.category})")
+    return 0

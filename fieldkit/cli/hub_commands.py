@@ -20,13 +20,14 @@ from fieldkit.app.config import (
     load_config,
     render_config,
 )
-from fieldkit.app.hub import create_identity
+from fieldkit.app.hub import Hub, create_identity
 from fieldkit.app.netkey import ensure_network_key, parse_key
+from fieldkit.app.ownership import as_owner_of
 from fieldkit.app.passphrase import PASSPHRASE_KEY, set_passphrase
-from fieldkit.cli.common import Parser, Subcommands, load, open_hub
+from fieldkit.cli.common import Parser, Subcommands, load, open_hub, open_store
 from fieldkit.cli.console_commands import read_passphrase
 from fieldkit.core.ops import hub_name
-from fieldkit.store.sqlite import Store
+from fieldkit.errors import ConfigError, UsageError
 
 # --- init -------------------------------------------------------------------------------
 
@@ -86,12 +87,13 @@ async def cmd_init(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     config = load_config(path, env)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     passphrase = read_passphrase() if args.passphrase else None
-    async with await Store.open(config.db_path) as store:
+    async with await open_store(config.db_path) as store:
         hub_id = await create_identity(store)
         await ensure_network_key(store, given)
         if passphrase is not None:
             await set_passphrase(store, passphrase)
-    certificate, _ = ensure_certificate(config)
+    with as_owner_of(config.data_dir):
+        certificate, _ = ensure_certificate(config)
     print(f"{note} {path}")
     print(f"hub {hub_name(hub_id)} “{config.hub_name}”, database {config.db_path}")
     print(f"console certificate SHA-256 {certificate.fingerprint}")
@@ -112,6 +114,10 @@ def add_run(sub: Subcommands, common: Parser) -> None:
     p = sub.add_parser("run", parents=[common], help="serve the hub's web pages")
     p.add_argument("--host", help="address to listen on (default: web.host)")
     p.add_argument("--port", type=int, help="port to listen on (default: web.port; 0: any free)")
+    p.add_argument(
+        "--role", choices=("hub", "cloud"), default="hub",
+        help="cloud: serve the cloud aggregator of `fieldkit cloud init` (no radio, no portal)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_run)
 
 
@@ -119,10 +125,27 @@ async def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from fieldkit.app.serve import serve_hub
 
     config = load(args, env)
+    if args.role == "cloud":
+        return await _run_cloud(args, config)
+    if config.cloud.database:
+        raise UsageError("this config is a cloud aggregator's: run it with --role cloud")
     async with open_hub(config) as hub:
         host = args.host or config.web_host
         port = config.web_port if args.port is None else args.port  # 0: any free port
         await serve_hub(hub, config, host=host, port=port)
+    return 0
+
+
+async def _run_cloud(args: argparse.Namespace, config: Config) -> int:
+    from fieldkit.app.cloud import open_cloud_store
+    from fieldkit.app.cloud_serve import serve_cloud
+
+    if not config.cloud.database:
+        raise ConfigError("cloud.database", "not a cloud: run `fieldkit cloud init` first")
+    async with await open_cloud_store(config.cloud) as store:
+        hub = await Hub.open(store)
+        port = config.cloud.port if args.port is None else args.port
+        await serve_cloud(hub, store, config, host=args.host or config.web_host, port=port)
     return 0
 
 
@@ -140,6 +163,8 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     async with open_hub(config) as hub:
         status = await hub.status(config.hub_name)
         passphrase_set = await hub.store.meta(PASSPHRASE_KEY) is not None
+        status["cloud"] = await _cloud_status(hub)
+        status["database"] = hub.store.location
     running = await _running_status(config)
     status["running"] = running.get("url")
     status["radio"] = running.get("radio") if config.radio_url else None
@@ -152,7 +177,39 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     _print_status(sys.stdout, config, status)
     _print_radio(sys.stdout, config, status["radio"])
     _print_console(sys.stdout, status["console"])
+    _print_cloud(sys.stdout, status["cloud"])
     return 0
+
+
+async def _cloud_status(hub: Hub) -> dict[str, Any] | None:
+    """The cloud this hub joined and its last sync with it (None if it joined none)."""
+    from fieldkit.app.cloud import saved_link, sync_status
+
+    link = await saved_link(hub.store)
+    if link is None:
+        return None
+    return {"url": link.url, "name": link.name, **(await sync_status(hub.store) or {})}
+
+
+def _print_cloud(out: TextIO, cloud: Mapping[str, Any] | None) -> None:
+    import time
+
+    if cloud is None:
+        print("cloud    none joined", file=out)
+        return
+    print(f"cloud    {cloud['url']} as “{cloud['name']}”", file=out)
+    progress = cloud.get("progress") or {}
+    if cloud.get("last_sync_at"):
+        ago = time.time() - cloud["last_sync_at"]
+        print(f"  last sync {ago:.0f} s ago: sent {progress.get('sent', 0)}, received"
+              f" {progress.get('received_new', 0)} new", file=out)  # fmt: skip
+    else:
+        print("  never synced yet", file=out)
+    if cloud.get("state") == "syncing":
+        print(f"  syncing now: sent {progress.get('sent', 0)}, {progress.get('left_to_send', '?')}"
+              " to go", file=out)  # fmt: skip
+    elif cloud.get("state") == "failed":
+        print(f"  last attempt failed: {cloud.get('error', '')}", file=out)
 
 
 def _console(config: Config, passphrase_set: bool) -> dict[str, Any]:
@@ -218,7 +275,7 @@ def _print_radio(out: TextIO, config: Config, radio: Mapping[str, Any] | None) -
 
 def _print_status(out: TextIO, config: Config, status: Mapping[str, Any]) -> None:
     print(f"hub      {status['hub']}  “{status['name']}”", file=out)
-    print(f"database {config.db_path}", file=out)
+    print(f"database {status.get('database', config.db_path)}", file=out)
     records: Mapping[str, int] = status["records"]
     for kind in ("need", "offer", "notice"):
         parts = [f"{key.partition('.')[2]} {n}" for key, n in records.items()

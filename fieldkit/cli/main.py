@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from fieldkit import __version__
 from fieldkit.cli import (
     backup_commands,
+    cloud_commands,
     console_commands,
     demo_commands,
     hub_commands,
@@ -23,6 +24,7 @@ from fieldkit.cli import (
     provision_commands,
     record_commands,
     sync_commands,
+    token_commands,
 )
 from fieldkit.cli.common import CONFIG_HELP, Handler, Parser, Subcommands
 from fieldkit.errors import FieldkitError
@@ -39,10 +41,13 @@ COMMANDS: tuple[Callable[[Subcommands, Parser], None], ...] = (
     console_commands.add_show,
     console_commands.add_match,
     console_commands.add_set_status,
+    console_commands.add_notice,
+    token_commands.add_token,
     sync_commands.add_key,
     sync_commands.add_sync,
     sync_commands.add_bundle,
     network_commands.add_network,
+    cloud_commands.add_cloud,
     provision_commands.add_provision,
     backup_commands.add_backup,
     backup_commands.add_restore,

@@ -13,7 +13,7 @@ import httpx
 
 from fieldkit.app.config import Config
 from fieldkit.app.network import Network, saved_network
-from fieldkit.cli.common import Parser, Subcommands, load
+from fieldkit.cli.common import Parser, Subcommands, load, open_store
 from fieldkit.cli.poster_commands import add_poster
 from fieldkit.cli.wheelhouse_commands import add_wheelhouse
 from fieldkit.errors import FieldkitError, UsageError
@@ -195,9 +195,7 @@ async def _network_of(config: Config) -> Network | None:
     """The network this hub is on (None before `fieldkit init` or `network new|join`)."""
     if not config.db_path.exists():
         return None
-    from fieldkit.store.sqlite import Store
-
-    async with await Store.open(config.db_path) as store:
+    async with await open_store(config.db_path) as store:
         return await saved_network(store)
 
 

@@ -7,8 +7,18 @@ import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TextIO
 
-from fieldkit.app.import_export import FORMATS, export_records, import_file
+from fieldkit.app.config import Area
+from fieldkit.app.hub import Hub
+from fieldkit.app.import_export import (
+    EXPORT_FORMATS,
+    FORMATS,
+    export_geojson,
+    export_hxl,
+    export_records,
+    import_file,
+)
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.core.interchange import parse_mapping
 from fieldkit.errors import FieldkitError, ImportFileError
@@ -62,7 +72,11 @@ async def cmd_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def add_export(sub: Subcommands, common: Parser) -> None:
     p = sub.add_parser("export", parents=[common], help="export records in their public JSON form")
-    p.add_argument("--format", choices=FORMATS, default="jsonl", help="default jsonl")
+    p.add_argument(
+        "--format", choices=EXPORT_FORMATS, default="jsonl",
+        help="default jsonl; hxl (HXL-tagged CSV) and geojson (open records per area, counts "
+        "coarsened) are always public",
+    )  # fmt: skip
     p.add_argument(
         "--public", action="store_true", help="leave out contact details, notes and reference codes"
     )
@@ -70,18 +84,34 @@ def add_export(sub: Subcommands, common: Parser) -> None:
     p.set_defaults(func=cmd_export)
 
 
+async def _export(hub: Hub, areas: tuple[Area, ...], out: TextIO, fmt: str, public: bool) -> int:
+    if fmt == "hxl":
+        return await export_hxl(hub.store, out, areas)
+    if fmt == "geojson":
+        report = await export_geojson(hub.store, out, areas)
+        for area, n in report.unplaced.items():
+            print(
+                f"{n} open records in area {area!r}, which has no centroid in the config "
+                '(areas.ID.lat/lon): listed under "unplaced", not on the map',
+                file=sys.stderr,
+            )
+        return report.mapped
+    return await export_records(hub.store, out, fmt, public=public)
+
+
 async def cmd_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    async with open_hub(load(args, env)) as hub:
+    config = load(args, env)
+    async with open_hub(config) as hub:
         if args.output and args.output != "-":
             try:
                 out = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
             except OSError as exc:
                 raise FieldkitError(f"cannot write {args.output}: {exc.strerror}") from None
             with out:
-                count = await export_records(hub.store, out, args.format, public=args.public)
+                count = await _export(hub, config.areas, out, args.format, args.public)
         else:
-            count = await export_records(hub.store, sys.stdout, args.format, public=args.public)
-    if not args.public:
+            count = await _export(hub, config.areas, sys.stdout, args.format, args.public)
+    if not args.public and args.format in FORMATS:
         print(
             f"exported {count} records including residents' private contact details;"
             " use --public for a file to share",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import stat
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,8 +35,8 @@ async def cmd_key(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def add_sync(sub: Subcommands, common: Parser) -> None:
-    p = sub.add_parser("sync", parents=[common], help="sync with another hub over HTTP")
-    p.add_argument("url", help="the other hub, like http://10.0.0.2:8080")
+    p = sub.add_parser("sync", parents=[common], help="sync with another hub, or the cloud")
+    p.add_argument("url", help="the other hub, like http://10.0.0.2:8080; or `cloud`")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
     p.set_defaults(func=cmd_sync)
 
@@ -43,6 +44,8 @@ def add_sync(sub: Subcommands, common: Parser) -> None:
 async def cmd_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     import httpx
 
+    if args.url == "cloud":
+        return await _sync_cloud(args, env)
     url = args.url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"expected a hub address like http://10.0.0.2:8080, got {args.url!r}")
@@ -51,6 +54,33 @@ async def cmd_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         report = await sync_with(hub, key, http_peer(client, url))
     print(f"received {report.received_new} new ops ({report.received} sent to us), "
           f"sent {report.sent}")  # fmt: skip
+    return 0
+
+
+async def _sync_cloud(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """`fieldkit sync cloud`: the cloud this hub joined, with a progress bar on stderr."""
+    from fieldkit.app.cloud import saved_link, sync_now
+    from fieldkit.sync.cloud import CloudReport
+
+    def bar(report: CloudReport) -> None:
+        done, left = report.sent, report.left_to_send
+        width, share = 30, done / (done + left) if done + left else 1.0
+        fill = "#" * round(width * share)
+        print(f"\rcloud [{fill:{width}}] sent {done}, {left} to go, received"
+              f" {report.received_new} new ({report.requests} requests)", end="",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    async with open_hub(load(args, env)) as hub:
+        link = await saved_link(hub.store)
+        if link is None:
+            raise FieldkitError("this hub joined no cloud: `fieldkit cloud join URL CODE` first")
+        key = await network_key(hub.store)
+        try:
+            report = await sync_now(hub, key, link, args.timeout, progress=bar)
+        finally:
+            print(file=sys.stderr)
+    print(f"cloud {link.url}: received {report.received_new} new ops ({report.received} sent"
+          f" to us), sent {report.sent} in {report.requests} requests")  # fmt: skip
     return 0
 
 

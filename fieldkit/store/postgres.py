@@ -30,7 +30,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self
 
 import psycopg
@@ -53,10 +53,12 @@ from fieldkit.core.ops import (
 )
 from fieldkit.core.records import Category, Kind, Status
 from fieldkit.errors import StoreError
+from fieldkit.store.cloud_port import EnrolledHub
 from fieldkit.store.columns import counted_as, search_text, urgency_rank
 from fieldkit.store.port import Logged
 
 if TYPE_CHECKING:
+    from fieldkit.store.cloud_port import CloudPort, CloudTxPort
     from fieldkit.store.port import StorePort, TxPort
 
 MIGRATIONS: tuple[str, ...] = (
@@ -112,6 +114,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (origin, seq)
     );
     """,
+    # 3: SQLite's migration 7, the cloud aggregator (fieldkit/store/cloud_port.py): enrolled
+    # hubs, the sync challenges every cloud process shares, which hub delivered each op
+    """
+    CREATE TABLE cloud_hubs (
+        name TEXT PRIMARY KEY, code_hash BYTEA UNIQUE, credential_hash BYTEA UNIQUE,
+        hub_id BIGINT, enrolled_at BIGINT NOT NULL, joined_at BIGINT, revoked_at BIGINT
+    );
+    CREATE TABLE cloud_challenges (
+        challenge BYTEA PRIMARY KEY, issued_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE op_deliveries (
+        origin BIGINT NOT NULL, seq BIGINT NOT NULL, hub TEXT NOT NULL, PRIMARY KEY (origin, seq)
+    );
+    CREATE INDEX op_deliveries_by_hub ON op_deliveries (hub);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The advisory lock's first key ("fk" in ASCII); the second is the schema's name hashed.
@@ -142,6 +159,7 @@ class PgTx:
         self._dirty: set[int] = set()
         self._last_hlc: dict[int, int] = {}
         self._counted: dict[tuple[str, str, str, str], int] = {}
+        self._delivered: list[tuple[int, int, str]] = []  # (origin, seq, hub), for flush
 
     async def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = await self._db.execute(query, params)
@@ -267,6 +285,13 @@ class PgTx:
             totals[kind, status] = totals.get((kind, status), 0) + n
         changed = [(kind, status, n) for (kind, status), n in totals.items() if n]
         async with self._db.cursor() as cur:
+            if self._delivered:
+                await cur.executemany(
+                    "INSERT INTO op_deliveries (origin, seq, hub) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (origin, seq) DO NOTHING",
+                    self._delivered,
+                )
+                self._delivered.clear()
             if board:
                 await cur.executemany(
                     "INSERT INTO board_counts AS b (kind, status, category, area, n)"
@@ -323,6 +348,10 @@ class PgTx:
                     [(ref, rid.hub, rid.seq) for ref in state.refs],
                 )
 
+    async def record_delivery(self, op: Op, hub: str) -> None:
+        """Kept until :meth:`flush`, then written in one statement with the others."""
+        self._delivered.append((op.origin, op.seq, hub))
+
     async def _purge(self, record: RecordId) -> None:
         """Rewrite the stored ops of a redacted record so its personal data is gone."""
         rows = await self._rows(
@@ -337,7 +366,90 @@ class PgTx:
             )
 
 
-class PostgresStore:
+class _CloudTables:
+    """The cloud aggregator's tables (:class:`fieldkit.store.cloud_port.CloudPort`). Challenges
+    are taken under no lock of ours: ``DELETE … RETURNING`` hands a row to one taker only."""
+
+    _db: Conn
+    _readers: AsyncConnectionPool
+
+    def transaction(self) -> AbstractAsyncContextManager[PgTx]:
+        raise NotImplementedError  # PostgresStore's
+
+    async def _write(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self.transaction():
+            cur = await self._db.execute(query, params)
+            return await cur.fetchall() if cur.description else []
+
+    async def _read(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._readers.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await cur.fetchall()
+
+    async def enroll_hub(self, name: str, code_hash: bytes, now: int) -> None:
+        await self._write(
+            "INSERT INTO cloud_hubs (name, code_hash, enrolled_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET code_hash = excluded.code_hash,"
+            " credential_hash = NULL, enrolled_at = excluded.enrolled_at, joined_at = NULL,"
+            " revoked_at = NULL",
+            (name, code_hash, now),
+        )
+
+    async def redeem_code(
+        self, code_hash: bytes, credential_hash: bytes, hub_id: int, now: int
+    ) -> str | None:
+        rows = await self._write(
+            "UPDATE cloud_hubs SET code_hash = NULL, credential_hash = %s, hub_id = %s,"
+            " joined_at = %s WHERE code_hash = %s AND revoked_at IS NULL RETURNING name",
+            (credential_hash, hub_id, now, code_hash),
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def revoke_hub(self, name: str, now: int) -> bool:
+        rows = await self._write(
+            "UPDATE cloud_hubs SET revoked_at = %s, code_hash = NULL WHERE name = %s"
+            " RETURNING name",
+            (now, name),
+        )
+        return bool(rows)
+
+    async def hub_for_credential(self, credential_hash: bytes) -> tuple[str, bool] | None:
+        rows = await self._read(
+            "SELECT name, revoked_at IS NOT NULL FROM cloud_hubs WHERE credential_hash = %s",
+            (credential_hash,),
+        )
+        return (str(rows[0][0]), bool(rows[0][1])) if rows else None
+
+    async def enrolled_hubs(self) -> list[EnrolledHub]:
+        rows = await self._read(
+            "SELECT h.name, h.hub_id, h.enrolled_at, h.joined_at, h.revoked_at,"
+            " (SELECT count(*) FROM op_deliveries d WHERE d.hub = h.name)"
+            " FROM cloud_hubs h ORDER BY h.name"
+        )
+        return [EnrolledHub(str(n), i, e, j, r, int(d)) for n, i, e, j, r, d in rows]
+
+    async def issue_challenge(self, challenge: bytes, now: float, ttl: float) -> None:
+        async with self._readers.connection() as conn:  # autocommit: no write lock needed
+            await conn.execute("DELETE FROM cloud_challenges WHERE issued_at < %s", (now - ttl,))
+            await conn.execute(
+                "INSERT INTO cloud_challenges (challenge, issued_at) VALUES (%s, %s)",
+                (challenge, now),
+            )
+
+    async def take_challenge(self, challenge: bytes, now: float, ttl: float) -> bool:
+        rows = await self._read(
+            "DELETE FROM cloud_challenges WHERE challenge = %s RETURNING issued_at", (challenge,)
+        )
+        return bool(rows) and now - float(rows[0][0]) <= ttl
+
+    async def delivered_by(self, origin: int, seq: int) -> str | None:
+        rows = await self._read(
+            "SELECT hub FROM op_deliveries WHERE origin = %s AND seq = %s", (origin, seq)
+        )
+        return str(rows[0][0]) if rows else None
+
+
+class PostgresStore(_CloudTables):
     """Storage on PostgreSQL. Open with :meth:`open`; close with :meth:`close`."""
 
     def __init__(self, writer: Conn, readers: AsyncConnectionPool, where: str) -> None:
@@ -651,3 +763,5 @@ def _describe(url: str, schema: str | None) -> str:
 if TYPE_CHECKING:  # the PostgreSQL adapter implements the storage port
     _store: type[StorePort] = PostgresStore
     _tx: type[TxPort] = PgTx
+    _cloud: type[CloudPort] = PostgresStore
+    _cloud_tx: type[CloudTxPort] = PgTx

@@ -21,7 +21,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
@@ -43,10 +43,12 @@ from fieldkit.core.ops import (
 )
 from fieldkit.core.records import Category, Kind, Status
 from fieldkit.errors import StoreError
+from fieldkit.store.cloud_port import EnrolledHub
 from fieldkit.store.columns import counted_as, search_text, urgency_rank
 from fieldkit.store.port import Logged
 
 if TYPE_CHECKING:
+    from fieldkit.store.cloud_port import CloudPort, CloudTxPort
     from fieldkit.store.port import StorePort, TxPort
 
 MIGRATIONS: tuple[str, ...] = (
@@ -126,6 +128,23 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (origin, seq)
     ) STRICT, WITHOUT ROWID;
     """,
+    # 7: the cloud aggregator (fieldkit/store/cloud_port.py): enrolled hubs with the hashes of
+    # their one-time code and credential, the sync challenges every cloud process shares, and
+    # which hub delivered each op (the audit)
+    """
+    CREATE TABLE cloud_hubs (
+        name TEXT PRIMARY KEY, code_hash BLOB UNIQUE, credential_hash BLOB UNIQUE,
+        hub_id INTEGER, enrolled_at INTEGER NOT NULL, joined_at INTEGER, revoked_at INTEGER
+    ) STRICT;
+    CREATE TABLE cloud_challenges (
+        challenge BLOB PRIMARY KEY, issued_at REAL NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE op_deliveries (
+        origin INTEGER NOT NULL, seq INTEGER NOT NULL, hub TEXT NOT NULL,
+        PRIMARY KEY (origin, seq)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX op_deliveries_by_hub ON op_deliveries (hub);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: One page of the whole log along its primary key (origin, seq); a record's consent with it.
@@ -180,6 +199,8 @@ class Tx:
         self._last_hlc: dict[int, int] = {}
         #: (kind, status, category, area) -> how this transaction changes that counter
         self._counted: dict[tuple[str, str, str, str], int] = {}
+        #: (origin, seq, hub): which enrolled hub delivered each new op (the cloud), for flush
+        self._delivered: list[tuple[int, int, str]] = []
 
     async def _origin(self, origin: int) -> list[int]:
         row = self._origins.get(origin)
@@ -306,6 +327,12 @@ class Tx:
     async def flush(self) -> None:
         """Write the version vector rows and counters this transaction changed (before it
         commits)."""
+        if self._delivered:
+            await self._db.executemany(
+                "INSERT OR IGNORE INTO op_deliveries (origin, seq, hub) VALUES (?, ?, ?)",
+                self._delivered,
+            )
+            self._delivered.clear()
         board = [(*key, n) for key, n in self._counted.items() if n]
         totals: dict[tuple[str, str], int] = {}
         for kind, status, _, _, n in board:
@@ -365,6 +392,10 @@ class Tx:
                 [(ref, rid.hub, rid.seq) for ref in state.refs],
             )
 
+    async def record_delivery(self, op: Op, hub: str) -> None:
+        """Kept until :meth:`flush`, then written in one statement with the others."""
+        self._delivered.append((op.origin, op.seq, hub))
+
     async def _purge(self, record: RecordId) -> None:
         """Rewrite the stored ops of a redacted record so its personal data is gone from disk."""
         async with self._db.execute(
@@ -380,7 +411,93 @@ class Tx:
             )
 
 
-class Store:
+class _CloudTables:
+    """The cloud aggregator's tables (:class:`fieldkit.store.cloud_port.CloudPort`)."""
+
+    _db: aiosqlite.Connection
+    _reader: aiosqlite.Connection
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        raise NotImplementedError  # Store's
+
+    async def _write(self, sql: str, params: Iterable[Any] = ()) -> int:
+        async with self.transaction():
+            cur = await self._db.execute(sql, tuple(params))
+            return cur.rowcount
+
+    async def _read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        async with self._reader.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def enroll_hub(self, name: str, code_hash: bytes, now: int) -> None:
+        await self._write(
+            "INSERT INTO cloud_hubs (name, code_hash, enrolled_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET code_hash = excluded.code_hash,"
+            " credential_hash = NULL, enrolled_at = excluded.enrolled_at, joined_at = NULL,"
+            " revoked_at = NULL",
+            (name, code_hash, now),
+        )
+
+    async def redeem_code(
+        self, code_hash: bytes, credential_hash: bytes, hub_id: int, now: int
+    ) -> str | None:
+        async with (
+            self.transaction(),
+            self._db.execute(
+                "UPDATE cloud_hubs SET code_hash = NULL, credential_hash = ?, hub_id = ?,"
+                " joined_at = ? WHERE code_hash = ? AND revoked_at IS NULL RETURNING name",
+                (credential_hash, hub_id, now, code_hash),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def revoke_hub(self, name: str, now: int) -> bool:
+        return await self._write(
+            "UPDATE cloud_hubs SET revoked_at = ?, code_hash = NULL WHERE name = ?", (now, name)
+        ) == 1  # fmt: skip
+
+    async def hub_for_credential(self, credential_hash: bytes) -> tuple[str, bool] | None:
+        rows = await self._read(
+            "SELECT name, revoked_at IS NOT NULL FROM cloud_hubs WHERE credential_hash = ?",
+            (credential_hash,),
+        )
+        return (str(rows[0][0]), bool(rows[0][1])) if rows else None
+
+    async def enrolled_hubs(self) -> list[EnrolledHub]:
+        rows = await self._read(
+            "SELECT h.name, h.hub_id, h.enrolled_at, h.joined_at, h.revoked_at,"
+            " (SELECT count(*) FROM op_deliveries d WHERE d.hub = h.name)"
+            " FROM cloud_hubs h ORDER BY h.name"
+        )
+        return [EnrolledHub(*row) for row in rows]
+
+    async def issue_challenge(self, challenge: bytes, now: float, ttl: float) -> None:
+        async with self.transaction():
+            await self._db.execute("DELETE FROM cloud_challenges WHERE issued_at < ?", (now - ttl,))
+            await self._db.execute(
+                "INSERT INTO cloud_challenges (challenge, issued_at) VALUES (?, ?)",
+                (challenge, now),
+            )
+
+    async def take_challenge(self, challenge: bytes, now: float, ttl: float) -> bool:
+        async with (
+            self.transaction(),
+            self._db.execute(
+                "DELETE FROM cloud_challenges WHERE challenge = ? RETURNING issued_at", (challenge,)
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        return row is not None and now - float(row[0]) <= ttl
+
+    async def delivered_by(self, origin: int, seq: int) -> str | None:
+        rows = await self._read(
+            "SELECT hub FROM op_deliveries WHERE origin = ? AND seq = ?", (origin, seq)
+        )
+        return str(rows[0][0]) if rows else None
+
+
+class Store(_CloudTables):
     """Hub storage over aiosqlite. Open with :meth:`open`; close with :meth:`close`."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
@@ -687,6 +804,8 @@ class Store:
 if TYPE_CHECKING:  # the SQLite adapter implements the storage port
     _store: type[StorePort] = Store
     _tx: type[TxPort] = Tx
+    _cloud: type[CloudPort] = Store
+    _cloud_tx: type[CloudTxPort] = Tx
 
 
 async def _open_reader(path: Path) -> aiosqlite.Connection:

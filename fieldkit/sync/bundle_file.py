@@ -39,6 +39,13 @@ async def stream_bundle(
     return written.ops
 
 
+async def bundle_stream(hub: Hub, key: bytes, since_ms: int | None = None) -> AsyncIterator[bytes]:
+    """The chunks of :func:`stream_bundle` as an async iterator (an HTTP download)."""
+    summary = await our_summary(hub)
+    async for chunk in bundle_chunks(hub, key, summary, _every_op(hub, since_ms), Written()):
+        yield chunk
+
+
 async def export_bundle(hub: Hub, key: bytes, since_ms: int | None = None) -> tuple[bytes, int]:
     """The whole bundle in memory (for tests and small hubs; the CLI streams it to a file)."""
     chunks: list[bytes] = []

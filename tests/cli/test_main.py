@@ -249,3 +249,20 @@ def test_the_demo_runs_three_hubs_that_gossip_their_records_to_each_other(
         out = proc.communicate(timeout=30)[0]
     assert proc.returncode == 0
     assert "demo stopped" in out
+
+
+def test_export_hxl_and_geojson_are_public_and_name_the_unplaced_areas(
+    hub_dir: Path, fieldkit: Fieldkit
+) -> None:
+    fieldkit(hub_dir, "import", str(SAMPLE))
+    hxl_lines = fieldkit(hub_dir, "export", "--format", "hxl").out.splitlines()
+    assert hxl_lines[1].startswith("#meta+id,#meta+source+code,#meta+type,#item+type")
+    assert len(hxl_lines) == 30  # headers, tags, 28 records
+    done = fieldkit(hub_dir, "export", "--format", "geojson")
+    assert done.code == 0, done.err
+    doc = json.loads(done.out)
+    assert doc["type"] == "FeatureCollection"
+    assert doc["features"] == []
+    assert "open records in area 'riverside', which has no centroid" in done.err
+    assert "private contact details" not in done.err + "\n".join(hxl_lines)
+    assert "555" not in done.out + "\n".join(hxl_lines)

@@ -78,6 +78,7 @@ async def test_migration_2_fills_the_consoles_text_filter_column_for_records_hel
             for statement in (  # back to schema 1, as a fieldkit before the console left it
                 "ALTER TABLE {s}.records DROP COLUMN search", "DROP TABLE {s}.op_actors",
                 "DROP INDEX {s}.records_by_category", "UPDATE {s}.schema_version SET version = 1",
+                "DROP TABLE {s}.cloud_hubs, {s}.cloud_challenges, {s}.op_deliveries",
             ):  # fmt: skip
                 await db.execute(statement.format(s=f'"{schema}"'))
         async with await open_schema("older") as store:

@@ -6,18 +6,20 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
+from fieldkit.web.api import Api, ApiLimits
+from fieldkit.web.api_spec import PREFIX as API_PREFIX
 from fieldkit.web.app import SECURITY_HEADERS
+from fieldkit.web.console.exports import ConsoleExports
 from fieldkit.web.console.pages import ConsolePages
 from fieldkit.web.console.session import SignInThrottle
 from fieldkit.web.i18n import load_languages
@@ -50,16 +52,15 @@ def create_console_app(
     radio: RadioStatus | None = None,
     clock: Callable[[], float] = time.time,
     throttle: SignInThrottle | None = None,
+    api_limits: ApiLimits | None = None,
 ) -> ASGIApp:
     renderer = Renderer(config, load_languages(config.languages))
-    templates = Environment(
-        loader=PackageLoader("fieldkit.web", "templates"),
-        autoescape=select_autoescape(default=True),
-    )
 
-    async def status_page(request: Request) -> Response:
+    async def status_page(request: Request) -> Response:  # in the console's language
         status = await hub_status(hub, config.hub_name, radio)
-        return HTMLResponse(templates.get_template("sync_status.html").render(s=status))
+        session = await pages.session(request)
+        csrf = await pages._csrf(session) if session else ""
+        return pages.page(request, "hub_status.html", s=status, session=session, csrf=csrf)
 
     pages = ConsolePages(
         hub, config, renderer, clock=clock, throttle=throttle, status_page=status_page
@@ -76,8 +77,14 @@ def create_console_app(
 
     handlers: dict[int | type[Exception], Callable[[Request, Exception], Awaitable[Response]]]
     handlers = {HTTPException: http_error}
+    api = Api(hub, config, renderer, pages.suggestions, api_limits)  # JSON, its own errors
     app = Starlette(
-        routes=[*pages.routes(), Route("/static/site.css", stylesheet)],
+        routes=[
+            *pages.routes(),
+            *ConsoleExports(pages).routes(),
+            Route("/static/site.css", stylesheet),
+            Mount(API_PREFIX, app=api.app()),
+        ],
         exception_handlers=handlers,
     )
     return _Secured(app)

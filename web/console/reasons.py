@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fieldkit.core.fields import QuantityUnit
+from fieldkit.core.fields import Kind, QuantityUnit, Status
 from fieldkit.core.matching import Coverage, Nearness, Reason
 from fieldkit.web.render import N_
 
@@ -17,6 +17,18 @@ NEARNESS: dict[Nearness, str] = {
 UNITS: dict[QuantityUnit, str] = {
     QuantityUnit.PEOPLE: N_("people"),
     QuantityUnit.UNITS: N_("units"),
+}
+#: The words the console uses for a record's kind and status (``_(kind.value)`` finds them).
+KIND_WORDS: dict[Kind, str] = {
+    Kind.NEED: N_("need"),
+    Kind.OFFER: N_("offer"),
+    Kind.NOTICE: N_("notice"),
+}
+STATUS_WORDS: dict[Status, str] = {
+    Status.OPEN: N_("open"),
+    Status.MATCHED: N_("matched"),
+    Status.CANCELLED: N_("cancelled"),
+    Status.FULFILLED: N_("fulfilled"),
 }
 MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
 

@@ -249,7 +249,8 @@ class MeshtasticTransport:
             fut: asyncio.Future[str] = loop.create_future()
             self._pending[packet_id] = fut
             try:
-                verdict = await asyncio.wait_for(fut, self.ack_timeout)
+                async with asyncio.timeout(self.ack_timeout):  # wait_for may swallow a cancel
+                    verdict = await fut
             except TimeoutError:
                 raise AckTimeout(
                     f"no ACK for packet {packet_id:#x} in {self.ack_timeout} s"
@@ -424,6 +425,7 @@ class MeshtasticTransport:
             port=portnum,
             packet_id=int(packet.get("id", 0)),
             hops_away=(hop_start - hop_limit) if isinstance(hop_start, int) else None,
+            rx_time=rx_time if isinstance(rx_time := packet.get("rxTime"), int) else 0,
         )
         self._counts["frames_received"] += 1
         self._counts["bytes_received"] += len(payload)

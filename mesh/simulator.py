@@ -98,6 +98,9 @@ class _Session:
         self._close()
 
     def feed(self, data: bytes) -> None:
+        if self.radio.stalled is not None:  # a hung firmware reads nothing: it waits
+            self.radio.stalled.append((self, data))
+            return
         for frame in self._decoder.feed(data):
             msg = mesh_pb2.ToRadio()
             try:
@@ -121,9 +124,16 @@ class _Radio:
     pty: tuple[int, int] | None = None
     serial_session: _Session | None = None
     serial_out: bytearray = field(default_factory=bytearray)
+    #: The radio's clock for its packets' rxTime (s since the epoch; None: it has no time).
+    clock: Callable[[], float] | None = time.time
+    #: While the radio is hung (:meth:`Simulator.stall_node`): what its clients wrote meanwhile.
+    stalled: list[tuple[_Session, bytes]] | None = None
 
     def push(self, message: mesh_pb2.FromRadio) -> None:
         live = [s for s in self.sessions if s.configured]
+        if self.stalled is not None:  # nothing comes out of a hung radio
+            self.pending.append(message)
+            return
         if not live:
             self.pending.append(message)
         for s in live:
@@ -287,6 +297,32 @@ class Simulator:
         await self._listen(radio)
         if radio.serial_link is not None:
             self._open_pty(radio)
+
+    def set_radio_clock(self, index: int, clock: Callable[[], float] | None) -> None:
+        """Radio ``index`` stamps the packets it receives with ``clock()`` (its GPS time, s
+        since the epoch), or, with None, with 0 like a radio that has no time."""
+        self._radios[index].clock = clock
+
+    def stall_node(self, index: int, stalled: bool = True) -> None:
+        """Hang radio ``index`` (``stalled``) or let it go on: while hung it stays connected
+        but reads nothing from its clients, tells them nothing and is off the air; then it
+        takes what they wrote meanwhile, as a firmware stuck in a loop does when it recovers."""
+        radio = self._radios[index]
+        if stalled == (radio.stalled is not None):
+            return
+        self._dispatch(self.model.set_online(index, not stalled, self.sim_now()))
+        if stalled:
+            radio.stalled = []
+            return
+        waiting, radio.stalled = radio.stalled or [], None
+        for session, data in waiting:
+            if session in radio.sessions or session is radio.serial_session:
+                session.feed(data)
+        live = [s for s in radio.sessions if s.configured]
+        while live and radio.pending:
+            message = radio.pending.popleft()
+            for session in live:
+                session.send(message)
 
     async def reboot_node(self, index: int) -> None:
         """Reboot radio ``index``: it tells its clients ``rebooted``, forgets its queue and state,
@@ -546,7 +582,8 @@ class Simulator:
                     p.origin, p.portnum, p.payload,
                     now=now, snr=event.snr, hops_away=p.hop_start - p.hop_limit,
                 )  # fmt: skip
-                radio.push(sim_device.delivery_message(event, now))
+                rx_time = int(radio.clock()) if radio.clock is not None else 0
+                radio.push(sim_device.delivery_message(event, rx_time))
             elif isinstance(event, RoutingReport):
                 pid = self._ids.getrandbits(32) | 1
                 radio.push(sim_device.routing_message(event, radio.state.node_num, pid, now))
@@ -560,8 +597,9 @@ class Simulator:
             self._wake.clear()
             nxt = self.model.next_event_time()
             timeout = None if nxt is None else max(0.0, (nxt - self.sim_now()) / self.time_scale)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see sync.radio's loop
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._advance()
 
 

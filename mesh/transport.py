@@ -71,6 +71,8 @@ class Frame:
     port: int = PRIVATE_APP
     packet_id: int = 0
     hops_away: int | None = None
+    #: Our radio's clock when it received the frame (s since the epoch; 0: it has no time).
+    rx_time: int = 0
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,23 @@ def test_the_codec_fuzzer_runs_with_hypothesis() -> None:
     assert "inputs_tried: " in done.stderr
 
 
+def test_soak_loses_nothing_and_stays_flat() -> None:
+    """A short soak (bench/soak.py: three hubs on lossy radios, steady residents): every
+    acknowledged submission stored once at its hub and at every hub, no error logged, and
+    memory and open files no more than a little above the first sample's."""
+    out = run("soak.py", "--minutes", "0.4", "--sample-s", "6", "--time-scale", "30",
+              "--loss", "0.1", "--rate", "2", "--settle", "90")  # fmt: skip
+    assert out["acknowledged"] > 10
+    assert out["acknowledged"] == out["submissions"]
+    assert out["acknowledged_lost"] == 0
+    assert out["not_converged"] == 0
+    assert out["duplicated"] == 0
+    assert out["errors_logged"] == 0
+    assert out["rss_ratio_vs_first"] < 1.5
+    assert out["fds_ratio_vs_first"] < 1.5
+    assert out["samples"] >= 4
+
+
 def test_the_cloud_bench_stores_every_op_once_and_resends_nothing_after_a_cut() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCH / "cloud.py"), "--ops", "2000", "--hubs", "2", "--only",

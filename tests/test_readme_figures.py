@@ -14,6 +14,7 @@ README = ROOT / "README.md"
 TABLES = [
     ("scale.py", "scale-output.txt", "markdown_table"),
     ("convergence.py", "convergence-city-output.txt", "city_table"),
+    ("soak.py", "soak-output.txt", "markdown_table"),
     ("cloud.py", "cloud-output.txt", "markdown_table"),
 ]
 
@@ -26,6 +27,7 @@ def bench(script: str) -> ModuleType:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 

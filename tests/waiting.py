@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -46,3 +46,15 @@ async def poll_until(
     while not done(seen := read()):  # noqa: ASYNC110 -- no event to wait on: read it again
         await asyncio.sleep(poll)
     return seen
+
+
+async def stop_task(task: asyncio.Task[Any], *, within: float, what: str) -> None:
+    """Cancel ``task`` and wait at most ``within`` s for it to end; fail naming ``what`` if it
+    goes on (a loop that swallowed the cancel), rather than hang the test. ``asyncio.wait``,
+    not ``await task``: awaiting a task that ignores its cancel waits for ever."""
+    task.cancel()
+    await asyncio.wait({task}, timeout=within)
+    if not task.done():
+        raise AssertionError(f"{what} still running {within:g} s after it was cancelled")
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        raise exc

@@ -6,6 +6,7 @@ The language travels in the URL (``?lang=es``) and in a hidden field.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections import OrderedDict
@@ -41,6 +42,8 @@ from fieldkit.web.lookups import FailedLookups
 from fieldkit.web.public import ELSEWHERE, public_area, public_counts
 from fieldkit.web.ratelimit import RateLimiter
 from fieldkit.web.render import N_, Renderer
+
+log = logging.getLogger(__name__)
 
 HOME_NOTICES = 5
 HOME_OFFERS = 10
@@ -309,16 +312,25 @@ class ResidentPages:
             return self.r.render(
                 request, lang, "intake.html", form=shown, errors={}, switch_form=again
             )
-        if form.get("offer") and draft.kind is Kind.NEED:  # "I'd like this"
-            offer = await self._wanted(form["offer"])
-            if offer is None:
-                return self.message(request, lang, 404, OFFER_GONE)
-            try:
-                done = await self.hub.want_offer(offer.id, draft, idempotency_key(form))
-            except NotFound:
-                return self.message(request, lang, 404, OFFER_GONE)
-        else:
-            done = await self.hub.submit(draft, idempotency_key(form))
+        try:
+            if form.get("offer") and draft.kind is Kind.NEED:  # "I'd like this"
+                offer = await self._wanted(form["offer"])
+                if offer is None:
+                    return self.message(request, lang, 404, OFFER_GONE)
+                try:
+                    done = await self.hub.want_offer(offer.id, draft, idempotency_key(form))
+                except NotFound:
+                    return self.message(request, lang, 404, OFFER_GONE)
+            else:
+                done = await self.hub.submit(draft, idempotency_key(form))
+        except Exception as exc:  # a full disk, a failing card: not stored
+            # Never "thank you" for what is not stored. The same form comes back with the
+            # same token, so sending it again stores it once, even if it was stored after all.
+            log.error("a submission was not saved: %s", exc)
+            return self.r.render(
+                request, lang, "intake.html", 503, {"Retry-After": "60", **NO_STORE},
+                form=shown, errors={}, not_saved=True, switch_form=again,
+            )  # fmt: skip
         self.clients.release(client_address(request))
         url = f"/thanks?receipt={self._receipt(done.record.ref)}&lang={lang.code}"
         return RedirectResponse(url, status_code=303)

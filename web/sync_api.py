@@ -69,7 +69,10 @@ def sync_routes(
     name: str,
     radio: RadioStatus | None = None,
     challenges: Challenges | None = None,
+    old_keys: tuple[bytes, ...] = (),
 ) -> list[BaseRoute]:
+    """``old_keys``: also accepted in sync requests (and answered under), beside ``key``: the
+    network's previous key during a rotation's grace (``fieldkit network rotate-key``)."""
     issued = challenges if challenges is not None else Challenges()
     templates = Environment(
         loader=PackageLoader("fieldkit.web", "templates"),
@@ -94,7 +97,7 @@ def sync_routes(
         if taken is None or not issued.take(taken):
             return refuse("unknown or used sync challenge: ask GET /sync/v1/challenge", 403)
         try:  # checked whole as it streams in, and stored, before the answer starts
-            reply = await answer(hub, key, taken, request.stream(), MAX_BODY)
+            reply = await answer(hub, key, taken, request.stream(), MAX_BODY, old_keys)
         except BodyTooLarge:
             return refuse("bundle too large", 413)
         except BundleError as exc:

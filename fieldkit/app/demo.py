@@ -64,7 +64,11 @@ async def _prepare(root: Path, index: int, port: int, radio_port: int, key: byte
     return key
 
 
-async def run_demo(root: Path, port: int, *, hubs: int = 3, time_scale: float = 1.0) -> int:
+async def run_demo(
+    root: Path, port: int, *, hubs: int = 3, time_scale: float = 1.0, loss: float = 0.0
+) -> int:
+    """Serve the demo until stopped; ``loss``: each radio link drops that share of frames
+    (``bench/soak.py`` runs it so)."""
     from fieldkit.mesh.simulator import Simulator
 
     radio_port = port + 100
@@ -76,7 +80,9 @@ async def run_demo(root: Path, port: int, *, hubs: int = 3, time_scale: float = 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    sim = Simulator(hubs, topology="line", seed=7, port=radio_port, time_scale=time_scale)
+    sim = Simulator(
+        hubs, topology="line", seed=7, port=radio_port, time_scale=time_scale, loss=loss
+    )
     async with sim:
         opened = []
         for i in range(hubs):

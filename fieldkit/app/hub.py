@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fieldkit.app.timefix import TimeFix
 from fieldkit.core.clock import ClockSkew, HybridClock
 from fieldkit.core.fold import Record, RecordState, causal_after
 from fieldkit.core.ops import (
@@ -83,6 +84,8 @@ class Hub:
         self.random_bits = random_bits
         #: How far our clock is from our neighbours' (corrects our stamps, never the system's).
         self.skew = ClockSkew()
+        #: A clock we trust more than ours, when we have one: the radio's GPS time.
+        self.time_fix = TimeFix()
         #: Called after every committed change (local or received): gossip listens here.
         self.on_change: list[Callable[[], None]] = []
         #: Residents' submissions, group-committed: concurrent ones share a transaction.
@@ -115,9 +118,15 @@ class Hub:
         return cls(store, hub_id, clock, wall, random_bits)
 
     def now_ms(self) -> int:
-        """Our wall clock, corrected by what our neighbours' clocks agree on."""
+        """Our wall clock, corrected by the radio's time or what our neighbours agree on."""
         wall = self.wall()
-        return wall + self.skew.offset_ms(wall)
+        return wall + self.offset_ms(wall)
+
+    def offset_ms(self, wall: int) -> int:
+        """What our stamps add to the wall clock: a trusted clock's word (the radio's GPS
+        time) first, else what our neighbours agree on."""
+        trusted = self.time_fix.correction_ms(wall)
+        return self.skew.offset_ms(wall) if trusted is None else trusted
 
     def new_ref(self) -> str:
         return format_code(self.random_bits(BITS))
@@ -349,7 +358,16 @@ class Hub:
             "name": name,
             "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
             "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
-            "clock": self.skew.view(self.wall()),
+            "clock": self._clock_view(self.wall()),
+        }
+
+    def _clock_view(self, wall: int) -> dict[str, Any]:
+        trusted = self.time_fix.view(wall)
+        return self.skew.view(wall) | {
+            "offset_ms": self.offset_ms(wall),  # applied to our own stamps
+            "trusted_source": trusted["source"],  # "radio", or None: none heard lately
+            "trusted_offset_ms": trusted["offset_ms"],
+            "disagrees_with_trusted": trusted["disagrees"],
         }
 
     async def receive(self, ops: Iterable[Op]) -> int:

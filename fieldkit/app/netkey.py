@@ -57,3 +57,46 @@ async def ensure_network_key(
         given = random_bytes(KEY_BYTES)
     await store.set_meta(META_KEY, format_key(given))
     return given
+
+
+# --- rotating the key (a hub was stolen, a join code leaked) ------------------------------
+
+#: The key before the last rotation, still accepted from hubs that have not rotated yet.
+PREVIOUS_META_KEY = "network_key_previous"
+#: Until when (ms since the epoch, this hub's wall clock) the previous key is accepted.
+PREVIOUS_UNTIL_META_KEY = "network_key_previous_until"
+GRACE_DAYS = 7
+
+
+async def rotate_network_key(
+    store: StorePort,
+    now_ms: int,
+    new: bytes | None = None,
+    *,
+    grace_days: float = GRACE_DAYS,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> bytes:
+    """Move this hub to ``new`` (a fresh random key if None: the first hub to rotate), keeping
+    the current key as the previous one, accepted for ``grace_days`` more. Rotating again to
+    the key already current changes nothing (the same command run twice)."""
+    current = await network_key(store)
+    new = new if new is not None else random_bytes(KEY_BYTES)
+    if new == current:
+        return current
+    await store.set_meta(PREVIOUS_META_KEY, format_key(current))
+    await store.set_meta(PREVIOUS_UNTIL_META_KEY, str(int(now_ms + grace_days * 86_400_000)))
+    await store.set_meta(META_KEY, format_key(new))
+    return new
+
+
+async def previous_keys(store: StorePort, now_ms: int) -> tuple[tuple[bytes, ...], int | None]:
+    """The keys still accepted beside the current one, and until when (ms; None: none)."""
+    text, until = await store.meta(PREVIOUS_META_KEY), await store.meta(PREVIOUS_UNTIL_META_KEY)
+    if text is None or until is None or int(until) <= now_ms:
+        return (), None
+    return (parse_key(text, "database previous network key"),), int(until)
+
+
+async def end_grace(store: StorePort) -> None:
+    """Accept the previous key no longer (every hub has the new one)."""
+    await store.set_meta(PREVIOUS_UNTIL_META_KEY, "0")

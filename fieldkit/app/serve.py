@@ -19,7 +19,7 @@ from fieldkit.app.certificate import ensure_certificate
 from fieldkit.app.cloud import keep_syncing
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
-from fieldkit.app.netkey import network_key
+from fieldkit.app.netkey import network_key, previous_keys
 from fieldkit.app.network import saved_network
 from fieldkit.app.server_limits import (
     ServerLimits,
@@ -120,6 +120,7 @@ async def serve_hub(
     config = await with_network_emergency(hub, config)
     radio: RadioSync | None = None
     gossip: asyncio.Task[None] | None = None
+    old_keys, until = await previous_keys(hub.store, hub.wall())  # a key rotation's grace
     transport = None
     if config.radio_url:
         from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
@@ -134,9 +135,13 @@ async def serve_hub(
             settings=settings or config.sync,
             time_scale=time_scale,
             counter=counter,
+            old_keys=old_keys,
+            old_keys_until_ms=until,
         )
         gossip = asyncio.create_task(radio.run())
-    routes = sync_routes(hub, key, config.hub_name, radio.status if radio else None)
+    routes = sync_routes(
+        hub, key, config.hub_name, radio.status if radio else None, old_keys=old_keys
+    )
     routes += plain_port_routes(config.console_port)  # the JSON API is on the console's port
     routes += sync_openapi_routes()
     # Resident forms stay valid across a restart (a battery swap): their tokens are signed

@@ -129,7 +129,7 @@ class RepeatedLogFilter(logging.Filter):
 
 
 #: The loggers that can repeat a line per connection or per failed accept.
-FLOODING_LOGGERS = ("asyncio", "uvicorn.error")
+FLOODING_LOGGERS = ("asyncio", "uvicorn.error", "fieldkit.web.pages", "fieldkit.sync.radio")
 
 
 def limit_repeated_logs(every: float) -> Callable[[], None]:

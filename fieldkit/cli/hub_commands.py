@@ -287,6 +287,10 @@ def _print_status(out: TextIO, config: Config, status: Mapping[str, Any]) -> Non
         fixed = clock["offset_ms"] / 1000
         print(f"clock    DISAGREES with its neighbours' (theirs {offset:+.0f} s from ours;"
               f" our stamps corrected by {fixed:+.0f} s)", file=out)  # fmt: skip
+    if clock.get("disagrees_with_trusted"):
+        theirs, fixed = clock["trusted_offset_ms"] / 1000, clock["offset_ms"] / 1000
+        print(f"clock    DISAGREES with the {clock['trusted_source']}'s ({theirs:+.0f} s from"
+              f" ours; our stamps corrected by {fixed:+.0f} s)", file=out)  # fmt: skip
     print("version vector (ops held, per origin hub):", file=out)
     for origin, seq in status["version_vector"].items():
         mine = "  (this hub)" if origin == status["hub"] else ""

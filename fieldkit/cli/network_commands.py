@@ -1,14 +1,23 @@
-"""``fieldkit network new|join|show``: the network of hubs this hub belongs to."""
+"""``fieldkit network new|join|show|rotate-key``: the network of hubs this hub belongs to."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from fieldkit.app.config import add_areas
-from fieldkit.app.netkey import network_key
+from fieldkit.app.netkey import (
+    GRACE_DAYS,
+    end_grace,
+    format_key,
+    network_key,
+    parse_key,
+    previous_keys,
+    rotate_network_key,
+)
 from fieldkit.app.network import (
     PRESETS,
     REGIONS,
@@ -67,6 +76,22 @@ def add_network(sub: Subcommands, common: Parser) -> None:
         help="also print the join code and the radio's channel URL (secrets)",
     )
     show.set_defaults(func=cmd_network_show)
+    rotate = actions.add_parser(
+        "rotate-key", parents=[common],
+        help="move this hub to a new network key (a hub was stolen, a join code leaked)",
+    )  # fmt: skip
+    rotate.add_argument(
+        "--to", metavar="KEY", help="the new key another hub made (fk1.…); without: make one"
+    )
+    rotate.add_argument(
+        "--grace-days", type=float, default=GRACE_DAYS,
+        help=f"accept the previous key this long from hubs not yet moved (default {GRACE_DAYS})",
+    )  # fmt: skip
+    rotate.add_argument(
+        "--end-grace", action="store_true",
+        help="every hub has the new key: accept the previous one no longer",
+    )  # fmt: skip
+    rotate.set_defaults(func=cmd_network_rotate_key)
 
 
 def _leaving(current_channel: str | None, force: bool) -> None:
@@ -156,4 +181,28 @@ async def cmd_network_show(args: argparse.Namespace, env: Mapping[str, str]) -> 
         print(f"join code: {join_code(network)}")
         print(f"radio channel URL: {channel_url(network)}")
         print(f"warning: {SECRET_WARNING}", file=sys.stderr)
+    return 0
+
+
+async def cmd_network_rotate_key(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    if args.grace_days < 0:
+        raise UsageError("--grace-days: expected 0 or more days")
+    async with open_hub(load(args, env)) as hub:
+        if args.end_grace:
+            await end_grace(hub.store)
+            print("the previous network key is refused from now on")
+            return 0
+        given = parse_key(args.to, "--to") if args.to else None
+        key = await rotate_network_key(hub.store, hub.wall(), given, grace_days=args.grace_days)
+        network = await saved_network(hub.store)
+        if network is not None and network.key != key:  # its join code carries the new key
+            await save_network(hub.store, dataclasses.replace(network, key=key))
+        _, until = await previous_keys(hub.store, hub.wall())
+    print(f"network key: {format_key(key)}")
+    if given is None:
+        print(f"on every other hub: fieldkit network rotate-key --to {format_key(key)}")
+    if until is not None:
+        days = (until - hub.wall()) / 86_400_000
+        print(f"the previous key is still accepted for {days:.1f} days (restart `fieldkit run`)")
+    print(f"warning: {SECRET_WARNING}", file=sys.stderr)
     return 0

@@ -9,11 +9,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from fieldkit.app.netkey import format_key, network_key
+from fieldkit.app.netkey import format_key, network_key, previous_keys
 from fieldkit.app.safe_file import write_whole
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.core.interchange import parse_iso
-from fieldkit.errors import FieldkitError, UsageError
+from fieldkit.errors import BundleError, FieldkitError, UsageError
 from fieldkit.sync.bundle_file import import_bundle_file, stream_bundle
 from fieldkit.sync.http import http_peer, sync_with
 
@@ -50,8 +50,15 @@ async def cmd_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"expected a hub address like http://10.0.0.2:8080, got {args.url!r}")
     async with open_hub(load(args, env)) as hub, httpx.AsyncClient(timeout=args.timeout) as client:
-        key = await network_key(hub.store)
-        report = await sync_with(hub, key, http_peer(client, url))
+        old, _ = await previous_keys(hub.store, hub.wall())
+        keys = (await network_key(hub.store), *old)
+        for tried, key in enumerate(keys, 1):
+            try:
+                report = await sync_with(hub, key, http_peer(client, url))
+                break
+            except FieldkitError as exc:  # a hub not yet moved to our new key refuses it:
+                if tried == len(keys) or " refused:" not in str(exc):  # the previous key
+                    raise
     print(f"received {report.received_new} new ops ({report.received} sent to us), "
           f"sent {report.sent}")  # fmt: skip
     return 0
@@ -121,8 +128,16 @@ async def cmd_bundle_import(args: argparse.Namespace, env: Mapping[str, str]) ->
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise FieldkitError(f"cannot read {path}: not a regular file")
+        old, _ = await previous_keys(hub.store, hub.wall())
         with os.fdopen(fd, "rb") as file:
-            new, total = await import_bundle_file(hub, key, file)
+            for tried, under in enumerate((key, *old), 1):
+                try:  # a bundle under the network's previous key, during a rotation's grace
+                    new, total = await import_bundle_file(hub, under, file)
+                    break
+                except BundleError:
+                    if tried == 1 + len(old):
+                        raise
+                    file.seek(0)
     print(f"{new} new ops ({total} in the bundle)")
     return 0
 

@@ -99,6 +99,8 @@ class Taken:
     new: int = 0
     seen: int = 0
     summary: Summary | None = None
+    #: The key the bundle was sealed under, where more than one was accepted (a key rotation).
+    key: bytes | None = None
 
 
 async def take(hub: Hub, envelopes: Iterable[Envelope], taken: Taken | None = None) -> Taken:

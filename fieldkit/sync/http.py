@@ -90,34 +90,73 @@ async def _chunks(body: Body) -> AsyncIterator[bytes]:
 
 
 async def _receive(
-    hub: Hub, key: bytes, body: Body, *, purpose: Purpose, challenge: bytes, limit: int | None
+    hub: Hub,
+    key: bytes,
+    body: Body,
+    *,
+    purpose: Purpose,
+    challenge: bytes,
+    limit: int | None,
+    old_keys: tuple[bytes, ...] = (),
 ) -> Taken:
     """Spool a sealed body while checking it (BodyTooLarge beyond ``limit`` bytes), then take
-    it an envelope at a time: a body that fails any check is refused whole, nothing stored."""
+    it an envelope at a time: a body that fails any check is refused whole, nothing stored.
+    ``old_keys``: also accepted (the network's previous key, during a rotation's grace): the
+    body is checked under each key at once, and one that fails is dropped at its first
+    segment; the answer's key is :attr:`Taken.key`."""
+    keys = (key, *old_keys)
+    checks: dict[bytes, BundleReader] = {
+        k: BundleReader(k, decode=False, purpose=purpose, context=challenge) for k in keys
+    }
+    failure: BundleError | None = None
     with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
-        check, size = BundleReader(key, decode=False, purpose=purpose, context=challenge), 0
+        size = 0
         async for chunk in _chunks(body):
             size += len(chunk)
             if limit is not None and size > limit:
                 raise BodyTooLarge(f"body larger than {limit} bytes")
-            check.feed(chunk)
+            for k, check in list(checks.items()):
+                try:
+                    check.feed(chunk)
+                except BundleError as exc:
+                    failure = failure if k != key else exc  # the current key's reason first
+                    del checks[k]
+            if not checks:
+                raise failure or BundleError("refused")
             spool.write(chunk)
-        check.finish()
-        return await take_file(hub, key, spool, checked=True, purpose=purpose, context=challenge)
+        for k, check in list(checks.items()):
+            try:
+                check.finish()
+            except BundleError as exc:
+                failure = failure if k != key else exc
+                del checks[k]
+        if not checks:
+            raise failure or BundleError("refused")
+        under = next(iter(checks))
+        taken = await take_file(hub, under, spool, checked=True, purpose=purpose,
+                                context=challenge)  # fmt: skip
+        taken.key = under
+        return taken
 
 
 # --- the server ------------------------------------------------------------------------------
 
 
 async def answer(
-    hub: Hub, key: bytes, challenge: bytes, body: Body, limit: int | None = None
+    hub: Hub,
+    key: bytes,
+    challenge: bytes,
+    body: Body,
+    limit: int | None = None,
+    old_keys: tuple[bytes, ...] = (),
 ) -> AsyncIterator[bytes]:
     """The server's side of one request under ``challenge`` (already taken by the caller):
     the request is checked whole (BundleError, BodyTooLarge: nothing stored) and its ops are
     stored *before* this returns; the answer — our summary, then the ops the client lacks,
     sealed — is then produced a segment at a time as it is iterated."""
-    taken = await _receive(hub, key, body, purpose="sync request", challenge=challenge, limit=limit)
-    return _answer(hub, key, challenge, taken.summary)
+    taken = await _receive(hub, key, body, purpose="sync request", challenge=challenge,
+                           limit=limit, old_keys=old_keys)  # fmt: skip
+    return _answer(hub, taken.key or key, challenge, taken.summary)  # under the request's key
 
 
 async def _answer(

@@ -89,6 +89,7 @@ class GossipStats:
     ops_in_new: int = 0
     ops_in_dup: int = 0
     ops_out: int = 0
+    old_key_frames: int = 0  # accepted under the network's previous key (a rotation)
     ops_held_back: int = 0  # times an op was left out: a neighbour reads an older wire version
     #: Frames refused, by reason; ``newer``: ops (not frames) of a newer vocabulary, left out.
     rejected: Counter[str] = field(default_factory=Counter)
@@ -128,6 +129,9 @@ class GossipNode:
         self.fields = fields  # the field table (a newer one in simulations of a newer hub)
         self.replica = replica
         self.key = key
+        #: Keys still accepted from neighbours, beside ``key`` (the network's previous key,
+        #: while hubs move to a new one: ``fieldkit network rotate-key``); we send under ``key``.
+        self.old_keys: tuple[bytes, ...] = ()
         self.engine = engine
         self.budget = budget
         self.counter = counter
@@ -145,8 +149,12 @@ class GossipNode:
         try:
             env = codec.decode_envelope(self.key, payload, self.engine.reads, self.fields)
         except codec.DecodeError as exc:
-            self.stats.rejected[exc.reason] += 1
-            return
+            old = self._decode_under_old_keys(payload) if exc.reason == "auth" else None
+            if old is None:
+                self.stats.rejected[exc.reason] += 1
+                return
+            self.stats.old_key_frames += 1
+            env = old
         if env.sender == self.hub:
             self.stats.rejected["own"] += 1
             return
@@ -157,6 +165,12 @@ class GossipNode:
             await self.keep_counters(self.guard.tops())
         await self.handle(env, now)
         self.engine.heard_version(env.sender, payload[0], now)
+
+    def _decode_under_old_keys(self, payload: bytes) -> Envelope | None:
+        for key in self.old_keys:
+            with contextlib.suppress(codec.DecodeError):
+                return codec.decode_envelope(key, payload, self.engine.reads, self.fields)
+        return None
 
     async def handle(self, env: Envelope, now: int) -> None:
         msg = env.message

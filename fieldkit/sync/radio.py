@@ -52,6 +52,8 @@ class RadioSync:
         rng: random.Random | None = None,
         counter: int = 0,
         preset: str = "LONG_FAST",
+        old_keys: tuple[bytes, ...] = (),
+        old_keys_until_ms: int | None = None,
     ) -> None:
         self.hub = hub
         self.modem = airtime.preset(preset)
@@ -64,9 +66,12 @@ class RadioSync:
             hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload,
             counter=counter, clock_sample=self._clock_sample, keep_counters=self._keep_counters,
         )  # fmt: skip
+        self.node.old_keys = old_keys  # the previous network key, during a rotation's grace
+        self.old_keys_until_ms = old_keys_until_ms
         self.wake = asyncio.Event()
         self.last_contact: float | None = None
         self.backoffs = 0
+        self.failures = 0  # frames not taken, sends not read: the store failed (a full disk)
         self.restored = False  # the replay window kept before a restart is taken up
         hub.on_change.append(self._changed)
 
@@ -121,19 +126,37 @@ class RadioSync:
     async def _receive(self) -> None:
         async for frame in self.transport.frames():
             self.last_contact = time.time()
-            await self.node.receive(frame.payload, self.now())
+            until = self.old_keys_until_ms
+            if until is not None and self.hub.wall() >= until:  # the rotation's grace is over
+                self.node.old_keys, self.old_keys_until_ms = (), None
+            if frame.rx_time:  # our own radio's clock (its GPS): whoever sent the frame
+                self.hub.time_fix.observe("radio", frame.rx_time * 1000, self.hub.wall())
+            try:
+                await self.node.receive(frame.payload, self.now())
+            except Exception as exc:  # a full disk, a failing card: the next frame may do
+                # The radio keeps listening: what this frame carried comes back by repair.
+                self.failures += 1
+                log.error("a radio frame could not be taken: %s", exc)
             self.wake.set()
 
     async def _send_loop(self) -> None:
         while True:
             self.wake.clear()
-            out = await self.node.next_payload(self.now())
+            try:
+                out = await self.node.next_payload(self.now())
+            except Exception as exc:  # the store failing to read: try again soon, not never
+                self.failures += 1
+                await self._back_off(f"could not read what to send: {exc}", TROUBLE_BACKOFF_S)
+                continue
             if isinstance(out, Outgoing):
                 await self._send(out)
                 continue
             timeout = None if out is None else max(0.0, (out - self.now()) / 1000 / self.time_scale)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that
+            # lands as the event is set, and the loop then never stops (a hang at shutdown)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
 
     async def _send(self, out: Outgoing) -> None:
         left = self.transport.stats().duty_cycle_left_ms
@@ -193,8 +216,10 @@ class RadioSync:
             "ops_held_back": stats.ops_held_back,  # left out of frames for an older neighbour
             "ops_waiting_for_upgrade": len(self.node.engine.held),
             "rejected": dict(stats.rejected),
+            "old_key_frames": stats.old_key_frames,  # taken under the previous network key
             "naks": link.naks,
             "reconnects": link.reconnects,
             "connected": link.connected,
             "backoffs": self.backoffs,
+            "store_failures": self.failures,
         }

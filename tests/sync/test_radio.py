@@ -20,12 +20,13 @@ from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import RadioSync
 from fieldkit.wire import frame as codec
 from fieldkit.wire.messages import Envelope, Summary
-from tests.waiting import poll_until
+from tests.waiting import poll_until, stop_task
 
 KEY = b"r" * 32
 SCALE = 20.0  # radio time runs 20x faster than the wall clock
 SETTINGS = SyncSettings(debounce=5_000, jitter=1_000, forward=4_000, heartbeat_min=20_000)
 WAIT = 60.0
+STOP_WAIT = 10.0  # a cancelled radio loop ends at its next await: far sooner than this
 
 
 async def until(condition: Callable[[], object], hubs: list[Hub]) -> None:
@@ -64,11 +65,8 @@ async def line_of_three(
             try:
                 yield hubs, syncs, sim
             finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                for i, task in enumerate(tasks):
+                    await stop_task(task, within=STOP_WAIT, what=f"hub {i}'s radio loop")
                 for transport in transports:
                     await transport.close()
 
@@ -151,15 +149,20 @@ async def test_a_restarted_hub_still_refuses_frames_it_accepted_before(tmp_path:
             task = asyncio.create_task(sync.run())
             try:
                 async with asyncio.timeout(WAIT):
-                    await poll_until(lambda: sync.restored)
+                    await poll_until(lambda: sync.restored or task.done())
+                    assert sync.restored, f"the radio loop ended before it started: {task!r}"
                     await neighbour.send(payload)
                     await poll_until(  # handled: heard from, or refused
                         lambda: 0xCAFE in sync.node.engine.peers or sync.node.stats.rejected
                     )
+            except TimeoutError:
+                raise AssertionError(
+                    f"after {WAIT:g} s the hub had neither heard nor refused the frame: {task!r}"
+                ) from None
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                # the frame that was just handled also woke the send loop: the cancel lands
+                # then (Python 3.11's wait_for lost exactly that cancel, and this hung)
+                await stop_task(task, within=STOP_WAIT, what="the restarted hub's radio loop")
                 await transport.close()
             return sync
 
@@ -172,3 +175,27 @@ async def test_a_restarted_hub_still_refuses_frames_it_accepted_before(tmp_path:
         newer = await hear(frames[1])
         assert dict(newer.node.stats.rejected) == {}
         assert 0xCAFE in newer.node.engine.peers
+
+
+async def test_the_radio_loop_stops_when_cancelled_as_it_is_woken(hub: Hub) -> None:
+    """A frame heard (or a record saved) just as the hub shuts down wakes the send loop in the
+    same moment as the cancel: the loop must still stop (under Python 3.11's wait_for the
+    cancel was lost and `fieldkit run`, or a test, waited for ever)."""
+    medium = MemoryMedium()
+
+    async def wake_and_cancel(attempt: int) -> None:
+        transport = medium.attach(0x20)
+        sync = RadioSync(hub, transport, KEY, settings=SETTINGS, time_scale=SCALE)
+        task = asyncio.create_task(sync.run())
+        try:
+            async with asyncio.timeout(WAIT):  # parked: its hello sent, waiting for a wake
+                await poll_until(lambda: sync.node.stats.frames_out >= 1 or task.done())
+            assert not task.done(), task
+            sync.wake.set()
+            await stop_task(task, within=STOP_WAIT, what=f"the radio loop (attempt {attempt})")
+        finally:
+            await transport.close()
+        assert task.cancelled()
+
+    for attempt in range(5):
+        await wake_and_cancel(attempt)

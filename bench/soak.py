@@ -1,0 +1,264 @@
+"""Soak benchmark: three hubs gossiping over lossy simulated radios under steady residents.
+
+    python bench/soak.py [--minutes 24] [--time-scale 60] [--loss 0.1] [--rate 2] [--dir D]
+
+One process serves what ``fieldkit demo`` serves — three hubs in a line, each with its web
+pages over real HTTP and its radio through the real meshtastic library to the simulator — with
+``--loss`` of the frames on every radio link lost and radio time ``--time-scale`` times faster
+than the wall clock (the defaults: 24 minutes are a day of radio time). Residents post the
+intake form at ``--rate`` a second, each at a random hub from an address of its own. Every
+``--sample-s`` seconds the hub process's memory (RSS), open files and log size are read.
+
+Printed as ``name: value`` lines: the last sample of each as a ratio over the first one (a
+flat hub stays near 1), the log lines that are errors, and, once the residents stop and the
+radios have had ``--settle`` seconds to repair what was lost: acknowledged submissions stored
+at their own hub, at every hub, lost (0) and duplicated (0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from faults import Submission, get, post
+
+HUBS = 3
+
+
+@dataclass
+class Sample:
+    at_s: float
+    rss_kb: int
+    fds: int
+    log_bytes: int
+
+
+@dataclass
+class Soak:
+    samples: list[Sample] = field(default_factory=list)
+    subs: list[tuple[int, Submission]] = field(default_factory=list)  # (hub, submission)
+    refused: int = 0  # answered with a page other than thank-you (a phone posting too fast)
+    unanswered: int = 0
+    at_hubs: list[dict[str, int]] = field(default_factory=list)  # each hub's stored notes
+    log_text: str = ""
+
+
+def sample(pid: int, log: Path, started: float) -> Sample:
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+    return Sample(
+        time.monotonic() - started, rss, len(os.listdir(f"/proc/{pid}/fd")), log.stat().st_size
+    )
+
+
+async def residents(ports: list[int], rate: float, until: float, soak: Soak, seed: int) -> None:
+    """Posts at ``rate`` a second on average (Poisson arrivals), each to a random hub."""
+    rng = random.Random(seed)
+    tasks: set[asyncio.Task[None]] = set()
+    n = 0
+
+    async def one(hub: int, sub: Submission, n: int) -> None:
+        try:
+            await post(f"http://127.0.0.1:{ports[hub]}", sub, n)
+        except AssertionError:
+            soak.refused += 1
+        except OSError:
+            soak.unanswered += 1
+
+    while time.monotonic() < until:
+        await asyncio.sleep(rng.expovariate(rate))  # the next resident arrives
+        n += 1
+        hub = rng.randrange(HUBS)
+        sub = Submission(f"soak-{n}", "")
+        soak.subs.append((hub, sub))
+        task = asyncio.create_task(one(hub, sub, n))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.wait(tasks)
+
+
+def stored(db: Path) -> dict[str, int]:
+    """How many times each soak note is stored at one hub (read-only, while it runs)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        out: dict[str, int] = {}
+        for (note,) in conn.execute(
+            "SELECT json_extract(body, '$.fields.note') FROM ops"
+            " WHERE json_extract(body, '$.op') = 'create'"
+            " AND json_extract(body, '$.fields.note') LIKE 'soak-%'"
+        ):
+            out[note] = out.get(note, 0) + 1
+        return out
+
+
+async def answering(ports: list[int], proc: subprocess.Popen[bytes], within: float) -> None:
+    deadline = time.monotonic() + within
+    for port in ports:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the hubs exited with {proc.returncode}")
+            with contextlib.suppress(OSError):
+                if " 200 " in (await get(urlsplit(f"http://127.0.0.1:{port}"), "/healthz", 1)):
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"hub on port {port} did not answer")
+            await asyncio.sleep(0.1)  # polling another process's server
+
+
+def run(args: argparse.Namespace, workdir: Path) -> Soak:
+    port = args.port or random.Random().randrange(20_000, 40_000, 10)  # +100 radios, +200 consoles
+    log = workdir / "hubs.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(workdir / "hubs"), "--port", str(port),
+             "--time-scale", str(args.time_scale), "--loss", str(args.loss)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    soak = Soak()
+    try:
+        asyncio.run(drive(args, workdir, [port + i for i in range(HUBS)], proc, log, soak))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    soak.log_text = log.read_text(errors="replace")
+    return soak
+
+
+async def drive(args: argparse.Namespace, workdir: Path, ports: list[int],
+                proc: subprocess.Popen[bytes], log: Path, soak: Soak) -> None:  # fmt: skip
+    await answering(ports, proc, 120)
+    started = time.monotonic()
+    until = started + args.minutes * 60
+    soak.samples.append(sample(proc.pid, log, started))
+    load = asyncio.create_task(residents(ports, args.rate, until, soak, args.seed))
+    while not load.done():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(args.sample_s):
+                await asyncio.shield(load)
+        soak.samples.append(sample(proc.pid, log, started))
+    await load
+    # the residents have stopped: give the radios time to repair what the air lost
+    dbs = [workdir / "hubs" / f"hub-{i + 1}" / "data" / "hub.sqlite3" for i in range(HUBS)]
+    acknowledged = {s.note for _, s in soak.subs if s.ref is not None}
+    settle = time.monotonic() + args.settle
+    while time.monotonic() < settle:
+        if all(acknowledged <= set(stored(db)) for db in dbs):
+            break
+        await asyncio.sleep(1)  # polling three databases another process writes
+    soak.at_hubs = [stored(db) for db in dbs]
+    soak.samples.append(sample(proc.pid, log, started))
+    if proc.poll() is not None:
+        raise RuntimeError(f"the hubs exited with {proc.returncode}")
+
+
+def report(args: argparse.Namespace, soak: Soak) -> None:
+    first, last = soak.samples[1] if len(soak.samples) > 2 else soak.samples[0], soak.samples[-1]
+    at_hubs = soak.at_hubs
+    acknowledged = [(hub, s) for hub, s in soak.subs if s.ref is not None]
+    own = sum(1 for hub, s in acknowledged if s.note in at_hubs[hub])
+    everywhere = sum(1 for _, s in acknowledged if all(s.note in h for h in at_hubs))
+    duplicated = sum(n - 1 for h in at_hubs for n in h.values() if n > 1)
+    lines = soak.log_text.splitlines()
+    errors = [line for line in lines if "ERROR" in line or "Traceback" in line]
+    log_first = max(first.log_bytes - soak.samples[0].log_bytes, 0)
+    log_rate_first = log_first / max(first.at_s, 1e-9)
+    log_rate_last = (last.log_bytes - first.log_bytes) / max(last.at_s - first.at_s, 1e-9)
+    print(f"minutes: {args.minutes:g}")
+    print(f"radio_hours: {args.minutes * args.time_scale / 60:.2f}")
+    print(f"loss: {args.loss:g}")
+    print(f"samples: {len(soak.samples)}")
+    print(f"submissions: {len(soak.subs)}")
+    print(f"acknowledged: {len(acknowledged)}")
+    print(f"refused_pages: {soak.refused}")
+    print(f"unanswered: {soak.unanswered}")
+    print(f"stored_at_own_hub: {own}")
+    print(f"stored_at_every_hub: {everywhere}")
+    print(f"acknowledged_lost: {len(acknowledged) - own}")
+    print(f"not_converged: {len(acknowledged) - everywhere}")
+    print(f"duplicated: {duplicated}")
+    print(f"rss_first_mb: {first.rss_kb / 1024:.1f}")
+    print(f"rss_last_mb: {last.rss_kb / 1024:.1f}")
+    print(f"rss_ratio_vs_first: {last.rss_kb / first.rss_kb:.3f}")
+    print(f"fds_first: {first.fds}")
+    print(f"fds_last: {last.fds}")
+    print(f"fds_ratio_vs_first: {last.fds / first.fds:.3f}")
+    print(f"log_bytes: {last.log_bytes}")
+    print(f"log_bytes_per_s_first: {log_rate_first:.1f}")
+    print(f"log_bytes_per_s_after: {log_rate_last:.1f}")
+    ratio = log_rate_last / log_rate_first if log_rate_first else float(log_rate_last > 0)
+    print(f"log_rate_ratio_vs_first: {ratio:.3f}")
+    print(f"errors_logged: {len(errors)}")
+    print("rss_mb_by_sample: " + " ".join(f"{s.rss_kb / 1024:.1f}" for s in soak.samples))
+    for line in errors[:10]:
+        print(f"  {line}", file=sys.stderr)
+
+
+def markdown_table(text: str) -> str:
+    """README's soak table from a saved run's ``name: value`` lines (``--table FILE``)."""
+    v = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+    rows = [
+        ("radio time (wall minutes × time scale)", f"{float(v['radio_hours']):.0f} h "
+         f"({float(v['minutes']):g} min), {float(v['loss']):.0%} loss on every link"),
+        ("submissions / acknowledged", f"{v['submissions']} / {v['acknowledged']}"),
+        ("stored at their own hub / at every hub", f"{v['stored_at_own_hub']} / "
+         f"{v['stored_at_every_hub']}"),
+        ("lost / duplicated", f"{v['acknowledged_lost']} / {v['duplicated']}"),
+        ("memory (RSS), first minute → end", f"{v['rss_first_mb']} → {v['rss_last_mb']} MB "
+         f"(**{v['rss_ratio_vs_first']}×**)"),
+        ("open files, first minute → end", f"{v['fds_first']} → {v['fds_last']} "
+         f"({v['fds_ratio_vs_first']}×)"),
+        ("log, bytes a second: first minute / after", f"{v['log_bytes_per_s_first']} / "
+         f"{v['log_bytes_per_s_after']}"),
+        ("errors logged", v["errors_logged"]),
+    ]  # fmt: skip
+    lines = ["| | three hubs in a line, residents at 2/s |", "|---|---|"]
+    return "\n".join([*lines, *(f"| {name} | {value} |" for name, value in rows)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=24.0, help="wall minutes (default 24)")
+    parser.add_argument("--time-scale", type=float, default=60.0, help="radio time x wall")
+    parser.add_argument("--loss", type=float, default=0.1, help="per-link loss (default 0.1)")
+    parser.add_argument("--rate", type=float, default=2.0, help="residents a second")
+    parser.add_argument("--sample-s", type=float, default=60.0, help="seconds between samples")
+    parser.add_argument("--settle", type=float, default=120.0, help="repair time at the end, s")
+    parser.add_argument("--port", type=int, default=0, help="first web port (default: random)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dir", type=Path)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the hubs' own process
+    parser.add_argument("--table", type=Path, help="print README's table from a saved run")
+    args = parser.parse_args()
+    if args.table is not None:
+        print(markdown_table(args.table.read_text()))
+        return
+    if args.serve is not None:
+        from fieldkit.app.demo import run_demo
+
+        sys.exit(asyncio.run(run_demo(args.serve, args.port, time_scale=args.time_scale,
+                                      loss=args.loss)))  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        soak = run(args, args.dir or Path(tmp))
+    report(args, soak)
+
+
+if __name__ == "__main__":
+    main()

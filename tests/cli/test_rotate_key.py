@@ -1,0 +1,172 @@
+"""``fieldkit network rotate-key`` (issue 11: a stolen hub): the network moves to a new key
+without losing the fleet. The first hub makes the key; each other hub moves to it with
+``--to``; meanwhile a hub still accepts the previous key (bundles, HTTP sync as a client, radio
+frames) for a grace period, and what it writes is sealed under the new key, which a thief
+holding only the old key cannot read."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fieldkit.app.hub import Hub, create_identity
+from fieldkit.app.netkey import ensure_network_key, previous_keys, rotate_network_key
+from fieldkit.mesh.memory_transport import MemoryMedium, MemoryTransport
+from fieldkit.store.sqlite import Store
+from fieldkit.sync.radio import RadioSync
+from fieldkit.wire import frame as codec
+from fieldkit.wire.messages import Envelope, Summary
+from tests.cli.conftest import SAMPLE, Fieldkit, free_port
+from tests.waiting import poll_until, stop_task
+
+DAY_MS = 86_400_000
+HELLO = Summary({})
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, fieldkit: Fieldkit) -> tuple[Path, Path, Path]:
+    """Three hubs of one network; the third is the stolen one (it keeps the old key)."""
+    hubs = [tmp_path / name for name in ("a", "b", "stolen")]
+    for hub in hubs:
+        hub.mkdir()
+    assert fieldkit(hubs[0], "init", "--name", "A").code == 0
+    key = fieldkit(hubs[0], "key").out.strip()
+    for hub in hubs[1:]:
+        assert fieldkit(hub, "init", "--name", hub.name, "--network-key", key).code == 0
+    return hubs[0], hubs[1], hubs[2]
+
+
+def rotate(fieldkit: Fieldkit, hub: Path, *args: str) -> str:
+    done = fieldkit(hub, "network", "rotate-key", *args)
+    assert done.code == 0, done.err
+    found = re.search(r"network key: (fk1\.\S+)", done.out)
+    assert found is not None, done.out
+    return found.group(1)
+
+
+def test_bundles_move_to_the_new_key_and_the_old_one_is_accepted_during_the_grace(
+    tmp_path: Path, fleet: tuple[Path, Path, Path], fieldkit: Fieldkit
+) -> None:
+    a, b, stolen = fleet
+    old_key = fieldkit(a, "key").out.strip()
+    assert fieldkit(b, "import", str(SAMPLE)).code == 0
+    before = tmp_path / "before.fkb"  # written by B under the old key, not yet moved
+    assert fieldkit(b, "bundle", "export", str(before)).code == 0
+
+    new_key = rotate(fieldkit, a)
+    assert new_key != old_key
+    assert fieldkit(a, "key").out.strip() == new_key
+    # a bundle still under the old key: accepted during the grace
+    assert (
+        fieldkit(a, "bundle", "import", str(before)).out.strip() == "28 new ops (28 in the bundle)"
+    )
+    # what A writes now is sealed under the new key: the stolen hub cannot read it
+    after = tmp_path / "after.fkb"
+    assert fieldkit(a, "bundle", "export", str(after)).code == 0
+    refused = fieldkit(stolen, "bundle", "import", str(after))
+    assert refused.code == 1, refused.out
+    # B moves to the same key (twice: the second changes nothing) and reads A's bundle
+    assert rotate(fieldkit, b, "--to", new_key) == new_key
+    assert rotate(fieldkit, b, "--to", new_key) == new_key
+    assert fieldkit(b, "bundle", "import", str(after)).code == 0
+    # once every hub has moved, the old key is refused: the stolen hub's bundle too
+    theirs = tmp_path / "theirs.fkb"
+    assert fieldkit(stolen, "bundle", "export", str(theirs)).code == 0
+    assert fieldkit(a, "network", "rotate-key", "--end-grace").code == 0
+    assert fieldkit(a, "bundle", "import", str(theirs)).code == 1
+
+
+@contextlib.contextmanager
+def serving(hub: Path) -> Iterator[int]:
+    """``fieldkit run`` at ``hub``, serving its sync API on the port yielded."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit", "run", "--port", str(port)],
+        cwd=hub, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:  # uvicorn says when it is listening
+        if "Uvicorn running on" in line:
+            break
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+def test_http_sync_crosses_a_rotation_both_ways_during_the_grace(
+    fleet: tuple[Path, Path, Path], fieldkit: Fieldkit
+) -> None:
+    a, b, stolen = fleet
+    assert fieldkit(a, "import", str(SAMPLE)).code == 0
+    new_key = rotate(fieldkit, a)
+    with serving(b) as port:  # B not yet moved serves; A, moved, syncs to it (old key retried)
+        done = fieldkit(a, "sync", f"http://127.0.0.1:{port}")
+        assert done.code == 0, done.err
+        assert done.out.strip() == "received 0 new ops (0 sent to us), sent 28"
+    rotate(fieldkit, b, "--to", new_key)
+    with serving(b) as port:  # B, moved, serves; the stolen hub (old key) is let in, for now
+        done = fieldkit(stolen, "sync", f"http://127.0.0.1:{port}")
+        assert done.code == 0, done.err
+        assert done.out.strip() == "received 28 new ops (28 sent to us), sent 0"
+    assert fieldkit(b, "network", "rotate-key", "--end-grace").code == 0
+    with serving(b) as port:  # the grace is over: the old key is refused
+        refused = fieldkit(stolen, "sync", f"http://127.0.0.1:{port}")
+        assert refused.code == 1
+        assert "refused" in refused.err
+
+
+async def hear(sync: RadioSync, neighbour: MemoryTransport, payload: bytes) -> None:
+    """``neighbour`` sends ``payload``; returns once the hub has handled it."""
+    heard = sync.node.stats.frames_in
+    async with asyncio.timeout(30):
+        await neighbour.send(payload)
+        await poll_until(lambda: sync.node.stats.frames_in > heard)
+
+
+async def test_radio_frames_under_the_previous_key_are_taken_until_the_grace_ends(
+    tmp_path: Path,
+) -> None:
+    now = [1_790_000_000_000]
+    async with await Store.open(tmp_path / "hub.db") as store:
+        await create_identity(store)
+        old = await ensure_network_key(store)
+        hub = await Hub.open(store, wall=lambda: now[0])
+        assert await previous_keys(store, now[0]) == ((), None)
+        new = await rotate_network_key(store, now[0], grace_days=1)
+        kept, until = await previous_keys(store, now[0])
+        assert (kept, until) == ((old,), now[0] + DAY_MS)
+        medium = MemoryMedium()
+        neighbour, transport = medium.attach(0x10), medium.attach(0x20)
+        sync = RadioSync(hub, transport, new, old_keys=kept, old_keys_until_ms=until)
+        task = asyncio.create_task(sync.run())
+        try:
+            async with asyncio.timeout(30):
+                await poll_until(lambda: sync.restored)
+            await hear(
+                sync, neighbour, codec.encode_envelope(old, Envelope(0xCAFE, 1, Summary({})))
+            )
+            assert 0xCAFE in sync.node.engine.peers  # a hub not yet moved is still heard
+            assert sync.node.stats.old_key_frames == 1
+            now[0] += DAY_MS  # the grace is over
+            await hear(
+                sync, neighbour, codec.encode_envelope(old, Envelope(0xBEEF, 1, Summary({})))
+            )
+            assert 0xBEEF not in sync.node.engine.peers
+            assert sync.node.stats.rejected["auth"] == 1
+            # and what the hub itself sends is under the new key only
+            sent = await neighbour.recv()
+            assert codec.decode_envelope(new, sent.payload).sender == hub.id
+            with pytest.raises(codec.DecodeError):
+                codec.decode_envelope(old, sent.payload)
+        finally:
+            await stop_task(task, within=10, what="the radio loop")
+            await transport.close()

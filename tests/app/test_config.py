@@ -148,3 +148,17 @@ def test_the_readme_documents_every_config_key() -> None:
     for section, names in _KNOWN.items():
         for name in names:
             assert f"`{section}.{name}`" in table, f"{section}.{name} is not in README's table"
+
+
+def test_still_needed_hours_is_a_whole_number_of_hours() -> None:
+    from fieldkit.app.config import parse_config
+    from fieldkit.errors import ConfigError
+
+    base = {"hub": {"name": "x"}}
+    assert parse_config(base, {}, Path(".")).still_needed_hours == 72
+    assert (
+        parse_config({**base, "web": {"still_needed_hours": 24}}, {}, Path(".")).still_needed_hours
+        == 24
+    )
+    with pytest.raises(ConfigError, match=r"web\.still_needed_hours"):
+        parse_config({**base, "web": {"still_needed_hours": 0}}, {}, Path("."))

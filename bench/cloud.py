@@ -35,7 +35,6 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +72,12 @@ def make_ops(origin: int, count: int) -> list[Op]:
     ]  # fmt: skip
 
 
-@dataclass
 class CloudProcess:
-    process: subprocess.Popen[str]
-    port: int
+    """One ``fieldkit run --role cloud`` (a plain class: the README test loads this file
+    without registering it as a module, which a dataclass needs)."""
+
+    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
+        self.process, self.port = process, port
 
     def peak_rss_mb(self) -> float:
         text = Path(f"/proc/{self.process.pid}/status").read_text()

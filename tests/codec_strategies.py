@@ -7,8 +7,11 @@ from hypothesis import strategies as st
 from fieldkit.core.ops import (
     MESSAGE_MAX,
     Body,
+    Confirm,
     Create,
+    Link,
     Match,
+    Merge,
     Op,
     RecordId,
     Redact,
@@ -95,8 +98,11 @@ field_values = st.fixed_dictionaries(
         "contact_name": texts(NAME_MAX),
         "contact_phone": phones,
         "contact_location": texts(LOCATION_MAX),
+        "expires": st.one_of(st.none(), _int(1, (1 << 48) - 1, 1_763_500_000_000)),
     },
 )
+units = st.sampled_from(list(QuantityUnit))
+quantities = st.one_of(st.tuples(st.none(), st.none()), st.tuples(_int(1, QUANTITY_MAX, 4), units))
 epochs = _int(0, 0xFFFF, 1)
 messages_ = texts(MESSAGE_MAX)
 
@@ -121,11 +127,26 @@ def ops(draw: st.DrawFn) -> Op:
             st.builds(Update, st.just(record), field_values),
             st.builds(SetStatus, st.just(record), st.sampled_from(list(Status)), epochs, messages_),
             st.builds(Match, record_ids, record_ids, epochs, epochs, messages_),
+            st.builds(
+                lambda n, o, ne, oe, m, q: Match(n, o, ne, oe, m, *q),
+                record_ids,
+                record_ids,
+                epochs,
+                epochs,
+                messages_,
+                quantities,
+            ),
             st.builds(Redact, st.just(record)),
+            st.builds(Merge, st.just(record), record_ids, epochs).filter(
+                lambda b: b.record != b.duplicate
+            ),
+            st.builds(Link, st.just(record), record_ids).filter(lambda b: b.need != b.offer),
+            st.builds(Confirm, st.just(record), st.booleans(), epochs),
         )
     )
     causal = draw(st.one_of(st.just(0), _int(1, 0xFFFF_FFFF, 1, 2)))
-    return Op(origin, seq, draw(hlcs), body, causal)
+    actor = "" if isinstance(body, Redact) else draw(st.one_of(st.just(""), texts(NAME_MAX)))
+    return Op(origin, seq, draw(hlcs), body, causal, actor)
 
 
 summaries = st.builds(

@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from fieldkit.core.ops import (
+    Confirm,
     Create,
     FieldValue,
+    Link,
     Match,
+    Merge,
     Op,
     RecordId,
     Redact,
@@ -32,7 +35,7 @@ from fieldkit.core.ops import (
     op_from_json,
     op_to_json,
 )
-from fieldkit.core.records import Kind, Status
+from fieldkit.core.records import Kind, QuantityUnit, Status
 from fieldkit.wire.frame import encode_envelope
 from fieldkit.wire.messages import Envelope, Message, Ops, Summary, Want
 
@@ -83,6 +86,43 @@ def _cases() -> dict[str, Envelope]:
         _op(9, SetStatus(RecordId(OTHER, 40), Status.MATCHED, 0, "at 4 pm"), causal=300),
         update,
     )
+
+    # wire version 2: this release's ops and attributes (the coordinator's name, a match's
+    # quantity, a notice's expiry, merge, "I'd like this", "still needed"), beside a base op
+    def _by(op: Op, actor: str) -> Op:
+        return Op(op.origin, op.seq, op.hlc, op.body, op.causal, actor)
+
+    notice_fields: dict[str, FieldValue] = {
+        "category": "water", "urgency": "today", "area": "riverside",
+        "note": "Water at St. Mary's 2–6 pm", "language": "en", "expires": MS + 86_400_000,
+    }  # fmt: skip
+    extended = (
+        _by(_op(10, Create(RecordId(HUB, 10), Kind.NOTICE, MS + 10_000, notice_fields)), "Ana"),
+        _by(_op(11, Update(RecordId(HUB, 10), {"expires": MS + 172_800_000})), "Ana"),
+        _by(_op(12, SetStatus(RecordId(HUB, 10), Status.CANCELLED)), "Ana"),
+        _by(_op(13, SetStatus(RecordId(OTHER, 12), Status.OPEN, 2, "no-show")), "Jean-Baptiste"),
+        _by(
+            _op(
+                14,
+                Match(
+                    RecordId(HUB, 1),
+                    RecordId(OTHER, 9),
+                    0,
+                    1,
+                    "Pick up at 5",
+                    12,
+                    QuantityUnit.UNITS,
+                ),
+            ),
+            "Ana",
+        ),
+        _op(15, Match(RecordId(OTHER, 3), RecordId(HUB, 2), 0, 0, "", 4, QuantityUnit.PEOPLE)),
+        _by(_op(16, Merge(RecordId(HUB, 1), RecordId(OTHER, 30), 1)), "Thảo"),
+        _op(17, Link(RecordId(HUB, 17), RecordId(OTHER, 9))),
+        _op(18, Confirm(RecordId(HUB, 1), True)),
+        _op(19, Confirm(RecordId(OTHER, 12), False, 2)),
+        update,
+    )
     return {
         "summary": Envelope(HUB, 1, summary),
         "summary_empty": Envelope(HUB, 2, Summary({})),
@@ -92,6 +132,7 @@ def _cases() -> dict[str, Envelope]:
         "ops_summary": Envelope(HUB, 6, Ops((update, match), summary)),
         "ops_unusual_text": Envelope(OTHER, 2**40, Ops((unusual, foreign))),
         "ops_causal": Envelope(HUB, 7, Ops(causal)),
+        "ops_extended": Envelope(HUB, 8, Ops(extended)),
     }
 
 

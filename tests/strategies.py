@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from fieldkit.core.ops import Body, Create, Match, Op, RecordId, Redact, SetStatus, Update
-from fieldkit.core.records import Category, Kind, Status, Urgency
+from fieldkit.core.ops import (
+    Body,
+    Confirm,
+    Create,
+    Link,
+    Match,
+    Merge,
+    Op,
+    RecordId,
+    Redact,
+    SetStatus,
+    Update,
+)
+from fieldkit.core.records import Category, Kind, QuantityUnit, Status, Urgency
 
 HUBS = (0x0A0A0A0A, 0x0B0B0B0B, 0x0C0C0C0C)
 RECORDS = tuple(RecordId(HUBS[i % 3], i + 1) for i in range(4))
@@ -23,6 +35,8 @@ field_values = st.fixed_dictionaries(
         "share_contact": st.booleans(),
         "contact_name": texts,
         "contact_phone": st.sampled_from(["", "555 0100", "+509 3456"]),
+        "expires": st.one_of(st.none(), st.integers(1, 10_000)),
+        "local_note": texts,
     },
 )
 
@@ -58,7 +72,19 @@ bodies: st.SearchStrategy[Body] = st.one_of(
         st.integers(0, 3),
         texts,
     ),
+    st.builds(
+        lambda n, o, ne, oe, m, q: Match(n, o, ne, oe, m, q, QuantityUnit.UNITS if q else None),
+        st.sampled_from(RECORDS[:2]),
+        st.sampled_from(RECORDS[2:]),
+        st.integers(0, 3),
+        st.integers(0, 3),
+        texts,
+        st.one_of(st.none(), st.integers(1, 30)),
+    ),
     st.builds(Redact, st.sampled_from(RECORDS)),
+    st.builds(Merge, st.sampled_from(RECORDS[:2]), st.sampled_from(RECORDS[2:]), st.integers(0, 3)),
+    st.builds(Link, st.sampled_from(RECORDS[:2]), st.sampled_from(RECORDS[2:])),
+    st.builds(Confirm, st.sampled_from(RECORDS), st.booleans(), st.integers(0, 3)),
 )
 
 
@@ -73,5 +99,6 @@ def op_logs(draw: st.DrawFn, max_ops: int = 30) -> list[Op]:
         seqs[origin] += 1
         clocks[origin] += draw(st.integers(1, 5))
         causal = draw(st.sampled_from((0, 0, 0, 1, 2)))  # mostly none: clocks behave
-        ops.append(Op(origin, seqs[origin], clocks[origin], body, causal))
+        actor = "" if isinstance(body, Redact) else draw(st.sampled_from(("", "", "Ana", "Jo")))
+        ops.append(Op(origin, seqs[origin], clocks[origin], body, causal, actor))
     return ops

@@ -17,13 +17,14 @@ from typing import Any, Literal
 from fieldkit import __version__
 from fieldkit.core.fields import (
     AREA_MAX,
-    FIELDS,
+    BASE_FIELD_CODES,
     NOTE_MAX,
     Category,
     Kind,
     QuantityUnit,
     Status,
 )
+from fieldkit.core.interchange import EXPORTED
 from fieldkit.core.matching import Coverage, Nearness
 from fieldkit.core.ops import MESSAGE_MAX
 from fieldkit.errors import FieldError
@@ -93,7 +94,7 @@ def _record_schema() -> Schema:
         "ref": {"type": "string", "description": "the resident's reference code"},
         "matches": {"type": "array", "items": RECORD_ID},
     }
-    for spec in FIELDS:
+    for spec in EXPORTED:  # a local field (the note kept at its hub) is never written out
         *path, leaf = spec.json_path
         target = properties
         for part in path:
@@ -102,12 +103,14 @@ def _record_schema() -> Schema:
             target = nested["properties"]
             nested["required"].append(leaf)
         target[leaf] = _field_schema(spec)
+    #: fields beyond today's mask (a notice's ``expires``) are written only when set
+    optional = {spec.name for spec in EXPORTED if spec.wire_code >= BASE_FIELD_CODES}
     return {
         "type": "object",
         "description": "A record with every field, the private ones (contact) included, as the "
         "console shows it to a signed-in coordinator.",
         "properties": properties,
-        "required": sorted(properties),
+        "required": sorted(set(properties) - optional),
     }
 
 

@@ -27,8 +27,14 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 #: Fields the intake form fills otherwise: the area (a choice or typed text), the page's
 #: language, the explicit consent, and the unit (implied by the kind).
 _FORM_SPECIAL = frozenset({"area", "language", "share_contact", "quantity_unit"})
+#: Fields a resident's form never sets: a notice's expiry, and the local note (the checkbox
+#: "keep the note at this hub only" moves the note there, see :func:`parse_draft`).
+_NOT_FROM_RESIDENTS = frozenset({"expires", "local_note"})
 #: Fields of the intake form that go to :func:`parse_draft` as they are (from the field table).
-DRAFT_FIELDS = ("kind", *(spec.name for spec in FIELDS if spec.name not in _FORM_SPECIAL))
+DRAFT_FIELDS = (
+    "kind",
+    *(spec.name for spec in FIELDS if spec.name not in _FORM_SPECIAL | _NOT_FROM_RESIDENTS),
+)
 
 
 #: The old name of :class:`~fieldkit.errors.FormBodyError`.
@@ -81,12 +87,15 @@ def parse_intake(form: Mapping[str, str], areas: Mapping[str, str], language: st
     raw = {name: form.get(name, "") for name in DRAFT_FIELDS}
     raw["area"] = form.get("area_other", "").strip() or form.get("area", "")
     raw["language"] = language
+    raw["keep_note_here"] = form.get("keep_note_here", "")
     consent = form.get("share_contact", "")
     raw["share_contact"] = consent
     if form.get("kind") == Kind.OFFER and form.get("quantity_unit") in set(QuantityUnit):
         raw["quantity_unit"] = form["quantity_unit"]  # an offer says what it counts
     extra: list[FieldError] = []
-    has_contact = any(form.get(spec.name, "").strip() for spec in FIELDS if spec.private)
+    has_contact = any(
+        form.get(spec.name, "").strip() for spec in FIELDS if spec.private and not spec.local
+    )
     if has_contact and (not consent.strip() or parse_bool(consent) is None):
         extra.append(FieldError("share_contact", "required", "Please choose one."))
         raw["share_contact"] = ""

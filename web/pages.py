@@ -19,6 +19,9 @@ from starlette.routing import Route
 
 from fieldkit.app.hub import Hub
 from fieldkit.core.fold import Record
+from fieldkit.core.freshness import on_board
+from fieldkit.core.matching import SERVING
+from fieldkit.core.ops import RecordId
 from fieldkit.core.records import Kind, Status, Urgency
 from fieldkit.core.refcode import Reading, display_code, read_code
 from fieldkit.errors import FieldError, NotFound, ValidationError
@@ -53,6 +56,12 @@ STALE_FORM = N_(
     "This page was open for a long time, or did not come from this hub. Please go back, "
     "reload the page and try again."
 )
+
+
+OFFER_GONE = N_("That offer is no longer on the board. Ask for what you need with the form.")
+STILL_NEEDED_THANKS = N_("Thank you: the coordinators know it is still needed.")
+#: Notices read beyond a board's count, so expired ones still leave the board full.
+EXPIRED_SLACK = 20
 
 
 def client_address(request: Request) -> str:
@@ -123,6 +132,7 @@ class ResidentPages:
             Route("/status", self.status_form, methods=["GET", "HEAD"]),
             Route("/status", self.status, methods=["POST"]),
             Route("/cancel", self.cancel, methods=["POST"]),
+            Route("/still-needed", self.still_needed, methods=["POST"]),
             Route("/board", self.board, methods=["GET", "HEAD"]),
             Route("/privacy", self.privacy, methods=["GET", "HEAD"]),
             Route("/favicon.ico", no_icon, methods=["GET", "HEAD"]),
@@ -187,9 +197,14 @@ class ResidentPages:
             "need_counts": public_counts(counts, self.r.areas),
             "public_area": lambda area: public_area(area, self.r.areas),
             "elsewhere": ELSEWHERE,
-            "notices": await store.list_records(
-                kind=Kind.NOTICE, status=Status.OPEN, area=area, limit=notices
-            ),
+            # withdrawn notices are cancelled (not listed); expired ones leave the board too
+            "notices": [
+                n
+                for n in await store.list_records(
+                    kind=Kind.NOTICE, status=Status.OPEN, area=area, limit=notices + EXPIRED_SLACK
+                )
+                if on_board(n, self.hub.wall())
+            ][:notices],
             "offers": await store.list_records(
                 kind=Kind.OFFER, status=Status.OPEN, area=area, limit=offers
             ),
@@ -221,6 +236,8 @@ class ResidentPages:
         kind = request.query_params.get("kind", "")
         if kind not in (Kind.NEED, Kind.OFFER):
             return RedirectResponse(f"/?lang={lang.code}", status_code=303)
+        if kind == Kind.NEED and request.query_params.get("offer"):
+            return await self._want_form(request, lang, request.query_params["offer"])
         if not set(request.query_params) <= {"kind", "lang"}:
             form = {"kind": kind, "token": self.tokens.new()}
             return self.r.render(request, lang, "intake.html", form=form, errors={})
@@ -233,6 +250,27 @@ class ResidentPages:
             page = self.r.render(request, lang, "intake.html", form=form, errors={})
             blank = self._blank_forms[key] = bytes(page.body).decode()
         return HTMLResponse(blank.replace(_TOKEN_MARK, self.tokens.new()))
+
+    async def _wanted(self, text: str) -> Record | None:
+        """The open offer a resident asks for ("I'd like this"), or None."""
+        try:
+            offer = await self.hub.store.get(RecordId.parse(text))
+        except ValueError:
+            return None
+        if offer is None or offer.kind is not Kind.OFFER or offer.status not in SERVING:
+            return None
+        return offer
+
+    async def _want_form(self, request: Request, lang: Language, text: str) -> Response:
+        """The need form for "I'd like this": the offer's category and area filled in."""
+        offer = await self._wanted(text)
+        if offer is None:
+            return self.message(request, lang, 404, OFFER_GONE)
+        form = {"kind": Kind.NEED.value, "token": self.tokens.new(), "offer": str(offer.id),
+                "category": offer.category.value}  # fmt: skip
+        if offer.area in self.r.areas:
+            form["area"] = offer.area
+        return self.r.render(request, lang, "intake.html", form=form, errors={}, wanted=offer)
 
     async def intake_submit(self, request: Request) -> Response:
         lang, form = await self._form(request, token=False)
@@ -275,7 +313,16 @@ class ResidentPages:
                 request, lang, "intake.html", form=shown, errors={}, switch_form=again
             )
         try:
-            done = await self.hub.submit(draft, idempotency_key(form))
+            if form.get("offer") and draft.kind is Kind.NEED:  # "I'd like this"
+                offer = await self._wanted(form["offer"])
+                if offer is None:
+                    return self.message(request, lang, 404, OFFER_GONE)
+                try:
+                    done = await self.hub.want_offer(offer.id, draft, idempotency_key(form))
+                except NotFound:
+                    return self.message(request, lang, 404, OFFER_GONE)
+            else:
+                done = await self.hub.submit(draft, idempotency_key(form))
         except Exception as exc:  # a full disk, a failing card: not stored
             # Never "thank you" for what is not stored. The same form comes back with the
             # same token, so sending it again stores it once, even if it was stored after all.
@@ -324,12 +371,13 @@ class ResidentPages:
 
     def _status_page(
         self, request: Request, lang: Language, status: int = 200, *, typed: str = "",
-        records: Sequence[Record] = (), error: FieldError | None = None,
+        records: Sequence[Record] = (), error: FieldError | None = None, thanked: str = "",
     ) -> Response:  # fmt: skip
         ref = display_code(records[0].ref) if records else None
         return self.r.render(
             request, lang, "status.html", status, NO_STORE, typed=typed, ref=ref,
             records=records, error=error, cancellable=CANCELLABLE, token=self.tokens.new(),
+            thanked=thanked,
         )  # fmt: skip
 
     async def status_form(self, request: Request) -> Response:
@@ -402,6 +450,27 @@ class ResidentPages:
                 return self.message(request, lang, 404, N_("We could not find that request."))
         return self._status_page(
             request, lang, typed=typed, records=await self._records(record.ref)
+        )
+
+    async def still_needed(self, request: Request) -> Response:
+        """A resident's answer with their code: still needed, or no longer needed."""
+        looked_up = await self._posted_lookup(request)
+        if isinstance(looked_up, Response):
+            return looked_up
+        lang, form, typed, found = looked_up
+        record = next((r for r in found if str(r.id) == form.get("record", "")), None)
+        answer = form.get("answer", "")
+        if record is None or record.kind is not Kind.NEED or answer not in ("yes", "no"):
+            return self.message(request, lang, 404, N_("We could not find that request."))
+        thanked = ""
+        if record.status is Status.OPEN:
+            try:
+                await self.hub.confirm(record.id, answer == "yes")
+            except NotFound:
+                return self.message(request, lang, 404, N_("We could not find that request."))
+            thanked = STILL_NEEDED_THANKS if answer == "yes" else ""
+        return self._status_page(
+            request, lang, typed=typed, records=await self._records(record.ref), thanked=thanked
         )
 
     async def browse(self, request: Request) -> Response:

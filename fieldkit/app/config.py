@@ -42,7 +42,7 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
 _KNOWN = {
     "hub": {"name", "data_dir", "languages", "emergency"},
     "radio": {"url"},
-    "web": {"host", "port", "console_port"},
+    "web": {"host", "port", "console_port", "still_needed_hours"},
     "hotspot": {"ssid", "interface", "address", "country", "channel"},
     "sync": {"profile", *(f"{name}_s" for name in TUNABLE_TIMINGS)},
     "cloud": {
@@ -125,6 +125,8 @@ class Config:
     emergency: str = ""
     emergency_translations: tuple[tuple[str, str], ...] = ()
     cloud: CloudSettings = CloudSettings()
+    #: The console flags an open need "still needed?" once it is this old (web.still_needed_hours).
+    still_needed_hours: int = 72
 
     def emergency_line(self, language: str) -> str:
         """The emergency line in ``language``, else as written ("" if none is configured)."""
@@ -361,6 +363,13 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
     console_port, k_console = get("web", "console_port", DEFAULT_CONSOLE_PORT)
     sync_profile, sync = _sync(merged.get("sync", {}), get("sync", "profile", "")[1])
     emergency, emergency_translations = _emergency(merged.get("hub", {}).get("emergency", ""))
+    still_needed, k_still = get("web", "still_needed_hours", 72)
+    if (
+        not isinstance(still_needed, int)
+        or isinstance(still_needed, bool)
+        or not (1 <= still_needed <= 24 * 365)
+    ):
+        raise ConfigError(k_still, "expected a whole number of hours, 1 to 8760")
     return Config(
         hub_name=hub_name,
         data_dir=data_path if data_path.is_absolute() else base / data_path,
@@ -376,6 +385,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         emergency=emergency,
         emergency_translations=emergency_translations,
         cloud=_cloud(merged.get("cloud", {}), base),
+        still_needed_hours=still_needed,
     )
 
 

@@ -67,13 +67,9 @@ async def post_notice(
         errors.append(FieldError("text", "required", "Please write the notice."))
     if errors:
         raise ValidationError(errors)
-    submitted = await hub.submit(draft)
-    history = await hub.store.history(submitted.record.id)
-    created = next(e.op for e in history if isinstance(e.op.body, Create))
-    if by:
-        async with hub.store.transaction() as tx:
-            await tx.record_actor(created, by)
-    return submitted.record
+    if by:  # the coordinator's name travels with the notice (Hub.post_notice)
+        return await hub.post_notice(draft, by)
+    return (await hub.submit(draft)).record
 
 
 def _renamed(error: FieldError) -> FieldError:

@@ -17,9 +17,12 @@ from fieldkit.core.clock import ClockSkew, HybridClock
 from fieldkit.core.fold import Record, RecordState, causal_after
 from fieldkit.core.ops import (
     Body,
+    Confirm,
     Create,
     FieldValue,
+    Link,
     Match,
+    Merge,
     NewRecord,
     Op,
     RecordId,
@@ -30,7 +33,7 @@ from fieldkit.core.ops import (
     draft_fields,
     hub_name,
 )
-from fieldkit.core.records import Draft, Kind, Status
+from fieldkit.core.records import Draft, Kind, QuantityUnit, Status
 from fieldkit.core.refcode import BITS, format_code
 from fieldkit.errors import FieldkitError, NotFound, StoreError
 from fieldkit.store.group_commit import GroupCommit, ItemFailed
@@ -135,10 +138,13 @@ class Hub:
         self.clock.catch_up(await tx.last_hlc(self.id))
         return self.clock.tick(self.now_ms())
 
-    async def _append(self, tx: TxPort, body: Body, states: Sequence[RecordState] = ()) -> Op:
-        """Append our next op, ordered after every op held for its records (``states``)."""
+    async def _append(
+        self, tx: TxPort, body: Body, states: Sequence[RecordState] = (), actor: str = ""
+    ) -> Op:
+        """Append our next op, ordered after every op held for its records (``states``);
+        ``actor``, a coordinator's name, travels with it."""
         seq, hlc = await tx.next_seq(self.id), await self._stamp(tx)
-        op = Op(self.id, seq, hlc, body, causal_after((s.top for s in states), hlc))
+        op = Op(self.id, seq, hlc, body, causal_after((s.top for s in states), hlc), actor)
         await tx.add(op)
         return op
 
@@ -222,21 +228,22 @@ class Hub:
                 if state is None or not state.complete:
                     raise NotFound(f"no record {rid} on this hub")
                 states.append(state)
-            op = await self._append(tx, make([s.view() for s in states]), states)
+            body = make([s.view() for s in states])
+            op = await self._append(tx, body, states, "" if isinstance(body, Redact) else by)
             if by:
                 await tx.record_actor(op, by)
         self._changed()
         return op
 
-    async def update(self, record: RecordId, fields: Mapping[str, FieldValue]) -> Op:
+    async def update(self, record: RecordId, fields: Mapping[str, FieldValue], by: str = "") -> Op:
         checked = check_fields(fields)
-        return await self._change([record], lambda _: Update(record, checked))
+        return await self._change([record], lambda _: Update(record, checked), by)
 
     async def set_status(
         self, record: RecordId, status: Status, message: str = "", by: str = ""
     ) -> Op:
         """Move a record on; ``open`` on a closed record re-opens it at the next epoch.
-        ``by``: the coordinator's name, kept in this hub's audit trail."""
+        ``by``: the coordinator's name, which travels with the op to every hub's audit trail."""
 
         def make(current: list[Record]) -> Body:
             (rec,) = current
@@ -245,14 +252,99 @@ class Hub:
 
         return await self._change([record], make, by)
 
-    async def match(self, need: RecordId, offer: RecordId, message: str = "", by: str = "") -> Op:
+    async def match(
+        self,
+        need: RecordId,
+        offer: RecordId,
+        message: str = "",
+        by: str = "",
+        *,
+        quantity: int | None = None,
+        unit: QuantityUnit | None = None,
+    ) -> Op:
+        """Match a need with an offer. ``quantity`` (in ``unit``, the offer's by default) is
+        how much of the offer it takes; by default as much of the need as the offer has left,
+        when both count in one unit, else the whole offer."""
+
         def make(current: list[Record]) -> Body:
             need_rec, offer_rec = current
             if need_rec.kind is not Kind.NEED or offer_rec.kind is not Kind.OFFER:
                 raise FieldkitError("a match pairs a need with an offer")
-            return Match(need, offer, need_rec.epoch, offer_rec.epoch, message)
+            taken, taken_unit = quantity, unit or offer_rec.quantity_unit
+            if taken is None and need_rec.quantity_unit == offer_rec.quantity_unit:
+                left = offer_rec.remaining
+                if need_rec.quantity is not None and left:
+                    taken = min(need_rec.quantity, left)
+            if taken is not None and taken_unit is None:
+                raise FieldkitError("a match's quantity needs its unit")
+            return Match(
+                need, offer, need_rec.epoch, offer_rec.epoch, message,
+                taken, taken_unit if taken is not None else None,
+            )  # fmt: skip
 
         return await self._change([need, offer], make, by)
+
+    # --- notices ------------------------------------------------------------------------
+
+    async def post_notice(self, draft: Draft, by: str) -> Record:
+        """Post a notice (a distribution point, a shelter, a boil-water order) as ``by``."""
+        if draft.kind is not Kind.NOTICE:
+            raise FieldkitError("a notice is a record of kind notice")
+        async with self.store.transaction() as tx:
+            seq = await tx.next_seq(self.id)
+            body = Create(RecordId(self.id, seq), Kind.NOTICE, self.now_ms(), draft_fields(draft))
+            op = await self._append(tx, body, (), by)
+            state = await tx.state(body.record)
+            if by:
+                await tx.record_actor(op, by)
+        self._changed()
+        assert state is not None
+        return state.view()
+
+    async def edit_notice(self, record: RecordId, fields: Mapping[str, FieldValue], by: str) -> Op:
+        return await self.update(record, fields, by)
+
+    async def withdraw_notice(self, record: RecordId, by: str) -> Op:
+        """A withdrawn notice is a cancelled one: it leaves every board."""
+        return await self.set_status(record, Status.CANCELLED, by=by)
+
+    # --- duplicates, "I'd like this", "still needed" ---------------------------------------
+
+    async def merge(self, record: RecordId, duplicate: RecordId, by: str = "") -> Op:
+        """``duplicate`` is the same request as ``record``: both histories stay."""
+
+        def make(current: list[Record]) -> Body:
+            keep, dup = current
+            if keep.id == dup.id or keep.kind is not dup.kind:
+                raise FieldkitError("a merge joins two records of one kind")
+            return Merge(record, duplicate, dup.epoch)
+
+        return await self._change([record, duplicate], make, by)
+
+    async def want_offer(
+        self, offer: RecordId, draft: Draft, idempotency_key: str | None = None
+    ) -> Submitted:
+        """A resident's "I'd like this": their need, linked to the offer (no account)."""
+        async with self.store.transaction() as tx:
+            state = await tx.state(offer)
+            if state is None or not state.complete or state.view().kind is not Kind.OFFER:
+                raise NotFound(f"no offer {offer} on this hub")
+        done = await self.submit(draft, idempotency_key)
+        if done.new:
+            await self._change([done.record.id, offer], lambda _: Link(done.record.id, offer))
+        async with self.store.transaction() as tx:
+            linked = await tx.state(done.record.id)
+        assert linked is not None
+        return Submitted(linked.view(), done.new)
+
+    async def confirm(self, record: RecordId, needed: bool) -> Op:
+        """A resident's answer, with their code: still needed, or no longer needed."""
+
+        def make(current: list[Record]) -> Body:
+            (rec,) = current
+            return Confirm(record, needed, rec.epoch)
+
+        return await self._change([record], make)
 
     async def redact(self, record: RecordId) -> Op:
         return await self._change([record], lambda _: Redact(record))

@@ -74,6 +74,8 @@ PHONE_MAX = 32
 LOCATION_MAX = 140
 LANGUAGE_MAX = 16
 QUANTITY_MAX = 100_000
+#: A notice's expiry: a Unix time in milliseconds, like ``created_at``.
+EXPIRES_MAX = (1 << 48) - 1
 
 # --- wire codes: the one place they are declared --------------------------------------------
 # A code is what a hub on any version reads; add new values with new codes, never renumber.
@@ -94,6 +96,13 @@ STATUS_CODES: Mapping[str, int] = {"open": 0, "matched": 1, "cancelled": 2, "ful
 OP_CODES: Mapping[str, int] = {
     "create": 0, "update": 1, "status": 2, "match": 3, "redact": 4,
     "create_ext": 5, "update_ext": 6, "causal": 7,
+}  # fmt: skip
+#: Ops beyond the 3-bit op type, by their JSON name: each travels as an extended update
+#: ("update_ext") whose ``op`` attribute (:data:`OP_ATTRS`) holds this code, so a hub of an
+#: earlier release steps over it (reason ``newer``). "status" and "match" here are those ops
+#: with an attribute today's forms cannot carry (the coordinator's name, a match's quantity).
+EXT_OP_CODES: Mapping[str, int] = {
+    "status": 0, "match": 1, "merge": 2, "link": 3, "confirm": 4,
 }  # fmt: skip
 #: Languages coded in the 3-bit slot; 0 is empty, 1 is "other, as text".
 LANGUAGE_CODES: Mapping[str, int] = {
@@ -127,6 +136,7 @@ class FieldSpec:
     draft: str = ""  # attribute path in Draft/Record, when not ``name``
     enum: EnumType | None = None  # enum: the Python type of its values
     default: str = ""  # text: what an absent value reads as
+    local: bool = False  # never leaves this hub (radio, HTTP, bundle): stripped at every exit
 
     @property
     def attr(self) -> str:
@@ -158,12 +168,37 @@ FIELDS: tuple[FieldSpec, ...] = (
               draft="contact.phone"),
     FieldSpec("contact_location", "text", 10, "text", LOCATION_MAX, private=True, redacted=True,
               multiline=True, draft="contact.location"),
+    # a notice's expiry (ms); a notice is withdrawn by its ``cancelled`` status
+    FieldSpec("expires", "int", 11, "count", EXPIRES_MAX, optional=True),
+    # the note, when the resident keeps it at this hub only: never leaves the hub
+    FieldSpec("local_note", "text", 12, "text", NOTE_MAX, private=True, redacted=True,
+              multiline=True, local=True),
 )  # fmt: skip
 FIELD: Mapping[str, FieldSpec] = {spec.name: spec for spec in FIELDS}
 #: The consent flag: withdrawn (False) whenever private fields are blanked.
 CONSENT_FIELD = "share_contact"
 #: Field codes below this fit today's field mask; higher ones need an extended op.
 BASE_FIELD_CODES = 11
+#: Fields that never leave this hub.
+LOCAL_FIELDS: frozenset[str] = frozenset(spec.name for spec in FIELDS if spec.local)
+
+#: An op's attributes beyond its record's fields, as they travel in an extended op: each has
+#: a wire code in the same mask as the fields' extension codes (so they never share one), and
+#: a coding any reader can step over. ``other_hub`` is an index into the frame's hub table.
+OP_ATTRS: tuple[FieldSpec, ...] = (
+    FieldSpec("op", "enum", 16, "enum", choices=EXT_OP_CODES, width=3),
+    FieldSpec("actor", "text", 17, "text", NAME_MAX),
+    FieldSpec("status", "enum", 18, "enum", choices=STATUS_CODES, width=2),
+    FieldSpec("epoch", "int", 19, "count", 0xFFFF, optional=True),
+    FieldSpec("message", "text", 20, "text", 200),
+    FieldSpec("other_hub", "int", 21, "count", 1 << 16),
+    FieldSpec("other_seq", "int", 22, "count", 10**12 - 1),
+    FieldSpec("other_epoch", "int", 23, "count", 0xFFFF, optional=True),
+    FieldSpec("quantity", "int", 24, "count", QUANTITY_MAX, optional=True),
+    FieldSpec("quantity_unit", "enum", 25, "enum", choices=UNIT_CODES, width=2, optional=True),
+    FieldSpec("needed", "bool", 26, "flag"),
+)  # fmt: skip
+OP_ATTR: Mapping[str, FieldSpec] = {spec.name: spec for spec in OP_ATTRS}
 
 
 FieldValue = str | int | bool | None

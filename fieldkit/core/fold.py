@@ -15,6 +15,13 @@ depends only on the *set* of ops it holds: not on their order, nor on duplicates
   ``open`` at a higher epoch.
 - Matches are a grow-only set; reference codes are a grow-only set; ``created_at`` is the
   minimum seen; redaction is absorbing: once redacted, personal fields stay blank.
+- Claims (one per match op, with its quantity and coordinator) are a grow-only set, never
+  truncated: two coordinators on partitioned hubs matching the same offer (or one need to two
+  offers) both stay, and when together they take more than there is, the record is flagged
+  (:attr:`Record.claim_conflict`) for a person, never one claim silently dropped.
+- Merges, links ("I'd like this") are grow-only sets; a merged duplicate is cancelled at its
+  epoch; a resident's "still needed" is the maximum time it was said, "no longer needed" a
+  cancellation at the epoch it was said.
 """
 
 from __future__ import annotations
@@ -25,14 +32,25 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from fieldkit.core.fields import CONSENT_FIELD, FIELDS, Category, QuantityUnit, Urgency, typed_value
+from fieldkit.core.fields import (
+    CONSENT_FIELD,
+    FIELDS,
+    LOCAL_FIELDS,
+    Category,
+    QuantityUnit,
+    Urgency,
+    typed_value,
+)
 from fieldkit.core.ops import (
     PLAIN_FIELDS,
     PRIVATE_FIELDS,
     REDACTED_FIELDS,
+    Confirm,
     Create,
     FieldValue,
+    Link,
     Match,
+    Merge,
     Op,
     RecordId,
     Redact,
@@ -109,6 +127,49 @@ class StatusClaim:
         return cls((order[0], order[1], order[2], causal, hlc, origin), Status(status), message)
 
 
+@dataclass(frozen=True, order=True)
+class Claim:
+    """One match op, as both of its records keep it: which need took how much of which
+    offer, at which epochs, by whom. Identity is the op's (origin, seq)."""
+
+    origin: int
+    seq: int
+    hlc: int = field(compare=False)
+    need: RecordId = field(compare=False)
+    offer: RecordId = field(compare=False)
+    need_epoch: int = field(compare=False, default=0)
+    offer_epoch: int = field(compare=False, default=0)
+    quantity: int | None = field(compare=False, default=None)
+    unit: QuantityUnit | None = field(compare=False, default=None)
+    actor: str = field(compare=False, default="")
+    message: str = field(compare=False, default="")
+
+    def __hash__(self) -> int:
+        return hash((self.origin, self.seq))
+
+    @classmethod
+    def of(cls, op: Op, body: Match) -> Claim:
+        return cls(
+            op.origin, op.seq, op.hlc, body.need, body.offer, body.need_epoch, body.offer_epoch,
+            body.quantity, body.quantity_unit, op.actor, body.message,
+        )  # fmt: skip
+
+    def to_json(self) -> list[object]:
+        unit = self.unit.value if self.unit else None
+        return [
+            self.origin, self.seq, self.hlc, str(self.need), str(self.offer), self.need_epoch,
+            self.offer_epoch, self.quantity, unit, self.actor, self.message,
+        ]  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Claim:
+        o, s, h, need, offer, ne, oe, q, unit, actor, message = data
+        u = QuantityUnit(unit) if unit else None
+        return cls(
+            o, s, h, RecordId.parse(need), RecordId.parse(offer), ne, oe, q, u, actor, message
+        )
+
+
 T = TypeVar("T", Write, StatusClaim)
 
 
@@ -157,6 +218,14 @@ class RecordState:
     updated: int = 0
     #: The latest (causal counter, clock) of any op held for this record.
     top: Top = (0, 0)
+    claims: set[Claim] = field(default_factory=set)
+    #: For a duplicate: the records it was merged into; for a kept record: its duplicates.
+    merged_into: set[RecordId] = field(default_factory=set)
+    merged: set[RecordId] = field(default_factory=set)
+    #: "I'd like this": for a need, the offers it asks for; for an offer, the needs asking.
+    linked: set[RecordId] = field(default_factory=set)
+    #: The latest time (ms) a resident said the request is still needed; 0 if never.
+    confirmed: int = 0
 
     def apply(self, op: Op) -> None:
         """Merge one op into this record (ops that don't concern it are ignored)."""
@@ -185,7 +254,21 @@ class RecordState:
             else:
                 other, epoch = body.need, body.offer_epoch
             self.matches.add(other)
+            self.claims.add(Claim.of(op, body))
             self._claim(StatusClaim.of(Status.MATCHED, epoch, op.key, body.message))
+        elif isinstance(body, Merge):
+            if body.duplicate == self.id:
+                self.merged_into.add(body.record)
+                self._claim(StatusClaim.of(Status.CANCELLED, body.epoch, op.key, ""))
+            else:
+                self.merged.add(body.duplicate)
+        elif isinstance(body, Link):
+            self.linked.add(body.offer if body.need == self.id else body.need)
+        elif isinstance(body, Confirm):
+            if body.needed:
+                self.confirmed = max(self.confirmed, op.hlc >> 16)
+            else:
+                self._claim(StatusClaim.of(Status.CANCELLED, body.epoch, op.key, ""))
         elif isinstance(body, Redact):
             self.redacted = True
             self.fields = {
@@ -229,7 +312,66 @@ class RecordState:
             redacted=self.redacted,
             updated=self.updated,
             conflicts=self.conflicts(),
+            claims=self.current_claims(),
+            claim_conflict=self.claim_conflict(),
+            remaining=self.remaining(),
+            merged_into=tuple(sorted(self.merged_into)),
+            merged=tuple(sorted(self.merged)),
+            linked=tuple(sorted(self.linked)),
+            confirmed=self.confirmed,
         )
+
+    # --- claims -------------------------------------------------------------------------
+
+    def _is_offer(self) -> bool:
+        return self.kind is not None and self.kind.value == Kind.OFFER.value
+
+    def current_claims(self) -> tuple[Claim, ...]:
+        """The match claims at this record's current epoch, oldest first (a re-opened record
+        starts afresh: earlier claims are history, in the audit trail)."""
+        epoch = self.status[0].epoch if self.status else 0
+        mine = [
+            c
+            for c in self.claims
+            if (c.offer_epoch if c.offer == self.id else c.need_epoch) == epoch
+        ]
+        return tuple(sorted(mine, key=lambda c: (c.hlc, c.origin, c.seq)))
+
+    def _by_partner(self) -> dict[RecordId, Claim]:
+        """Each partner's latest claim at this epoch (the same pair matched twice is one)."""
+        latest: dict[RecordId, Claim] = {}
+        for c in self.current_claims():
+            latest[c.need if c.offer == self.id else c.offer] = c
+        return latest
+
+    def remaining(self) -> int | None:
+        """What an offer has left to give once its claims are counted (None: unknown)."""
+        quantity, unit = self.value("quantity"), self.value("quantity_unit")
+        if not isinstance(quantity, int) or not self._is_offer():
+            return quantity if isinstance(quantity, int) else None
+        taken = 0
+        for c in self._by_partner().values():
+            if c.quantity is None:
+                return 0  # a whole-offer match takes it all
+            if c.unit is not None and c.unit.value == unit:
+                taken += c.quantity
+        return max(quantity - taken, 0)
+
+    def claim_conflict(self) -> bool:
+        """True when this record's claims together take more than it has (or one takes it
+        whole beside another): a person must decide, every claim is kept and shown."""
+        if not self.status or self.status[0].status not in (Status.OPEN, Status.MATCHED):
+            return False
+        latest = self._by_partner()
+        if len(latest) < 2:
+            return False
+        if any(c.quantity is None for c in latest.values()):
+            return True
+        quantity, unit = self.value("quantity"), self.value("quantity_unit")
+        if not isinstance(quantity, int):
+            return False
+        same = [c.quantity or 0 for c in latest.values() if c.unit and c.unit.value == unit]
+        return sum(same) > quantity
 
     def conflicts(self) -> tuple[Conflict, ...]:
         """Concurrent writes by other hubs that lost, for a coordinator to review."""
@@ -250,6 +392,11 @@ class RecordState:
                 if c.epoch == top.epoch
                 and c.origin != top.origin
                 and c.status not in (top.status, Status.OPEN)
+            )
+        if self.claim_conflict():
+            out.extend(
+                Conflict("claim", str(c.need if c.offer == self.id else c.offer), c.origin, c.hlc)
+                for c in self._by_partner().values()
             )
         return tuple(out)
 
@@ -272,6 +419,15 @@ class RecordState:
         }
         if self.top[0]:  # without a causal counter, the top is (0, updated)
             out["top"] = list(self.top)
+        # each absent while empty, so a record without them reads and hashes as before
+        if self.claims:
+            out["claims"] = [c.to_json() for c in sorted(self.claims)]
+        for name in ("merged_into", "merged", "linked"):
+            ids: set[RecordId] = getattr(self, name)
+            if ids:
+                out[name] = sorted(str(r) for r in ids)
+        if self.confirmed:
+            out["confirmed"] = self.confirmed
         return out
 
     @classmethod
@@ -292,6 +448,11 @@ class RecordState:
             redacted=data["redacted"],
             updated=data["updated"],
             top=(top[0], top[1]),
+            claims={Claim.from_json(c) for c in data.get("claims", [])},
+            merged_into={RecordId.parse(r) for r in data.get("merged_into", [])},
+            merged={RecordId.parse(r) for r in data.get("merged", [])},
+            linked={RecordId.parse(r) for r in data.get("linked", [])},
+            confirmed=data.get("confirmed", 0),
         )
 
 
@@ -327,6 +488,15 @@ class Record:
     redacted: bool
     updated: int
     conflicts: tuple[Conflict, ...] = ()
+    expires: int | None = None
+    local_note: str = ""
+    claims: tuple[Claim, ...] = ()
+    claim_conflict: bool = False
+    remaining: int | None = None
+    merged_into: tuple[RecordId, ...] = ()
+    merged: tuple[RecordId, ...] = ()
+    linked: tuple[RecordId, ...] = ()
+    confirmed: int = 0
 
     @property
     def hub(self) -> int:
@@ -350,15 +520,16 @@ def state_hash(states: Iterable[RecordState], *, public: bool = False) -> str:
     """A digest of whole replica state: equal op sets give equal hashes.
 
     ``public`` leaves out what may differ between hubs by design: contact details, which
-    travel only with consent, and the consent flag that travels with them.
+    travel only with consent, the consent flag that travels with them, and local fields.
     """
     digest = hashlib.sha256()
     for state in sorted(states, key=lambda s: s.id):
         data = state.to_json()
-        if public:
+        if public:  # local fields (a note kept at its hub) never reach other hubs at all
             data["fields"] = {
                 name: [[key, None] for key, _ in writes] if name in _CONSENTED else writes
                 for name, writes in data["fields"].items()
+                if name not in LOCAL_FIELDS
             }
         digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
         digest.update(b"\n")

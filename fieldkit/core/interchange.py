@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from fieldkit.core.fields import FIELDS, json_value
+from fieldkit.core.fields import BASE_FIELD_CODES, FIELDS, json_value
 from fieldkit.core.fold import Record
 from fieldkit.core.ops import MESSAGE_MAX, NewRecord, RecordId, draft_attr, hub_name
 from fieldkit.core.records import Draft, Status, parse_draft
@@ -36,9 +36,12 @@ from fieldkit.errors import FieldError, ImportFileError, ValidationError
 
 _HEAD_COLUMNS = ("id", "hub", "kind", "status", "status_message", "created_at")
 _REF_AFTER = "language"  # the reference code's column sits after this field's
+#: The fields files carry: every one but the local ones (a note kept at this hub only is
+#: never written to a file either).
+EXPORTED = tuple(spec for spec in FIELDS if not spec.local)
 CSV_COLUMNS: tuple[str, ...] = (
     *_HEAD_COLUMNS,
-    *(col for spec in FIELDS for col in (spec.csv, "ref")[: 2 if spec.name == _REF_AFTER else 1]),
+    *(col for spec in EXPORTED for col in (spec.csv, "ref")[: 2 if spec.name == _REF_AFTER else 1]),
 )
 #: What ``--public`` leaves out: every redactable field, the reference code and status message.
 PUBLIC_OMITS = frozenset(
@@ -72,12 +75,15 @@ def to_public(record: Record, *, public: bool = False) -> dict[str, Any]:
         "status_message": record.status_message,
         "created_at": iso_ms(record.created_at),
     }
-    for spec in FIELDS:
+    for spec in EXPORTED:
+        value = json_value(draft_attr(record, spec.name))
+        if spec.wire_code >= BASE_FIELD_CODES and value in (None, ""):
+            continue  # a field of this release, unused: the object reads as before
         *path, leaf = spec.json_path
         target = out
         for part in path:
             target = target.setdefault(part, {})
-        target[leaf] = json_value(draft_attr(record, spec.name))
+        target[leaf] = value
         if spec.name == _REF_AFTER:
             out["ref"] = record.ref
     if public:
@@ -130,7 +136,7 @@ def csv_row(obj: Mapping[str, Any]) -> dict[str, str]:
     return {name: spreadsheet_safe(text) for name, text in flatten(obj).items()}
 
 
-_DRAFT_KEYS = frozenset({"kind", *(spec.csv for spec in FIELDS)})
+_DRAFT_KEYS = frozenset({"kind", *(spec.csv for spec in EXPORTED)})
 _EXTRA_KEYS = frozenset({"id", "hub", "status", "status_message", "created_at", "ref"})
 
 

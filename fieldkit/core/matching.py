@@ -3,6 +3,8 @@
 The rules, in the order they rank a suggestion (each is a named test in
 ``tests/core/test_matching.py``):
 
+0. **Asked for first.** An offer the resident asked for ("I'd like this", a link between the
+   need and the offer) comes before every other suggestion that could serve.
 1. **Only what could serve.** An offer is suggested for a need only if it is an open (or
    partly taken) offer of the same category, not redacted, with something left to give.
 2. **Nearer first.** Same area before an adjacent area (adjacency from the hub config, taken
@@ -87,19 +89,24 @@ def nearness(a: str, b: str, near: Mapping[str, frozenset[str]]) -> Nearness:
 def remaining(offer: Record, served: Iterable[Record]) -> int | None:
     """What ``offer`` has left once the needs matched to it (``served``) are counted.
 
-    Needs counted in another unit, or without a quantity, take nothing countable; a need
-    that was cancelled or is no longer matched to this offer takes nothing.
+    A need takes what its match claimed (a partial match's quantity), else its own
+    quantity; needs counted in another unit, or without a quantity, take nothing countable;
+    a need that was cancelled or is no longer matched to this offer takes nothing.
     """
     if offer.quantity is None:
         return None
-    taken = sum(
-        need.quantity
-        for need in served
-        if offer.id in need.matches
-        and need.status in (Status.MATCHED, Status.FULFILLED)
-        and need.quantity is not None
-        and need.quantity_unit == offer.quantity_unit
-    )
+    claimed: dict[RecordId, int] = {}
+    for claim in offer.claims:  # the latest claim per need, at the offer's current epoch
+        if claim.quantity is not None and claim.unit == offer.quantity_unit:
+            claimed[claim.need] = claim.quantity
+    taken = 0
+    for need in served:
+        if offer.id not in need.matches or need.status not in (Status.MATCHED, Status.FULFILLED):
+            continue
+        if need.id in claimed:
+            taken += claimed[need.id]
+        elif need.quantity is not None and need.quantity_unit == offer.quantity_unit:
+            taken += need.quantity
     return max(offer.quantity - taken, 0)
 
 
@@ -134,7 +141,7 @@ def offers_for(
     limit: int = 5,
 ) -> list[Suggestion]:
     """The offers to suggest for ``need``, best first (``left``: each offer's remaining)."""
-    found: list[tuple[tuple[int, int, int, int, int], Suggestion]] = []
+    found: list[tuple[tuple[int, int, int, int, int, int], Suggestion]] = []
     for offer in offers:
         rest = left.get(offer.id, offer.quantity)
         if not _serves(offer, need, rest):
@@ -144,7 +151,15 @@ def offers_for(
             nearness(need.area, offer.area, near), coverage, covers, need.quantity,
             need.quantity_unit, max(now_ms - offer.created_at, 0),
         )  # fmt: skip
-        key = (reason.nearness, reason.coverage, -offer.created_at, offer.id.hub, offer.id.seq)
+        asked = 0 if offer.id in need.linked else 1
+        key = (
+            asked,
+            reason.nearness,
+            reason.coverage,
+            -offer.created_at,
+            offer.id.hub,
+            offer.id.seq,
+        )
         found.append((key, Suggestion(offer, reason, rest)))
     found.sort(key=lambda pair: pair[0])
     return [suggestion for _, suggestion in found[:limit]]

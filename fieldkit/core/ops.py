@@ -4,7 +4,13 @@ Every change is an :class:`Op` appended to its origin hub's log; ``(origin, seq)
 identity and seq counts 1, 2, 3… per origin. A record's state is a deterministic fold of its
 ops (see :mod:`fieldkit.core.fold`), so any replica holding the same ops shows the same state.
 
-Notices are records of kind ``notice``: they are posted with a :class:`Create` op.
+Notices are records of kind ``notice``: they are posted with a :class:`Create` op, edited
+with :class:`Update`, and withdrawn with a ``cancelled`` :class:`SetStatus`; their ``expires``
+field takes them off residents' boards when it passes.
+
+A coordinator's act (a status, a match, a notice, a merge) carries the coordinator's name as
+the op's ``actor``: a public act, shown in every hub's audit trail. Residents' acts (intake, a
+``still needed`` answer, "I'd like this") carry none.
 """
 
 from __future__ import annotations
@@ -14,7 +20,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fieldkit.core.fields import CONSENT_FIELD, FIELD, FIELDS, json_value
+from fieldkit.core.fields import (
+    BASE_FIELD_CODES,
+    CONSENT_FIELD,
+    FIELD,
+    FIELDS,
+    LOCAL_FIELDS,
+    NAME_MAX,
+    QUANTITY_MAX,
+    QuantityUnit,
+    json_value,
+)
 from fieldkit.core.fields import FieldValue as FieldValue
 from fieldkit.core.records import Draft, Kind, Status, Urgency
 from fieldkit.errors import InvalidOp as InvalidOp
@@ -81,13 +97,18 @@ class SetStatus:
 
 @dataclass(frozen=True)
 class Match:
-    """A need matched with an offer: both become ``matched`` at their current epochs."""
+    """A need matched with an offer: both become ``matched`` at their current epochs.
+
+    ``quantity`` (in ``quantity_unit``) is how much of the offer this match takes, so a
+    partial match leaves the rest of the offer to give; None: the whole offer."""
 
     need: RecordId
     offer: RecordId
     need_epoch: int = 0
     offer_epoch: int = 0
     message: str = ""
+    quantity: int | None = None
+    quantity_unit: QuantityUnit | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +118,41 @@ class Redact:
     record: RecordId
 
 
-Body = Create | Update | SetStatus | Match | Redact
+@dataclass(frozen=True)
+class Merge:
+    """``duplicate`` is the same request as ``record``: both records and both histories stay;
+    the duplicate is shown as merged into ``record`` and leaves the queues."""
+
+    record: RecordId
+    duplicate: RecordId
+    epoch: int = 0  # the duplicate's epoch when merged (it is cancelled at that epoch)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A resident's "I'd like this": ``need`` (theirs, just made) asks for ``offer``."""
+
+    need: RecordId
+    offer: RecordId
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """A resident's answer with their code: still needed (the need is fresh again), or no
+    longer needed (it is cancelled at ``epoch``, its current one)."""
+
+    record: RecordId
+    needed: bool
+    epoch: int = 0
+
+
+Body = Create | Update | SetStatus | Match | Redact | Merge | Link | Confirm
+#: Bodies that name two records, as (first, second) attribute names.
+PAIRS: Mapping[type, tuple[str, str]] = {
+    Match: ("need", "offer"),
+    Link: ("need", "offer"),
+    Merge: ("record", "duplicate"),
+}
 
 
 #: The largest causal counter an op may carry.
@@ -115,6 +170,8 @@ class Op:
     hlc: int
     body: Body = field(compare=True)
     causal: int = 0
+    #: The coordinator's name for a coordinator's act ("" for residents' and imports).
+    actor: str = ""
 
     @property
     def key(self) -> tuple[int, int, int]:
@@ -122,9 +179,10 @@ class Op:
         return (self.causal, self.hlc, self.origin)
 
     def records(self) -> tuple[RecordId, ...]:
-        if isinstance(self.body, Match):
-            return (self.body.need, self.body.offer)
-        return (self.body.record,)
+        pair = PAIRS.get(type(self.body))
+        if pair is not None:
+            return (getattr(self.body, pair[0]), getattr(self.body, pair[1]))
+        return (self.body.record,)  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -141,13 +199,27 @@ class NewRecord:
 
 
 def shareable(op: Op, consented: bool) -> Op:
-    """The op as it may leave this hub: contact details only with the resident's consent."""
+    """The op as it may leave this hub: contact details only with the resident's consent,
+    and local fields (a note kept at this hub) never. Every exit (radio, HTTP, bundle) sends
+    what this returns."""
+    op = without_local(op)
     if consented:
         return op
     body = op.body
     if isinstance(body, Create | Update) and any(body.fields.get(name) for name in PRIVATE_FIELDS):
         return strip_private(op, PRIVATE_FIELDS)
     return op
+
+
+def without_local(op: Op) -> Op:
+    """The op without the fields that never leave this hub (the keys go, not just values)."""
+    body = op.body
+    if not isinstance(body, Create | Update) or not LOCAL_FIELDS & set(body.fields):
+        return op
+    fields = {name: v for name, v in body.fields.items() if name not in LOCAL_FIELDS}
+    if isinstance(body, Create):
+        return replace(op, body=_replace_create(body, fields))
+    return replace(op, body=Update(body.record, fields))
 
 
 def draft_attr(obj: object, spec_name: str) -> object:
@@ -158,8 +230,16 @@ def draft_attr(obj: object, spec_name: str) -> object:
 
 
 def draft_fields(draft: Draft) -> dict[str, FieldValue]:
-    """A draft's plain fields, keyed as :data:`PLAIN_FIELDS` (enums as their values)."""
-    return {spec.name: json_value(draft_attr(draft, spec.name)) for spec in FIELDS}
+    """A draft's plain fields, keyed as :data:`PLAIN_FIELDS` (enums as their values).
+
+    Fields beyond today's mask (``expires``, ``local_note``) are left out while empty, so a
+    record that uses none of them is created by an op every release reads."""
+    out: dict[str, FieldValue] = {}
+    for spec in FIELDS:
+        value = json_value(draft_attr(draft, spec.name))
+        if spec.wire_code < BASE_FIELD_CODES or value not in (None, ""):
+            out[spec.name] = value
+    return out
 
 
 def check_fields(fields: Mapping[str, Any]) -> dict[str, FieldValue]:
@@ -219,6 +299,8 @@ def op_to_json(op: Op) -> dict[str, Any]:
     out: dict[str, Any] = {"origin": op.origin, "seq": op.seq, "hlc": op.hlc}
     if op.causal:  # absent when 0: every op of an earlier release reads as before
         out["causal"] = op.causal
+    if op.actor:
+        out["actor"] = op.actor
     if isinstance(body, Create):
         out |= {
             "op": "create",
@@ -248,6 +330,26 @@ def op_to_json(op: Op) -> dict[str, Any]:
             "need_epoch": body.need_epoch,
             "offer_epoch": body.offer_epoch,
             "message": body.message,
+        }
+        if body.quantity is not None:
+            out["quantity"] = body.quantity
+        if body.quantity_unit is not None:
+            out["quantity_unit"] = body.quantity_unit.value
+    elif isinstance(body, Merge):
+        out |= {
+            "op": "merge",
+            "record": str(body.record),
+            "duplicate": str(body.duplicate),
+            "epoch": body.epoch,
+        }
+    elif isinstance(body, Link):
+        out |= {"op": "link", "need": str(body.need), "offer": str(body.offer)}
+    elif isinstance(body, Confirm):
+        out |= {
+            "op": "confirm",
+            "record": str(body.record),
+            "needed": body.needed,
+            "epoch": body.epoch,
         }
     else:
         out |= {"op": "redact", "record": str(body.record)}
@@ -281,6 +383,7 @@ def op_from_json(data: Mapping[str, Any]) -> Op:
     seq = _int(data, "seq", 1)
     hlc = _int(data, "hlc")
     causal = _int(data, "causal", 0, CAUSAL_MAX) if "causal" in data else 0
+    actor = _str(data, "actor", NAME_MAX)
     kind = data.get("op")
     body: Body
     try:
@@ -310,20 +413,44 @@ def op_from_json(data: Mapping[str, Any]) -> Op:
                 _str(data, "message"),
             )
         elif kind == "match":
+            quantity = _int(data, "quantity", 1, QUANTITY_MAX) if "quantity" in data else None
+            unit = data.get("quantity_unit")
             body = Match(
                 _rid(data, "need"),
                 _rid(data, "offer"),
                 _int(data, "need_epoch", 0, 0xFFFF),
                 _int(data, "offer_epoch", 0, 0xFFFF),
                 _str(data, "message"),
+                quantity,
+                None if unit is None else QuantityUnit(str(unit)),
             )
+            if (quantity is None) != (unit is None):
+                raise InvalidOp(
+                    "quantity: a match's quantity needs its unit, and a unit its quantity"
+                )
         elif kind == "redact":
+            if actor:  # a redaction must reach every hub, of every release: no extended form
+                raise InvalidOp("actor: a redaction carries no coordinator's name")
             body = Redact(_rid(data, "record"))
+        elif kind == "merge":
+            body = Merge(
+                _rid(data, "record"), _rid(data, "duplicate"), _int(data, "epoch", 0, 0xFFFF)
+            )
+        elif kind == "link":
+            body = Link(_rid(data, "need"), _rid(data, "offer"))
+        elif kind == "confirm":
+            needed = data.get("needed")
+            if not isinstance(needed, bool):
+                raise InvalidOp(f"needed: not true/false: {needed!r}")
+            body = Confirm(_rid(data, "record"), needed, _int(data, "epoch", 0, 0xFFFF))
         else:
             raise InvalidOp(f"unknown op {kind!r}")
     except ValueError as exc:  # an enum value that is not ours
         raise InvalidOp(str(exc)) from None
-    return Op(origin, seq, hlc, body, causal)
+    pair = PAIRS.get(type(body)) if isinstance(body, Merge | Link) else None
+    if pair is not None and getattr(body, pair[0]) == getattr(body, pair[1]):
+        raise InvalidOp(f"{pair[1]}: the same record as {pair[0]}")
+    return Op(origin, seq, hlc, body, causal, actor)
 
 
 # --- the send order ---------------------------------------------------------------------

@@ -83,6 +83,8 @@ class Draft:
     contact: Contact = EMPTY_CONTACT
     share_contact: bool = False
     language: str = "en"
+    expires: int | None = None
+    local_note: str = ""
 
 
 # --- normalisation --------------------------------------------------------------------
@@ -204,6 +206,17 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
     area = canonical_area(area, areas)
 
     note = _text_field(raw, "note", errors)
+    local_note = _text_field(raw, "local_note", errors)
+    if parse_bool(raw.get("keep_note_here", "")) and note:  # "keep the note at this hub only"
+        local_note, note = note, ""
+
+    expires: int | None = None
+    expires_text = raw.get("expires", "").strip()
+    if expires_text:
+        if not expires_text.isdigit() or not 1 <= int(expires_text) <= FIELD["expires"].limit:
+            errors.add("expires", "bad_time", "Please give a date and time for the expiry.")
+        else:
+            expires = int(expires_text)
 
     quantity: int | None = None
     quantity_text = raw.get("quantity", "").strip()
@@ -269,4 +282,6 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
         contact=Contact(name=name, phone=phone, location=location),
         share_contact=share,
         language=language,
+        expires=expires,
+        local_note=local_note,
     )

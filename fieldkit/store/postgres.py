@@ -649,10 +649,12 @@ class PostgresStore(_CloudTables):
         if not rows:
             return []
         # a match is filed under its need: an offer's are found under the needs it matched
-        files = [record, *RecordState.from_json(json.loads(rows[0][0])).matches]
+        state = RecordState.from_json(json.loads(rows[0][0]))
+        # merges and "I'd like this" links are filed under their first record too
+        files = [record, *state.matches, *state.merged_into, *state.merged, *state.linked]
         where = " OR ".join(["(o.rec_hub = %s AND o.rec_seq = %s)"] * len(files))
         found = [
-            Logged(op, int(received_at), str(actor))
+            Logged(op, int(received_at), op.actor or str(actor))
             for body, received_at, actor in await self._fetch(
                 "SELECT o.body, o.received_at, coalesce(a.actor, '') FROM ops o"
                 " LEFT JOIN op_actors a ON a.origin = o.origin AND a.seq = o.seq"

@@ -678,7 +678,9 @@ class Store(_CloudTables):
             return []
         # an op is filed under its first record; a match under its need: an offer's matches
         # are found under the needs it was matched with
-        files = [record, *RecordState.from_json(json.loads(row[0])).matches]
+        state = RecordState.from_json(json.loads(row[0]))
+        # merges and "I'd like this" links are filed under their first record too
+        files = [record, *state.matches, *state.merged_into, *state.merged, *state.linked]
         where = " OR ".join(["(o.rec_hub = ? AND o.rec_seq = ?)"] * len(files))
         found: list[Logged] = []
         async with self._reader.execute(
@@ -690,7 +692,7 @@ class Store(_CloudTables):
             async for body, received_at, actor in cur:
                 op = op_from_json(json.loads(body))
                 if record in op.records():
-                    found.append(Logged(op, int(received_at), str(actor)))
+                    found.append(Logged(op, int(received_at), op.actor or str(actor)))
         found.sort(key=lambda entry: (entry.op.key, entry.op.seq))
         return found
 

@@ -28,6 +28,17 @@ beyond the first eleven starts with its coding in 2 bits (count, flag, text, enu
 a reader that does not know the field or the code steps over the op and reports it (reason
 ``newer``) instead of refusing the frame.
 
+Ops beyond today's vocabulary (wire version 2; :data:`~fieldkit.core.fields.EXT_OP_CODES`):
+a coordinator's name (``actor``), a match's quantity, a merge, an "I'd like this" link and a
+resident's "still needed" answer travel as an extended update (op type 6) whose base mask is 0
+and whose extension mask holds the op's attributes (:data:`~fieldkit.core.fields.OP_ATTRS`,
+codes 16 and up): ``op`` (which op, an enum), then the rest in code order, each with its 2-bit
+coding like any extension field. The op's first record is the update's record; a second one
+is ``other_hub`` (1 + an index into the hub table) and ``other_seq``. A Create or Update with
+an actor is its extended form with the ``actor`` attribute. A hub of an earlier release does
+not know the codes, steps over the op and reports it (``newer``), as for a 17th category.
+Extension enums are varints in 2-bit groups (as every reader steps over them).
+
 Causal counters (wire version 3 only): an op whose causal counter is not 0 (its hub's clock
 was behind an op it held for the record, see :func:`fieldkit.core.fold.causal_after`) is
 preceded by op type 7 and uvar(counter − 1); then the op as above. Ops without one, which is
@@ -42,23 +53,30 @@ from typing import Any
 
 from fieldkit.core.fields import (
     BASE_FIELD_CODES,
+    EXT_OP_CODES,
     FIELDS,
     KIND_CODES,
     LANGUAGE_AS_TEXT,
     LANGUAGE_CODES,
+    OP_ATTR,
+    OP_ATTRS,
     OP_CODES,
     STATUS_CODES,
     FieldSpec,
     Kind,
+    QuantityUnit,
     Status,
 )
 from fieldkit.core.ops import (
     CAUSAL_MAX,
     MESSAGE_MAX,
+    Confirm,
     Create,
     FieldValue,
     InvalidOp,
+    Link,
     Match,
+    Merge,
     Op,
     RecordId,
     Redact,
@@ -98,9 +116,59 @@ def _decoding(codes: Mapping[str, int]) -> dict[int, str]:
 
 _KIND_OF, _STATUS_OF = _decoding(KIND_CODES), _decoding(STATUS_CODES)
 _LANGUAGE_OF = _decoding(LANGUAGE_CODES)
+_EXT_ENUM_GROUP = 2  # extension enums: varints in 2-bit groups, as every reader steps over them
+_ATTR_DECODINGS = {s.name: _decoding(s.choices) for s in OP_ATTRS if s.choices is not None}
+_EXT_OP_OF = _decoding(EXT_OP_CODES)
+
+
+def knows_attrs(fields: tuple[FieldSpec, ...]) -> bool:
+    """Op attributes came with this release's fields: a table without ``expires`` is an
+    earlier release's (a simulated older hub), which steps over every extended op."""
+    return any(spec.name == "expires" for spec in fields)
+
+
+def op_attrs(op: Op) -> dict[str, FieldValue]:
+    """The attributes ``op`` travels with in its extended form ({}: its base form will do)."""
+    body, actor = op.body, ({"actor": op.actor} if op.actor else {})
+    out: dict[str, FieldValue] = {}
+    if isinstance(body, Create | Update | Redact):
+        return dict(actor)
+    if isinstance(body, SetStatus):
+        if not actor:
+            return {}
+        out = {"op": "status", **actor, "status": body.status.value, "epoch": body.epoch,
+               "message": body.message}  # fmt: skip
+    elif isinstance(body, Match):
+        if not actor and body.quantity is None:
+            return {}
+        unit = body.quantity_unit.value if body.quantity_unit else None
+        out = {"op": "match", **actor, "epoch": body.need_epoch,
+               "other_epoch": body.offer_epoch, "message": body.message,
+               "quantity": body.quantity, "quantity_unit": unit}  # fmt: skip
+    elif isinstance(body, Merge):
+        out = {"op": "merge", **actor, "other_epoch": body.epoch}
+    elif isinstance(body, Link):
+        out = {"op": "link", **actor}
+    else:
+        out = {"op": "confirm", **actor, "needed": body.needed, "epoch": body.epoch}
+    # absent, not written: a zero epoch, an empty message, no quantity
+    return {k: v for k, v in out.items() if v not in (0, "", None) or k == "needed"}
+
+
+def _primary(body: SetStatus | Match | Merge | Link | Confirm) -> tuple[RecordId, RecordId | None]:
+    if isinstance(body, Match | Link):
+        return body.need, body.offer
+    if isinstance(body, Merge):
+        return body.record, body.duplicate
+    return body.record, None
+
 
 # Continuation-group sizes, tuned on bench/corpus.jsonl.
 C_INDEX, C_STEP, C_TIME, C_SMALL, C_LEN, C_SEQ = 2, 4, 7, 3, 5, 7
+
+
+#: The reader's op types for ops beyond the 3-bit slot (never on the wire as such).
+_EXT_TYPES = {"status": STATUS, "match": MATCH, "merge": 8, "link": 9, "confirm": 10}
 
 
 class BodyError(DecodeError):
@@ -158,13 +226,16 @@ class OpsWriter:
                 raise ValueError(f"op {op.origin:08x}-{op.seq} is not valid: {op!r}")
         w, body = self.bits, op.body
         kind = {Create: CREATE, Update: UPDATE, SetStatus: STATUS, Match: MATCH, Redact: REDACT}
-        ext = isinstance(body, Create | Update) and self._needs_ext(body.fields)
+        attrs = op_attrs(op)
+        if isinstance(body, Redact) and attrs:
+            raise ValueError(f"op {op.origin:08x}-{op.seq}: a redaction carries no actor")
+        ext = bool(attrs) or (isinstance(body, Create | Update) and self._needs_ext(body.fields))
         if ext:
             if self.version < 2:
                 raise ValueError(
                     f"op {op.origin:08x}-{op.seq} needs wire version 2; the receiver reads 1"
                 )
-            self.needs_version = 2
+            self.needs_version = max(self.needs_version, 2)
         if op.causal:
             if self.version < CAUSAL_VERSION:
                 raise ValueError(
@@ -174,10 +245,11 @@ class OpsWriter:
             self.needs_version = CAUSAL_VERSION
             w.bits(CAUSAL, 3)
             w.uvar(op.causal - 1, C_SMALL)
-        w.bits(
-            {CREATE: CREATE_EXT, UPDATE: UPDATE_EXT}[kind[type(body)]] if ext else kind[type(body)],
-            3,
-        )
+        if not isinstance(body, Create | Update) and attrs:
+            w.bits(UPDATE_EXT, 3)  # an op beyond today's vocabulary: an extended update
+        else:
+            code = kind[type(body)]
+            w.bits({CREATE: CREATE_EXT, UPDATE: UPDATE_EXT}[code] if ext else code, 3)
         index = self._hub(op.origin)
         w.flag(index == self._prev_origin)
         if index != self._prev_origin:
@@ -200,10 +272,16 @@ class OpsWriter:
             w.svar(body.created_at - ms, C_STEP)
             self._ref_code(body.ref)
             self._opt_text(body.status_message)
-            self._fields(body.fields, create=True, ext=ext)
+            self._fields(body.fields, create=True, ext=ext, attrs=attrs)
         elif isinstance(body, Update):
             self._own_or_ref(op, body.record)
-            self._fields(body.fields, create=False, ext=ext)
+            self._fields(body.fields, create=False, ext=ext, attrs=attrs)
+        elif attrs and not isinstance(body, Redact):
+            first, second = _primary(body)
+            self._own_or_ref(op, first)
+            if second is not None:
+                attrs |= {"other_hub": self._hub(second.hub) + 1, "other_seq": second.seq}
+            self._fields({}, create=False, ext=True, attrs=attrs)
         elif isinstance(body, SetStatus):
             self._own_or_ref(op, body.record)
             w.bits(STATUS_CODES[body.status], 2)
@@ -216,6 +294,7 @@ class OpsWriter:
             w.uvar(body.offer_epoch, C_INDEX)
             self._opt_text(body.message)
         else:
+            assert isinstance(body, Redact)  # every other op has attributes (above)
             self._own_or_ref(op, body.record)
         self.count += 1
 
@@ -250,9 +329,18 @@ class OpsWriter:
     def _needs_ext(self, fields: Mapping[str, FieldValue]) -> bool:
         return _needs_ext(self._specs, fields)
 
-    def _fields(self, fields: Mapping[str, FieldValue], *, create: bool, ext: bool) -> None:
+    def _fields(
+        self,
+        fields: Mapping[str, FieldValue],
+        *,
+        create: bool,
+        ext: bool,
+        attrs: Mapping[str, FieldValue] | None = None,
+    ) -> None:
         w = self.bits
+        attrs = attrs or {}
         codes = [self._specs[name].wire_code for name in fields]
+        codes += [OP_ATTR[name].wire_code for name in attrs]
         mask = sum(1 << code for code in codes if code < BASE_FIELD_CODES)
         if create:
             w.flag(mask == _ALL_FIELDS)
@@ -260,9 +348,10 @@ class OpsWriter:
             w.bits(mask, _FIELD_BITS)
         if ext:
             w.uvar(sum(1 << code for code in codes) >> BASE_FIELD_CODES, C_SMALL)
-        for spec in self._wire_fields:
-            if spec.name in fields:
-                self._field(spec, fields[spec.name], ext)
+        todo = [(s.wire_code, s, fields[s.name]) for s in self._wire_fields if s.name in fields]
+        todo += [(OP_ATTR[name].wire_code, OP_ATTR[name], value) for name, value in attrs.items()]
+        for _, spec, value in sorted(todo, key=lambda item: item[0]):
+            self._field(spec, value, ext)
 
     def _field(self, spec: FieldSpec, value: FieldValue, ext: bool = False) -> None:
         w = self.bits
@@ -270,7 +359,9 @@ class OpsWriter:
             w.bits(_EXT_TAGS[spec.coding], 2)  # ValueError: an extension field's coding
         if spec.coding == "enum":
             assert spec.choices is not None
-            if ext:  # an extended op: codes as varints, so a 17th category fits
+            if spec.wire_code >= BASE_FIELD_CODES:  # stepped over by readers in 2-bit groups
+                w.uvar(spec.choices[_key(value)], _EXT_ENUM_GROUP)
+            elif ext:  # an extended op: codes as varints, so a 17th category fits
                 w.uvar(spec.choices[_key(value)], spec.width)
             else:
                 w.bits(spec.choices[_key(value)], spec.width)
@@ -337,6 +428,8 @@ def op_version(op: Op, fields: tuple[FieldSpec, ...] = FIELDS) -> int:
     if op.causal:
         return CAUSAL_VERSION
     body = op.body
+    if op_attrs(op):
+        return 2
     if not isinstance(body, Create | Update):
         return 1
     specs = _SPECS if fields is FIELDS else {spec.name: spec for spec in fields}
@@ -376,6 +469,8 @@ class OpsReader:
         )  # a newer table (a simulated newer hub) has newer rules
         self._by_code = {spec.wire_code: spec for spec in fields}
         self._decodings = {s.name: _decoding(s.choices) for s in fields if s.choices is not None}
+        self._attr_by_code = {s.wire_code: s for s in OP_ATTRS} if knows_attrs(fields) else {}
+        self._attrs: dict[str, Any] = {}  # the op attributes of the op being read
         #: Ops of a newer vocabulary than ours (origin, seq, reason), left out of :meth:`finish`.
         self.skipped: list[tuple[int, int, str]] = []
         self._unknown = False
@@ -424,6 +519,7 @@ class OpsReader:
         if op_type > REDACT:
             raise BodyError("bad_enum", f"unknown op type {op_type}")
         self._unknown = False
+        self._attrs = {}
         if not r.flag():
             self._prev_origin = r.uvar(C_INDEX)
         origin = self._hub(self._prev_origin)
@@ -465,7 +561,52 @@ class OpsReader:
         if self._unknown:
             self.skipped.append((origin, seq, "newer"))
             return
+        attrs = self._attrs
+        if "op" in attrs:
+            if op_type != UPDATE:
+                raise BodyError("bad_op", "op attributes on an op that is not an update")
+            op_type, args = self._attr_op(args, attrs)
+        elif set(attrs) - {"actor"}:
+            raise BodyError("bad_op", f"op attributes {sorted(attrs)} without an op")
+        args["__actor"] = attrs.get("actor", "")
         self._pending.append((op_type, origin, seq, ms << 16 | counter, causal, args))
+
+    def _attr_op(self, args: dict[str, Any], attrs: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """An op beyond today's vocabulary, from an extended update's attributes."""
+        if args.get("fields"):
+            raise BodyError("bad_op", "an extended op with record fields")
+        name = attrs["op"]
+        record: RecordId = args["record"]
+        other: RecordId | None = None
+        if "other_hub" in attrs or "other_seq" in attrs:
+            if "other_seq" not in attrs or "other_hub" not in attrs:
+                raise BodyError("bad_op", f"a {name} op with half its second record")
+            other = RecordId(self._hub(attrs["other_hub"] - 1), attrs["other_seq"])
+        needs_other = name in ("match", "merge", "link")
+        if needs_other != (other is not None):
+            raise BodyError("bad_op", f"a {name} op with the wrong number of records")
+        epoch, other_epoch = attrs.get("epoch") or 0, attrs.get("other_epoch") or 0
+        message = attrs.get("message", "")
+        out: dict[str, Any]
+        if name == "status":
+            if "status" not in attrs:
+                raise BodyError("bad_op", "a status op without its status")
+            out = {"record": record, "status": Status(attrs["status"]), "epoch": epoch,
+                   "message": message}  # fmt: skip
+        elif name == "match":
+            unit = attrs.get("quantity_unit")
+            out = {"need": record, "offer": other, "need_epoch": epoch, "offer_epoch": other_epoch,
+                   "message": message, "quantity": attrs.get("quantity"),
+                   "quantity_unit": QuantityUnit(unit) if unit else None}  # fmt: skip
+        elif name == "merge":
+            out = {"record": record, "duplicate": other, "epoch": other_epoch}
+        elif name == "link":
+            out = {"need": record, "offer": other}
+        else:
+            if "needed" not in attrs:
+                raise BodyError("bad_op", "a confirm op without its answer")
+            out = {"record": record, "needed": attrs["needed"], "epoch": epoch}
+        return _EXT_TYPES[name], out
 
     def _record(self, origin: int, seq: int) -> RecordId:
         if self.r.flag():
@@ -495,6 +636,10 @@ class OpsReader:
         out: dict[str, Any] = {}
         for code in range(mask.bit_length()):
             if mask >> code & 1:
+                attr = self._attr_by_code.get(code)
+                if attr is not None:
+                    self._attrs[attr.name] = self._ext_field(attr, _ATTR_DECODINGS)
+                    continue
                 spec = self._by_code.get(code)
                 if code >= BASE_FIELD_CODES:
                     value = self._ext_field(spec)
@@ -505,7 +650,9 @@ class OpsReader:
                     out[spec.name] = value
         return out
 
-    def _ext_field(self, spec: FieldSpec | None) -> Any:
+    def _ext_field(
+        self, spec: FieldSpec | None, decodings: Mapping[str, Mapping[int, str]] | None = None
+    ) -> Any:
         """An extension field: its 2-bit coding, then its value; unknown ones are stepped over."""
         r = self.r
         tag = r.bits(2)
@@ -518,13 +665,16 @@ class OpsReader:
             return r.flag()
         if coding == "text":
             return self._opt_text(spec.limit if spec else MESSAGE_MAX)
-        code = r.uvar(2)
-        if spec is None or spec.name not in self._decodings:
+        code = r.uvar(_EXT_ENUM_GROUP)
+        decodings = self._decodings if decodings is None else decodings
+        if spec is None or spec.name not in decodings:
             return None
-        return self._code(spec, code)
+        return self._code(spec, code, decodings)
 
-    def _code(self, spec: FieldSpec, code: int) -> Any:
-        table = self._decodings[spec.name]
+    def _code(
+        self, spec: FieldSpec, code: int, decodings: Mapping[str, Mapping[int, str]] | None = None
+    ) -> Any:
+        table = (self._decodings if decodings is None else decodings)[spec.name]
         if code not in table:
             self._unknown = True  # a value from a newer hub: this op is left out, not the frame
             return None
@@ -594,9 +744,14 @@ class OpsReader:
             STATUS: SetStatus,
             MATCH: Match,
             REDACT: Redact,
+            _EXT_TYPES["merge"]: Merge,
+            _EXT_TYPES["link"]: Link,
+            _EXT_TYPES["confirm"]: Confirm,
         }
         for op_type, origin, seq, hlc, causal, args in self._pending:
-            op = Op(origin, seq, hlc, classes[op_type](**fill(args)), causal)
+            filled = fill(args)
+            actor = filled.pop("__actor")
+            op = Op(origin, seq, hlc, classes[op_type](**filled), causal, actor)
             if not self._table_is_ours:
                 out.append(op)
                 continue

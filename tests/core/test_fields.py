@@ -44,12 +44,17 @@ PINNED: dict[str, dict[str, int]] = {
         "create": 0, "update": 1, "status": 2, "match": 3, "redact": 4,
         "create_ext": 5, "update_ext": 6, "causal": 7,
     },
+    "EXT_OP_CODES": {"status": 0, "match": 1, "merge": 2, "link": 3, "confirm": 4},
     "LANGUAGE_CODES": {"": 0, "en": 2, "es": 3, "ht": 4, "vi": 5, "zh": 6, "ar": 7},
 }  # fmt: skip
 PINNED_FIELD_CODES = {
     "category": 0, "urgency": 1, "quantity": 2, "quantity_unit": 3, "area": 4, "note": 5,
     "language": 6, "share_contact": 7, "contact_name": 8, "contact_phone": 9,
-    "contact_location": 10,
+    "contact_location": 10, "expires": 11, "local_note": 12,
+}  # fmt: skip
+PINNED_OP_ATTR_CODES = {
+    "op": 16, "actor": 17, "status": 18, "epoch": 19, "message": 20, "other_hub": 21,
+    "other_seq": 22, "other_epoch": 23, "quantity": 24, "quantity_unit": 25, "needed": 26,
 }  # fmt: skip
 ENUM_TABLES: dict[str, type[StrEnum]] = {
     "KIND_CODES": Kind,
@@ -75,10 +80,30 @@ def test_wire_codes_are_unique_within_each_table(name: str) -> None:
     assert len(set(codes)) == len(codes)
 
 
-def test_field_wire_codes_are_unique_and_fit_todays_mask() -> None:
-    codes = [spec.wire_code for spec in FIELDS]
+def test_every_op_attribute_has_its_pinned_wire_code() -> None:
+    assert {spec.name: spec.wire_code for spec in table.OP_ATTRS} == PINNED_OP_ATTR_CODES
+
+
+def test_field_and_op_attribute_codes_never_share_a_bit_of_the_mask() -> None:
+    codes = [spec.wire_code for spec in (*FIELDS, *table.OP_ATTRS)]
     assert len(set(codes)) == len(codes)
-    assert max(codes) < table.BASE_FIELD_CODES
+
+
+def test_fields_before_this_release_fit_todays_mask_and_new_ones_are_extensions() -> None:
+    old = [spec for spec in FIELDS if spec.name not in ("expires", "local_note")]
+    assert max(spec.wire_code for spec in old) < table.BASE_FIELD_CODES
+    assert table.FIELD["expires"].wire_code >= table.BASE_FIELD_CODES
+    assert table.FIELD["local_note"].wire_code >= table.BASE_FIELD_CODES
+
+
+def test_extension_codings_are_ones_every_reader_can_step_over() -> None:
+    for spec in (*FIELDS, *table.OP_ATTRS):
+        if spec.wire_code >= table.BASE_FIELD_CODES:
+            assert spec.coding in ("count", "flag", "text", "enum"), spec.name
+
+
+def test_the_note_kept_at_this_hub_is_the_only_local_field() -> None:
+    assert {"local_note"} == table.LOCAL_FIELDS
 
 
 @pytest.mark.parametrize("name", sorted(ENUM_TABLES))
@@ -102,8 +127,8 @@ def test_each_enum_code_fits_its_fields_width() -> None:
             assert max(spec.choices.values()) < 1 << spec.width, spec.name
 
 
-def test_private_fields_are_the_contact_and_are_redacted() -> None:
-    assert {"contact_name", "contact_phone", "contact_location"} == PRIVATE_FIELDS
+def test_private_fields_are_the_contact_and_the_local_note_and_are_redacted() -> None:
+    assert {"contact_name", "contact_phone", "contact_location", "local_note"} == PRIVATE_FIELDS
     assert all(spec.redacted for spec in FIELDS if spec.private)
 
 
@@ -114,6 +139,7 @@ RAW = {
     "quantity_unit": "units", "area": "Vieux-Port", "note": "Bandages, gauze;\nçà et là 💧",
     "language": "ht", "share_contact": "yes", "contact_name": "Zoë Ng",
     "contact_phone": "+509 3412-0000", "contact_location": "Rue 4\nblue gate",
+    "expires": "1763500000000", "local_note": "gate code 4412",
 }  # fmt: skip
 HUB = 0x0BADC0DE
 MS = 1_763_448_000_000
@@ -138,7 +164,10 @@ def _through_every_layer() -> tuple[dict[str, Any], Any, dict[str, Any], dict[st
     return values, record, public, row
 
 
-@pytest.mark.parametrize("spec", FIELDS, ids=[spec.name for spec in FIELDS])
+EXPORTED = [spec for spec in FIELDS if not spec.local]
+
+
+@pytest.mark.parametrize("spec", EXPORTED, ids=[spec.name for spec in EXPORTED])
 def test_every_field_survives_draft_op_json_frame_fold_and_interchange(spec: Any) -> None:
     values, record, public, row = _through_every_layer()
     expected = values[spec.name]
@@ -152,6 +181,13 @@ def test_every_field_survives_draft_op_json_frame_fold_and_interchange(spec: Any
         node = node[part]
     assert node == expected
     assert row[spec.csv] == (str(expected).lower() if isinstance(expected, bool) else str(expected))
+
+
+def test_a_local_field_survives_to_the_record_but_is_never_written_to_a_file() -> None:
+    _, record, public, row = _through_every_layer()
+    assert record.local_note == RAW["local_note"]
+    assert "local_note" not in public
+    assert "local_note" not in row
 
 
 def test_the_walk_covers_every_plain_field() -> None:

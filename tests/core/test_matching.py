@@ -168,3 +168,20 @@ def test_the_ranking_does_not_depend_on_the_order_offers_arrive_in(order: list[i
         offer(), offer(quantity=3, quantity_unit=QuantityUnit.PEOPLE),
     ]  # fmt: skip
     assert ranked(n, *(pool[i] for i in order), limit=6) == ranked(n, *pool, limit=6)
+
+
+def test_an_offer_the_resident_asked_for_comes_before_every_other() -> None:
+    near, asked = offer(), offer(area="market")
+    n = need(linked=(asked.id,))
+    assert ranked(n, near, asked) == [asked, near]
+    assert ranked(need(), near, asked) == [near, asked]
+
+
+def test_a_partial_match_takes_what_it_claimed_not_the_whole_need() -> None:
+    from fieldkit.core.fold import Claim
+
+    o = offer(quantity=40, quantity_unit=QuantityUnit.UNITS)
+    n = need(quantity=30, quantity_unit=QuantityUnit.UNITS, status=Status.MATCHED, matches=(o.id,))
+    claim = Claim(9, 1, 1, n.id, o.id, 0, 0, 12, QuantityUnit.UNITS)
+    assert remaining(replace(o, claims=(claim,)), [n]) == 28
+    assert remaining(o, [n]) == 10  # without a claimed quantity, the need's own

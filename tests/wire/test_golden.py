@@ -42,7 +42,12 @@ def test_todays_encoder_writes_each_golden_frame_byte_for_byte(name: str) -> Non
 
 def test_the_golden_frames_cover_every_op_type_private_and_unusual_values() -> None:
     ops = [op for name in NAMES for op in _load(name)[1]["message"].get("ops", [])]  # type: ignore[attr-defined]
-    assert {op["op"] for op in ops} == {"create", "update", "status", "match", "redact"}
+    assert {op["op"] for op in ops} == {
+        "create", "update", "status", "match", "redact", "merge", "link", "confirm",
+    }  # fmt: skip
+    assert any("actor" in op for op in ops)  # the coordinator's name on the wire
+    assert any("quantity" in op for op in ops if op["op"] == "match")
+    assert any("expires" in op.get("fields", {}) for op in ops)
     texts = json.dumps(ops, ensure_ascii=False)
     for needle in ("contact_phone", "tl-PH", "imported-row-17"):
         assert needle in texts

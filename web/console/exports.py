@@ -28,7 +28,7 @@ from fieldkit.app.netkey import network_key
 from fieldkit.app.passphrase import session_key
 from fieldkit.core.fields import Kind, Status
 from fieldkit.core.ops import hub_name
-from fieldkit.errors import BundleError
+from fieldkit.errors import BundleError, FormBodyError
 from fieldkit.sync.bundle_file import bundle_stream, import_bundle_file
 from fieldkit.web.console.pages import NO_STORE, ConsolePages
 from fieldkit.web.console.session import Session, csrf_ok
@@ -49,12 +49,9 @@ FILES: dict[str, tuple[str, str]] = {  # name: (format, media type)
 }
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _limited(receive: Receive, limit: int) -> Receive:
-    """``receive``, refusing a body once more than ``limit`` bytes have arrived."""
+    """``receive``, refusing a body (FormBodyError 413) once more than ``limit`` bytes have
+    arrived."""
     seen = 0
 
     async def wrapped() -> Message:
@@ -62,7 +59,7 @@ def _limited(receive: Receive, limit: int) -> Receive:
         message = await receive()
         seen += len(message.get("body", b""))
         if seen > limit:
-            raise _TooLarge
+            raise FormBodyError(413, "the body is too large")
         return message
 
     return wrapped
@@ -207,7 +204,7 @@ class ConsoleExports:
         limited = Request(request.scope, _limited(request.receive, self.bundle_max + _CHUNK))
         try:
             form = await limited.form(max_files=1, max_fields=2, max_part_size=4096)
-        except _TooLarge:
+        except FormBodyError:
             return await self._page(request, session, 413, error=too_large)
         except HTTPException:
             return await self._page(

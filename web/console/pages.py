@@ -1,5 +1,10 @@
 """The coordinator console's pages: sign-in, the queues, a record with its audit trail and
-suggested matches, and the actions (match, fulfilled, cancel, reopen).
+suggested matches, and the actions (match, fulfilled, cancel, reopen, merge a duplicate),
+and notices (post, edit, withdraw, with an area and an expiry).
+
+Flags for a person, never silent decisions: claims that together take more than a record
+has (two coordinators on partitioned hubs), likely duplicates, needs older than
+``web.still_needed_hours`` ("still needed?").
 
 Served only over HTTPS (see :mod:`fieldkit.web.console.app`). Every page but sign-in needs a
 session; every form carries a CSRF token; private fields (contact, exact location) appear only
@@ -23,11 +28,26 @@ from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.app.passphrase import PASSPHRASE_KEY, session_key, verify_passphrase
 from fieldkit.core.clock import physical_ms
-from fieldkit.core.fields import Category, Kind, Status
+from fieldkit.core.duplicates import duplicates_of, likely_duplicates
+from fieldkit.core.fields import NOTE_MAX, Category, Kind, QuantityUnit, Status, Urgency
 from fieldkit.core.fold import Record
+from fieldkit.core.freshness import on_board, still_needed
 from fieldkit.core.matching import SERVING, Suggestion, adjacency, needs_for, offers_for, remaining
-from fieldkit.core.ops import MESSAGE_MAX, Create, Match, Op, RecordId, Redact, SetStatus, hub_name
-from fieldkit.errors import FieldkitError, NotFound
+from fieldkit.core.ops import (
+    MESSAGE_MAX,
+    Confirm,
+    Create,
+    Link,
+    Match,
+    Merge,
+    Op,
+    RecordId,
+    Redact,
+    SetStatus,
+    hub_name,
+)
+from fieldkit.core.records import parse_draft
+from fieldkit.errors import FieldkitError, NotFound, ValidationError
 from fieldkit.web.console.reasons import age_text, reason_text
 from fieldkit.web.console.session import (
     COOKIE,
@@ -81,6 +101,24 @@ class ConsolePages:
         self.revoked = Revoked()
         self.near = adjacency({area.id: area.adjacent for area in config.areas})
         self.status_page = status_page
+        self.still_needed_ms = config.still_needed_hours * 3_600_000
+
+    def flags(self, records: list[Record]) -> dict[RecordId, list[str]]:
+        """What a person should look at, per record: over-claimed, still needed?, duplicate."""
+        now = self.hub.wall()
+        out: dict[RecordId, list[str]] = {r.id: [] for r in records}
+        for r in records:
+            if r.claim_conflict:
+                out[r.id].append("conflict")
+            if still_needed(r, now, self.still_needed_ms):
+                out[r.id].append("stale")
+            if r.merged_into:
+                out[r.id].append("merged")
+        for dup in likely_duplicates(records):
+            for rid in (dup.first, dup.second):
+                if "duplicate" not in out[rid]:
+                    out[rid].append("duplicate")
+        return out
 
     def routes(self) -> list[Route]:
         routes = [
@@ -92,6 +130,11 @@ class ConsolePages:
             Route("/record/{rid}", self.record, methods=["GET", "HEAD"]),
             Route("/record/{rid}/match", self.match, methods=["POST"]),
             Route("/record/{rid}/status", self.set_status, methods=["POST"]),
+            Route("/record/{rid}/merge", self.merge, methods=["POST"]),
+            Route("/notices", self.notices, methods=["GET", "HEAD"]),
+            Route("/notices", self.post_notice, methods=["POST"]),
+            Route("/record/{rid}/notice", self.edit_notice, methods=["POST"]),
+            Route("/record/{rid}/withdraw", self.withdraw_notice, methods=["POST"]),
         ]
         if self.status_page is not None:
             routes.append(Route("/hub/status", self.hub_status, methods=["GET", "HEAD"]))
@@ -244,6 +287,7 @@ class ConsolePages:
         return self.page(
             request, "queue.html", session=session, csrf=await self._csrf(session),
             records=records[:PAGE], more=len(records) > PAGE, page=page, filters=filters,
+            flags=self.flags(records[:PAGE]), flag_labels=FLAG_LABELS,
             kinds=(Kind.NEED, Kind.OFFER), statuses=list(Status), categories=list(Category),
             now_ms=self.hub.wall(), query=lambda **c: urlencode({**filters, **c}),
         )  # fmt: skip
@@ -303,6 +347,23 @@ class ConsolePages:
             )
         return []
 
+    async def duplicates(self, record: Record) -> list[tuple[Record, str]]:
+        """Likely duplicates of a need, from the needs of its category and area."""
+        if record.kind is not Kind.NEED:
+            return []
+        others: dict[RecordId, Record] = {}
+        for status in (Status.OPEN, Status.MATCHED):
+            for other in await self.hub.store.list_records(
+                kind=Kind.NEED, status=status, category=record.category, area=record.area,
+                limit=CANDIDATES,
+            ):  # fmt: skip
+                others[other.id] = other
+        out = []
+        for dup in duplicates_of(record, others.values()):
+            other = others[dup.second if dup.first == record.id else dup.first]
+            out.append((other, ", ".join(str(WHY_LABELS[w]) for w in dup.why)))
+        return out
+
     async def _remaining(self, offer: Record) -> int | None:
         served = [n for n in [await self.hub.store.get(rid) for rid in offer.matches] if n]
         return remaining(offer, served)
@@ -324,6 +385,7 @@ class ConsolePages:
         lang = self.r.language(request)
         suggestions = await self.suggestions(record)
         matched = [m for m in [await self.hub.store.get(rid) for rid in record.matches] if m]
+        linked = [m for m in [await self.hub.store.get(rid) for rid in record.linked] if m]
         history = [
             {
                 "when": physical_ms(entry.op.hlc),
@@ -343,7 +405,10 @@ class ConsolePages:
             ],
             matched=matched, history=history, now_ms=self.hub.wall(), error=error,
             remaining=await self._remaining(record) if record.kind is Kind.OFFER else None,
-            message_max=MESSAGE_MAX,
+            message_max=MESSAGE_MAX, flags=self.flags([record])[record.id],
+            flag_labels=FLAG_LABELS, duplicates=await self.duplicates(record), linked=linked,
+            units=list(QuantityUnit), note_max=NOTE_MAX,
+            expires_in=_hours_left(record.expires, self.hub.wall()),
         )  # fmt: skip
 
     # --- actions ----------------------------------------------------------------------------
@@ -366,8 +431,14 @@ class ConsolePages:
                 request, session, record, 400, N_("The message is too long."),
             )  # fmt: skip
         need, offer = (record.id, other) if record.kind is Kind.NEED else (other, record.id)
+        quantity_text = form.get("quantity", "").strip()
+        quantity = int(quantity_text) if quantity_text.isdigit() else None
+        if quantity_text and not (quantity and 1 <= quantity <= 100_000):
+            return await self._record_page(
+                request, session, record, 400, N_("Give the quantity as a whole number."),
+            )  # fmt: skip
         try:
-            await self.hub.match(need, offer, message, by=session.name)
+            await self.hub.match(need, offer, message, by=session.name, quantity=quantity)
         except FieldkitError as exc:
             return await self._record_page(request, session, record, 400, str(exc))
         return RedirectResponse(f"/record/{record.id}", 303, NO_STORE)
@@ -391,6 +462,109 @@ class ConsolePages:
         await self.hub.set_status(record.id, status, message, by=session.name)
         return RedirectResponse(f"/record/{record.id}", 303, NO_STORE)
 
+    async def merge(self, request: Request) -> Response:
+        signed = await self._signed_form(request)
+        if isinstance(signed, Response):
+            return signed
+        session, form = signed
+        try:
+            record = await self._record(request)
+            duplicate = RecordId.parse(form.get("duplicate", ""))
+            await self.hub.merge(record.id, duplicate, by=session.name)
+        except NotFound as exc:
+            return self.message(request, 404, str(exc))
+        except ValueError:
+            return self.message(request, 400, N_("Pick a record to merge."))
+        except FieldkitError as exc:
+            return await self._record_page(request, session, record, 400, str(exc))
+        return RedirectResponse(f"/record/{record.id}", 303, NO_STORE)
+
+    # --- notices ----------------------------------------------------------------------------
+
+    async def _notices_page(
+        self, request: Request, session: Session, status: int = 200,
+        errors: dict[str, Any] | None = None, form: dict[str, str] | None = None,
+    ) -> Response:  # fmt: skip
+        now = self.hub.wall()
+        notices = await self.hub.store.list_records(kind=Kind.NOTICE, limit=PAGE)
+        return self.page(
+            request, "notices.html", status, session=session, csrf=await self._csrf(session),
+            notices=[(n, on_board(n, now), _hours_left(n.expires, now)) for n in notices],
+            errors=errors or {}, form=form or {}, categories=list(Category), note_max=NOTE_MAX,
+            now_ms=now,
+        )  # fmt: skip
+
+    async def notices(self, request: Request) -> Response:
+        session = await self.session(request)
+        if session is None:
+            return self._to_signin(request)
+        return await self._notices_page(request, session)
+
+    def _notice_fields(self, form: dict[str, str]) -> dict[str, str]:
+        """The notice form as :func:`parse_draft` fields: expiry given in hours from now."""
+        hours = form.get("expires_hours", "").strip()
+        raw = {
+            "kind": "notice", "category": form.get("category", ""),
+            "urgency": form.get("urgency", "") or Urgency.TODAY.value,
+            "area": form.get("area", ""), "note": form.get("note", ""),
+        }  # fmt: skip
+        if hours:
+            raw["expires"] = (
+                str(self.hub.wall() + int(hours) * 3_600_000)
+                if hours.isdigit() and 0 < int(hours) <= 24 * 365
+                else "bad"
+            )
+        return raw
+
+    async def post_notice(self, request: Request) -> Response:
+        signed = await self._signed_form(request)
+        if isinstance(signed, Response):
+            return signed
+        session, form = signed
+        try:
+            draft = parse_draft(self._notice_fields(form), self.config.area_names())
+        except ValidationError as exc:
+            return await self._notices_page(request, session, 400, exc.by_field(), form)
+        notice = await self.hub.post_notice(draft, by=session.name)
+        return RedirectResponse(f"/record/{notice.id}", 303, NO_STORE)
+
+    async def edit_notice(self, request: Request) -> Response:
+        signed = await self._signed_form(request)
+        if isinstance(signed, Response):
+            return signed
+        session, form = signed
+        try:
+            record = await self._record(request)
+        except NotFound as exc:
+            return self.message(request, 404, str(exc))
+        if record.kind is not Kind.NOTICE:
+            return self.message(request, 400, N_("Only a notice can be edited here."))
+        raw = self._notice_fields({"category": record.category.value, **form})
+        try:
+            draft = parse_draft(raw, self.config.area_names())
+        except ValidationError as exc:
+            error = "; ".join(e.message for e in exc.errors)
+            return await self._record_page(request, session, record, 400, error)
+        fields: dict[str, Any] = {"area": draft.area, "note": draft.note}
+        if "expires" in raw:
+            fields["expires"] = draft.expires
+        await self.hub.edit_notice(record.id, fields, by=session.name)
+        return RedirectResponse(f"/record/{record.id}", 303, NO_STORE)
+
+    async def withdraw_notice(self, request: Request) -> Response:
+        signed = await self._signed_form(request)
+        if isinstance(signed, Response):
+            return signed
+        session, _ = signed
+        try:
+            record = await self._record(request)
+        except NotFound as exc:
+            return self.message(request, 404, str(exc))
+        if record.kind is not Kind.NOTICE:
+            return self.message(request, 400, N_("Only a notice can be withdrawn."))
+        await self.hub.withdraw_notice(record.id, by=session.name)
+        return RedirectResponse(f"/record/{record.id}", 303, NO_STORE)
+
     async def hub_status(self, request: Request) -> Response:
         if await self.session(request) is None or self.status_page is None:
             return self._to_signin(request)
@@ -411,7 +585,37 @@ def describe(op: Op, record: RecordId, lang: Language) -> str:
         return _("matched with %(other)s") % {"other": str(other)}
     if isinstance(body, Redact):
         return _("personal data redacted")
+    if isinstance(body, Merge):
+        if body.duplicate == record:
+            return _("merged into %(other)s") % {"other": str(body.record)}
+        return _("duplicate %(other)s merged into this") % {"other": str(body.duplicate)}
+    if isinstance(body, Link):
+        if body.need == record:
+            return _("resident asked for offer %(other)s") % {"other": str(body.offer)}
+        return _("asked for by need %(other)s") % {"other": str(body.need)}
+    if isinstance(body, Confirm):
+        return _("resident: still needed") if body.needed else _("resident: no longer needed")
     return _("changed: %(fields)s") % {"fields": ", ".join(sorted(body.fields))}
+
+
+FLAG_LABELS = {
+    "conflict": N_("Claimed more than once: check with both coordinators"),
+    "stale": N_("Still needed?"),
+    "duplicate": N_("Likely duplicate"),
+    "merged": N_("Merged into another record"),
+}
+WHY_LABELS = {
+    "same_phone": N_("same phone"),
+    "same_name": N_("same name"),
+    "similar_note": N_("near-identical note"),
+}
+
+
+def _hours_left(expires: int | None, now_ms: int) -> int | None:
+    """Whole hours until ``expires`` (0 once passed), or None without an expiry."""
+    if expires is None:
+        return None
+    return max(0, -(-(expires - now_ms) // 3_600_000))
 
 
 def _message_of(op: Op) -> str:

@@ -4,6 +4,7 @@ field, per-token rate limits, and the token's name in the audit trail."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 
@@ -11,7 +12,7 @@ from fieldkit.app.hub import Hub
 from fieldkit.app.tokens import create_token, revoke_token
 from fieldkit.core.ops import RecordId
 from fieldkit.core.records import Category, Draft, Kind, QuantityUnit, Status, Urgency
-from fieldkit.web.api import plain_port_routes
+from fieldkit.web.api import ApiLimits, plain_port_routes
 from fieldkit.web.api_spec import OPERATIONS, PREFIX, openapi
 from fieldkit.web.app import create_app
 from tests.web.api.conftest import TOKEN_NAME, Api
@@ -273,3 +274,11 @@ async def test_the_openapi_document_is_served_and_describes_every_route(api: Api
     described = {(path, m) for path, item in document["paths"].items() for m in item}
     assert declared <= described
     assert described - declared == {(f"{PREFIX}/openapi.json", "get")}
+
+
+def test_the_readme_states_the_rate_limits_the_hub_applies() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    limits = ApiLimits()
+    per_token, unknown = limits.per_token, limits.unknown
+    assert f"{per_token.burst} requests at once, then {per_token.per_second:g} a second" in readme
+    assert f"({unknown.burst},\nthen {unknown.per_second:g} a second)" in readme

@@ -4,6 +4,7 @@ content type, headers, body) as the document says."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from schemathesis.checks import positive_data_acceptance
 from starlette.types import ASGIApp
 
 from fieldkit.app.hub import Hub, create_identity
-from fieldkit.app.tokens import create_token
+from fieldkit.app.tokens import create_token, new_token
 from fieldkit.core.records import Category, Draft, Kind, QuantityUnit, Urgency
 from fieldkit.store.sqlite import Store
 from fieldkit.web.api import ApiLimits
@@ -39,8 +40,28 @@ NEED = Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside", note="family
 @dataclass(frozen=True)
 class Live:
     url: str
-    session: requests.Session
+    session: requests.Session  # carries the token
+    bare: requests.Session  # carries nothing: schemathesis adds the token (ApiToken)
     ca: str
+    token: str
+
+
+#: The live hub's token, known before it starts (schemathesis asks :class:`ApiToken` for it
+#: while it collects the cases).
+TOKEN_BYTES = secrets.token_bytes(32)
+TOKEN = new_token(lambda _: TOKEN_BYTES)
+
+
+@schema.auth()
+class ApiToken:
+    """The token given the way schemathesis knows of, so that a negative case that leaves the
+    Authorization header out on purpose goes without it (and must get its 401)."""
+
+    def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str:
+        return TOKEN
+
+    def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +79,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 await hub.submit(
                     replace(NEED, kind=kind, area=("riverside", "downtown")[i % 3 % 2])
                 )
-            token = await create_token(store, "schemathesis", time.time())
+            token = await create_token(
+                store, "schemathesis", time.time(), random_bytes=lambda _: TOKEN_BYTES
+            )
             unlimited = RateLimiter(burst=100_000, per_second=1000)  # tests/web/api/test_api.py
             generous = ApiLimits(per_token=unlimited, unknown=unlimited)  # checks the limits
             yield create_console_app(hub, make_config(folder), api_limits=generous), token
@@ -68,8 +91,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify; no proxies
         session.verify = str(ca)
         session.headers["Authorization"] = f"Bearer {token}"
-        yield Live(url, session, str(ca))
+        bare = requests.Session()
+        bare.trust_env = False
+        bare.verify = str(ca)
+        assert token == TOKEN
+        yield Live(url, session, bare, str(ca), token)
         session.close()
+        bare.close()
 
 
 @schema.parametrize()
@@ -81,7 +109,7 @@ def test_every_operation_answers_as_its_document_says(case: schemathesis.Case, l
         # (what the hub cleans text of): such a notice is a 422 naming its field, not a 2xx.
         excluded.append(positive_data_acceptance)
     case.call_and_validate(
-        base_url=live.url, session=live.session, verify=live.ca, excluded_checks=excluded
+        base_url=live.url, session=live.bare, verify=live.ca, excluded_checks=excluded
     )
 
 

@@ -204,7 +204,7 @@ def report(args: argparse.Namespace, soak: Soak) -> None:
     ratio = log_rate_last / log_rate_first if log_rate_first else float(log_rate_last > 0)
     print(f"log_rate_ratio_vs_first: {ratio:.3f}")
     print(f"errors_logged: {len(errors)}")
-    print("rss_mb_by_sample: " + " ".join(f"{s.rss_kb / 1024:.1f}" for s in soak.samples))
+    print("rss_mb_by_sample " + " ".join(f"{s.rss_kb / 1024:.1f}" for s in soak.samples))
     for line in errors[:10]:
         print(f"  {line}", file=sys.stderr)
 

@@ -83,8 +83,9 @@ def expand(ranges: Mapping[int, Iterable[tuple[int, int]]]) -> set[tuple[int, in
 class SyncSettings:
     """Timings in milliseconds of radio time."""
 
-    debounce: int = 10 * 60_000  # summarise a change this long after it (pushes move ops;
-    # summaries are for repair and for neighbours that were away)
+    debounce: int = 20 * 60_000  # summarise a change this long after it at the latest (pushes
+    # move ops; summaries are for repair and for neighbours that were away; ``settle`` and
+    # gaps bring repair sooner)
     jitter: int = 4_000  # random spread of every scheduled send: hubs must not fall in step
     forward: int = 30_000  # new ops wait up to this long before we pass them on, so that a
     # neighbour that passes them on first is overheard and we need not
@@ -98,12 +99,14 @@ class SyncSettings:
     summary_origins: int = 24  # a summary lists at most this many origins (a full frame's
     # worth at seqs up to 2^24); a hub holding more lists a share in turn (Summary.partial)
     riding_origins: int = 8  # at most this many when it rides on a frame of ops
+    settle: int = 3 * 60_000  # summarise this long after the last change, if none follows it:
+    # a busy spell's last losses are repaired minutes after it ends, not at the next debounce
 
 
 #: The timings a hub's config may set (``[sync]``, in seconds: ``debounce_s`` …).
 TUNABLE_TIMINGS = (
     "debounce", "jitter", "forward", "heartbeat_min", "heartbeat_max", "heartbeat_alone",
-    "peer_timeout",
+    "peer_timeout", "settle",
 )  # fmt: skip
 
 #: Named timings (``sync.profile``). ``fixed``: a hub that stays put among the same
@@ -115,11 +118,11 @@ SYNC_PROFILES: Mapping[str, SyncSettings] = {
     "fixed": SyncSettings(),
     "runner": SyncSettings(
         debounce=60_000, forward=10_000, heartbeat_min=60_000, heartbeat_max=5 * 60_000,
-        heartbeat_alone=20_000, peer_timeout=15 * 60_000,
+        heartbeat_alone=20_000, peer_timeout=15 * 60_000, settle=30_000,
     ),
     "mains": SyncSettings(
         debounce=2 * 60_000, forward=15_000, heartbeat_min=3 * 60_000,
-        heartbeat_max=10 * 60_000, heartbeat_alone=60_000,
+        heartbeat_max=10 * 60_000, heartbeat_alone=60_000, settle=60_000,
     ),
 }  # fmt: skip
 
@@ -206,6 +209,12 @@ class SyncEngine:
     listed: dict[int, int] = field(default_factory=dict)
     rotation: int = 0
     _planned_rotation: int = 0
+    gaps_told: dict[tuple[int, int], int] = field(default_factory=dict)  # lost op → told at
+    settle_at: int | None = None  # summarise then, if nothing changes before
+    #: Neighbours whose summaries, since our ops last changed or we last summarised, said
+    #: they hold exactly what we hold (see :meth:`redundant`).
+    echoed: set[int] = field(default_factory=set)
+    must_tell: bool = False  # a summary is due that must go out (new neighbour, our version)
 
     def __post_init__(self) -> None:
         if self.summary_due == 0:  # announce ourselves at start-up, not in step with others
@@ -218,6 +227,7 @@ class SyncEngine:
         self, sender: int, summary: Summary, mine: Mapping[int, int], now: int
     ) -> None:
         known = self.peers[sender].summary if sender in self.peers else None
+        held = mine
         peer = self._peer(sender, summary, now)
         if summary.partial:  # it says nothing of the origins it leaves out
             peer.summary = _merged(known, summary)
@@ -225,6 +235,8 @@ class SyncEngine:
         else:
             peer.summary = summary
         peer.reads = summary.reads
+        if _same(peer.summary, held) and summary.reads == self.summary_reads():
+            self.echoed.add(sender)
         if summary.reads > 1:
             self._announce(now)
         lacks = sorted(expand(missing(mine, summary)))[: self.settings.push_limit]
@@ -235,6 +247,22 @@ class SyncEngine:
             if op_id not in self.held:
                 later = now + self.rng.randrange(self.settings.forward + 1)
                 self.forwarding.setdefault(op_id, later)
+
+    def redundant(self, summary: Summary) -> bool:
+        """Every neighbour said, since our ops last changed, that it holds exactly what we
+        hold: our summary would tell none of them anything, so it is left out. (One
+        neighbour's echo is not enough: on a line, the hub on our other side never heard it.)
+        A summary that shows a gap, or must go out (a new neighbour, our version), goes."""
+        return (
+            not self.must_tell
+            and not summary.extra
+            and bool(self.peers)
+            and self.echoed >= self.peers.keys()
+        )
+
+    def suppressed(self, now: int) -> None:
+        """A due summary left out as :meth:`redundant`: as if sent (the heartbeat backs off)."""
+        self.sent_summary(now)
 
     def heard_version(self, sender: int, version: int, now: int) -> None:
         """A frame from ``sender`` in wire ``version``: it reads at least that."""
@@ -290,11 +318,30 @@ class SyncEngine:
             for hub, peer in self.peers.items()
         )
 
+    def gaps(self, mine: Mapping[int, int], beyond: Mapping[int, Iterable[int]], now: int) -> None:
+        """We hold ops past a gap (``beyond``): a loss, most likely. Once a push or forward
+        of it on its way had time to arrive, summarise (its extras show the gap): a
+        neighbour that holds the lost op passes it on, rather than at the next debounce."""
+        lost = {
+            (origin, seq)
+            for origin, seqs in beyond.items()
+            for seq in range(mine.get(origin, 0) + 1, max(seqs, default=0))
+            if seq not in seqs
+        }
+        lost -= self.unreadable  # not a loss: a newer hub's vocabulary, left out
+        again = now - self.settings.heartbeat_min  # told, yet still lacking: tell again
+        if any(self.gaps_told.get(op_id, again) <= again for op_id in lost):
+            self.gaps_told = dict.fromkeys(lost, now)
+            wait = 2 * self._window() + self.rng.randrange(self.settings.jitter + 1)
+            self._summary_at(now + wait)
+
     def changed(self, now: int) -> None:
         """Our ops changed (a submission, or ops received): summarise after the debounce
         (counted from the first change not yet summarised: busy hours still get summaries)."""
         due = now + self.settings.debounce + self.rng.randrange(self.settings.jitter + 1)
         self.summary_due = due if self.summary_due is None else min(self.summary_due, due)
+        self.settle_at = now + self.settings.settle + self.rng.randrange(self.settings.jitter + 1)
+        self.echoed.clear()
         self.heartbeat = self.settings.heartbeat_min
         self.next_heartbeat = due + self._spread(self.heartbeat)
 
@@ -335,6 +382,10 @@ class SyncEngine:
             if summary.partial:
                 self.rotation = self._planned_rotation
         self.summary_due = None
+        if summary is None or not summary.partial:  # a share rode on data: settle still due
+            self.settle_at = None
+        self.must_tell = False
+        self.echoed.clear()
         self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
                              self.settings.heartbeat_max)  # fmt: skip
         if not self.peers:  # alone: a runner may pass by any minute, so speak up more often
@@ -375,6 +426,7 @@ class SyncEngine:
     def _announce(self, now: int) -> None:
         if not self.announcing and self.reads > 1:
             self.announcing = True
+            self.must_tell = True
             self._summary_soon(now)  # neighbours learn it now, not at the next heartbeat
 
     def _release(self, now: int) -> None:
@@ -383,6 +435,10 @@ class SyncEngine:
         for op_id in [i for i, too_low in self.held.items() if too_low < version]:
             del self.held[op_id]
             self.forwarding.setdefault(op_id, now)
+
+    def _summary_due(self) -> int | None:
+        times = [t for t in (self.summary_due, self.settle_at) if t is not None]
+        return min(times) if times else None
 
     def summary_may_ride(self, now: int) -> bool:
         """A summary is pending and due within half the debounce: let it ride on data."""
@@ -398,14 +454,17 @@ class SyncEngine:
         if peer is None:
             peer = self.peers[sender] = Peer(summary or Summary({}), now)
             if summary is None:  # someone new in range, who has not said what it holds:
+                self.must_tell = True
                 self._summary_soon(now)  # tell it what we hold, and it will tell us
         peer.last_heard = now
         peer.frames += 1
         return peer
 
     def _summary_soon(self, now: int) -> None:
-        soon = now + self.rng.randrange(self.settings.jitter + 1)
-        self.summary_due = soon if self.summary_due is None else min(self.summary_due, soon)
+        self._summary_at(now + self.rng.randrange(self.settings.jitter + 1))
+
+    def _summary_at(self, when: int) -> None:
+        self.summary_due = when if self.summary_due is None else min(self.summary_due, when)
 
     def _spread(self, interval: int) -> int:
         """``interval`` plus up to a quarter more, at random: hubs must not fall into step."""
@@ -465,7 +524,8 @@ class SyncEngine:
             self.own_floor = mine.get(self.hub, 0)
         if now < self.not_before:
             return Wait(self.not_before)
-        if self.summary_due is not None and self.summary_due <= now:
+        due_at = self._summary_due()
+        if due_at is not None and due_at <= now:
             return SendSummary()
         if self.held:
             self._release(now)
@@ -527,8 +587,9 @@ class SyncEngine:
 
     def _wake_time(self, now: int) -> int | None:
         times = [self.next_heartbeat, self.not_before]
-        if self.summary_due is not None:
-            times.append(self.summary_due)
+        due_at = self._summary_due()
+        if due_at is not None:
+            times.append(due_at)
         if self.request is not None:
             times.append(self.request.deadline)
         if self.want_at is not None:
@@ -541,6 +602,12 @@ class SyncEngine:
     def _forget(self, now: int) -> None:
         timeout = self.settings.peer_timeout
         self.peers = {h: p for h, p in self.peers.items() if now - p.last_heard < timeout}
+
+
+def _same(theirs: Summary, mine: Mapping[int, int]) -> bool:
+    """They hold exactly our ops (as far as their summaries said), and no gap."""
+    top = {o: s for o, s in theirs.vector.items() if s}
+    return not theirs.extra and top == {o: s for o, s in mine.items() if s}
 
 
 def _merged(known: Summary | None, partial: Summary) -> Summary:

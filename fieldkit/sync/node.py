@@ -84,6 +84,7 @@ class GossipStats:
     bytes_in: int = 0
     control_bytes_out: int = 0
     summaries_out: int = 0
+    summaries_suppressed: int = 0  # due, but neighbours had just said the same
     wants_out: int = 0
     data_bytes_out: int = 0
     ops_in_new: int = 0
@@ -178,6 +179,9 @@ class GossipNode:
             self.engine.heard_ops(env.sender, ids, now, fresh)
             if new:
                 self.engine.changed(now)
+                beyond = await self.replica.held_beyond()
+                if beyond:
+                    self.engine.gaps(await self.replica.version_vector(), beyond, now)
             if msg.summary is not None:  # a summary that rode along: as if sent on its own
                 vector = await self.replica.version_vector()
                 self.engine.heard_summary(env.sender, msg.summary, vector, now)
@@ -195,6 +199,10 @@ class GossipNode:
         action = self.engine.next_action(mine, now, beyond)
         if isinstance(action, SendSummary):
             summary = await self._summary(mine)
+            if self.engine.redundant(summary):
+                self.engine.suppressed(now)
+                self.stats.summaries_suppressed += 1
+                return await self.next_payload(now)
             payload = codec.encode_envelope(
                 self.key, Envelope(self.hub, self._next_counter(), summary)
             )
@@ -231,16 +239,19 @@ class GossipNode:
                 self.key, self.hub, counter, ops, self.budget, None, version, self.fields
             )
             riding = 0
+            riding_summary = None
             if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
-                summary = await self._summary(mine, riding=True)
+                riding_summary = await self._summary(mine, riding=True)
+            if riding_summary is not None and not self.engine.redundant(riding_summary):
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
                     both, fitted_both = codec.pack_ops(
-                        self.key, self.hub, counter, ops, self.budget, summary, version, self.fields
-                    )
+                        self.key, self.hub, counter, ops, self.budget, riding_summary, version,
+                        self.fields,
+                    )  # fmt: skip
                     if fitted_both == fitted:  # only if it displaces no op
                         riding = len(both) - len(payload)
                         payload = both
-                        self.engine.sent_summary(now, summary)
+                        self.engine.sent_summary(now, riding_summary)
                         self.stats.summaries_out += 1
             sent = ops[:fitted]
             self.engine.sent_ops(((op.origin, op.seq) for op in sent), now)

@@ -92,7 +92,7 @@ class SyncSettings:
     frame: int = 2_200  # airtime of a full frame (LongFast); paces requests and bursts
     burst: int = 8  # frames a provider sends per request before the requester asks again
     push_limit: int = 10_000  # ops pushed at once to a neighbour whose summary shows it lacks them
-    heartbeat_min: int = 10 * 60_000  # first heartbeat after a change; doubles while quiet
+    heartbeat_min: int = 150_000  # first heartbeat after a change; doubles while quiet
     heartbeat_max: int = 20 * 60_000
     heartbeat_alone: int = 2 * 60_000  # while no neighbour is heard (waiting for a runner)
     peer_timeout: int = 60 * 60_000  # forget a neighbour not heard for this long
@@ -211,6 +211,7 @@ class SyncEngine:
     _planned_rotation: int = 0
     gaps_told: dict[tuple[int, int], int] = field(default_factory=dict)  # lost op → told at
     settle_at: int | None = None  # summarise then, if nothing changes before
+    gap_at: int | None = None  # summarise then, if we still hold ops past a gap
     #: Neighbours whose summaries, since our ops last changed or we last summarised, said
     #: they hold exactly what we hold (see :meth:`redundant`).
     echoed: set[int] = field(default_factory=set)
@@ -333,14 +334,16 @@ class SyncEngine:
         if any(self.gaps_told.get(op_id, again) <= again for op_id in lost):
             self.gaps_told = dict.fromkeys(lost, now)
             wait = 2 * self._window() + self.rng.randrange(self.settings.jitter + 1)
-            self._summary_at(now + wait)
+            self.gap_at = now + wait if self.gap_at is None else min(self.gap_at, now + wait)
 
     def changed(self, now: int) -> None:
         """Our ops changed (a submission, or ops received): summarise after the debounce
         (counted from the first change not yet summarised: busy hours still get summaries)."""
         due = now + self.settings.debounce + self.rng.randrange(self.settings.jitter + 1)
         self.summary_due = due if self.summary_due is None else min(self.summary_due, due)
-        self.settle_at = now + self.settings.settle + self.rng.randrange(self.settings.jitter + 1)
+        settle = self.settings.settle  # from half to one and a half times it, at random:
+        # hubs that all changed at once (the last record) must not all summarise at once
+        self.settle_at = now + settle // 2 + self.rng.randrange(settle + self.settings.jitter + 1)
         self.echoed.clear()
         self.heartbeat = self.settings.heartbeat_min
         self.next_heartbeat = due + self._spread(self.heartbeat)
@@ -381,7 +384,7 @@ class SyncEngine:
             self.listed.update(summary.vector)
             if summary.partial:
                 self.rotation = self._planned_rotation
-        self.summary_due = None
+        self.summary_due = self.gap_at = None
         if summary is None or not summary.partial:  # a share rode on data: settle still due
             self.settle_at = None
         self.must_tell = False
@@ -437,13 +440,22 @@ class SyncEngine:
             self.forwarding.setdefault(op_id, now)
 
     def _summary_due(self) -> int | None:
-        times = [t for t in (self.summary_due, self.settle_at) if t is not None]
+        times = [t for t in (self.summary_due, self.settle_at, self.gap_at) if t is not None]
         return min(times) if times else None
+
+    def only_for_a_gap(self, now: int) -> bool:
+        """The summary due now is due only to show a gap (which may have filled since)."""
+        others = [t for t in (self.summary_due, self.settle_at) if t is not None and t <= now]
+        return not others and self.gap_at is not None and self.gap_at <= now
+
+    def gap_filled(self) -> None:
+        """The gap a summary was due for filled before it went: no summary."""
+        self.gap_at = None
 
     def summary_may_ride(self, now: int) -> bool:
         """A summary is pending and due within half the debounce: let it ride on data."""
-        due = self.summary_due
-        return due is not None and due - now <= self.settings.debounce // 2
+        times = [t for t in (self.summary_due, self.gap_at) if t is not None]
+        return bool(times) and min(times) - now <= self.settings.debounce // 2
 
     def sent_want(self, provider: int, ids: set[tuple[int, int]], now: int) -> None:
         self.request = Request(provider, ids, now + self._patience())
@@ -454,8 +466,10 @@ class SyncEngine:
         if peer is None:
             peer = self.peers[sender] = Peer(summary or Summary({}), now)
             if summary is None:  # someone new in range, who has not said what it holds:
-                self.must_tell = True
-                self._summary_soon(now)  # tell it what we hold, and it will tell us
+                # tell it what we hold, and it will tell us (after a window: others newly
+                # heard, e.g. all at once at start-up, are told in the same summary)
+                wait = self._window() + self.rng.randrange(self.settings.jitter + 1)
+                self._summary_at(now + wait)
         peer.last_heard = now
         peer.frames += 1
         return peer

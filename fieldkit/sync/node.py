@@ -199,6 +199,9 @@ class GossipNode:
         action = self.engine.next_action(mine, now, beyond)
         if isinstance(action, SendSummary):
             summary = await self._summary(mine)
+            if not summary.extra and self.engine.only_for_a_gap(now):
+                self.engine.gap_filled()
+                return await self.next_payload(now)
             if self.engine.redundant(summary):
                 self.engine.suppressed(now)
                 self.stats.summaries_suppressed += 1

@@ -212,10 +212,7 @@ class SyncEngine:
     gaps_told: dict[tuple[int, int], int] = field(default_factory=dict)  # lost op → told at
     settle_at: int | None = None  # summarise then, if nothing changes before
     gap_at: int | None = None  # summarise then, if we still hold ops past a gap
-    #: Neighbours whose summaries, since our ops last changed or we last summarised, said
-    #: they hold exactly what we hold (see :meth:`redundant`).
-    echoed: set[int] = field(default_factory=set)
-    must_tell: bool = False  # a summary is due that must go out (new neighbour, our version)
+    noise_at: int | None = None  # summarise then: we heard frames we could not read
 
     def __post_init__(self) -> None:
         if self.summary_due == 0:  # announce ourselves at start-up, not in step with others
@@ -228,7 +225,6 @@ class SyncEngine:
         self, sender: int, summary: Summary, mine: Mapping[int, int], now: int
     ) -> None:
         known = self.peers[sender].summary if sender in self.peers else None
-        held = mine
         peer = self._peer(sender, summary, now)
         if summary.partial:  # it says nothing of the origins it leaves out
             peer.summary = _merged(known, summary)
@@ -236,8 +232,6 @@ class SyncEngine:
         else:
             peer.summary = summary
         peer.reads = summary.reads
-        if _same(peer.summary, held) and summary.reads == self.summary_reads():
-            self.echoed.add(sender)
         if summary.reads > 1:
             self._announce(now)
         lacks = sorted(expand(missing(mine, summary)))[: self.settings.push_limit]
@@ -248,22 +242,6 @@ class SyncEngine:
             if op_id not in self.held:
                 later = now + self.rng.randrange(self.settings.forward + 1)
                 self.forwarding.setdefault(op_id, later)
-
-    def redundant(self, summary: Summary) -> bool:
-        """Every neighbour said, since our ops last changed, that it holds exactly what we
-        hold: our summary would tell none of them anything, so it is left out. (One
-        neighbour's echo is not enough: on a line, the hub on our other side never heard it.)
-        A summary that shows a gap, or must go out (a new neighbour, our version), goes."""
-        return (
-            not self.must_tell
-            and not summary.extra
-            and bool(self.peers)
-            and self.echoed >= self.peers.keys()
-        )
-
-    def suppressed(self, now: int) -> None:
-        """A due summary left out as :meth:`redundant`: as if sent (the heartbeat backs off)."""
-        self.sent_summary(now)
 
     def heard_version(self, sender: int, version: int, now: int) -> None:
         """A frame from ``sender`` in wire ``version``: it reads at least that."""
@@ -320,9 +298,10 @@ class SyncEngine:
         )
 
     def gaps(self, mine: Mapping[int, int], beyond: Mapping[int, Iterable[int]], now: int) -> None:
-        """We hold ops past a gap (``beyond``): a loss, most likely. Once a push or forward
-        of it on its way had time to arrive, summarise (its extras show the gap): a
-        neighbour that holds the lost op passes it on, rather than at the next debounce."""
+        """We hold ops past a gap (``beyond``): a loss, most likely. Summarise within about
+        ``settle`` even while changes keep coming (its extras show the gap), unless the gap
+        filled meanwhile: a neighbour that holds the lost op passes it on, rather than at the
+        next debounce."""
         lost = {
             (origin, seq)
             for origin, seqs in beyond.items()
@@ -333,18 +312,21 @@ class SyncEngine:
         again = now - self.settings.heartbeat_min  # told, yet still lacking: tell again
         if any(self.gaps_told.get(op_id, again) <= again for op_id in lost):
             self.gaps_told = dict.fromkeys(lost, now)
-            wait = 2 * self._window() + self.rng.randrange(self.settings.jitter + 1)
+            wait = self._settle_wait()
             self.gap_at = now + wait if self.gap_at is None else min(self.gap_at, now + wait)
+
+    def heard_noise(self, now: int) -> None:
+        """A frame we could not read (junk, a collision's remains, another network): what we
+        sent meanwhile may have been lost too. Summarise a window after the last of them, so
+        that a loss during the noise is repaired in a minute or two, not at the debounce."""
+        self.noise_at = now + self._window() + self.rng.randrange(self.settings.jitter + 1)
 
     def changed(self, now: int) -> None:
         """Our ops changed (a submission, or ops received): summarise after the debounce
         (counted from the first change not yet summarised: busy hours still get summaries)."""
         due = now + self.settings.debounce + self.rng.randrange(self.settings.jitter + 1)
         self.summary_due = due if self.summary_due is None else min(self.summary_due, due)
-        settle = self.settings.settle  # from half to one and a half times it, at random:
-        # hubs that all changed at once (the last record) must not all summarise at once
-        self.settle_at = now + settle // 2 + self.rng.randrange(settle + self.settings.jitter + 1)
-        self.echoed.clear()
+        self.settle_at = now + self._settle_wait()
         self.heartbeat = self.settings.heartbeat_min
         self.next_heartbeat = due + self._spread(self.heartbeat)
 
@@ -384,11 +366,9 @@ class SyncEngine:
             self.listed.update(summary.vector)
             if summary.partial:
                 self.rotation = self._planned_rotation
-        self.summary_due = self.gap_at = None
+        self.summary_due = self.gap_at = self.noise_at = None
         if summary is None or not summary.partial:  # a share rode on data: settle still due
             self.settle_at = None
-        self.must_tell = False
-        self.echoed.clear()
         self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
                              self.settings.heartbeat_max)  # fmt: skip
         if not self.peers:  # alone: a runner may pass by any minute, so speak up more often
@@ -429,7 +409,6 @@ class SyncEngine:
     def _announce(self, now: int) -> None:
         if not self.announcing and self.reads > 1:
             self.announcing = True
-            self.must_tell = True
             self._summary_soon(now)  # neighbours learn it now, not at the next heartbeat
 
     def _release(self, now: int) -> None:
@@ -440,12 +419,14 @@ class SyncEngine:
             self.forwarding.setdefault(op_id, now)
 
     def _summary_due(self) -> int | None:
-        times = [t for t in (self.summary_due, self.settle_at, self.gap_at) if t is not None]
+        pending = (self.summary_due, self.settle_at, self.gap_at, self.noise_at)
+        times = [t for t in pending if t is not None]
         return min(times) if times else None
 
     def only_for_a_gap(self, now: int) -> bool:
         """The summary due now is due only to show a gap (which may have filled since)."""
-        others = [t for t in (self.summary_due, self.settle_at) if t is not None and t <= now]
+        pending = (self.summary_due, self.settle_at, self.noise_at)
+        others = [t for t in pending if t is not None and t <= now]
         return not others and self.gap_at is not None and self.gap_at <= now
 
     def gap_filled(self) -> None:
@@ -479,6 +460,12 @@ class SyncEngine:
 
     def _summary_at(self, when: int) -> None:
         self.summary_due = when if self.summary_due is None else min(self.summary_due, when)
+
+    def _settle_wait(self) -> int:
+        """Half to one and a half times ``settle``, at random: hubs that all changed at once
+        (the last record reached them all) must not all summarise at once."""
+        settle = self.settings.settle
+        return settle // 2 + self.rng.randrange(settle + self.settings.jitter + 1)
 
     def _spread(self, interval: int) -> int:
         """``interval`` plus up to a quarter more, at random: hubs must not fall into step."""
@@ -616,12 +603,6 @@ class SyncEngine:
     def _forget(self, now: int) -> None:
         timeout = self.settings.peer_timeout
         self.peers = {h: p for h, p in self.peers.items() if now - p.last_heard < timeout}
-
-
-def _same(theirs: Summary, mine: Mapping[int, int]) -> bool:
-    """They hold exactly our ops (as far as their summaries said), and no gap."""
-    top = {o: s for o, s in theirs.vector.items() if s}
-    return not theirs.extra and top == {o: s for o, s in mine.items() if s}
 
 
 def _merged(known: Summary | None, partial: Summary) -> Summary:

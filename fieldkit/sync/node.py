@@ -84,7 +84,6 @@ class GossipStats:
     bytes_in: int = 0
     control_bytes_out: int = 0
     summaries_out: int = 0
-    summaries_suppressed: int = 0  # due, but neighbours had just said the same
     wants_out: int = 0
     data_bytes_out: int = 0
     ops_in_new: int = 0
@@ -147,6 +146,7 @@ class GossipNode:
             env = codec.decode_envelope(self.key, payload, self.engine.reads, self.fields)
         except codec.DecodeError as exc:
             self.stats.rejected[exc.reason] += 1
+            self.engine.heard_noise(now)
             return
         if env.sender == self.hub:
             self.stats.rejected["own"] += 1
@@ -202,10 +202,6 @@ class GossipNode:
             if not summary.extra and self.engine.only_for_a_gap(now):
                 self.engine.gap_filled()
                 return await self.next_payload(now)
-            if self.engine.redundant(summary):
-                self.engine.suppressed(now)
-                self.stats.summaries_suppressed += 1
-                return await self.next_payload(now)
             payload = codec.encode_envelope(
                 self.key, Envelope(self.hub, self._next_counter(), summary)
             )
@@ -245,7 +241,7 @@ class GossipNode:
             riding_summary = None
             if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
                 riding_summary = await self._summary(mine, riding=True)
-            if riding_summary is not None and not self.engine.redundant(riding_summary):
+            if riding_summary is not None:
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
                     both, fitted_both = codec.pack_ops(
                         self.key, self.hub, counter, ops, self.budget, riding_summary, version,

@@ -361,14 +361,16 @@ class SyncEngine:
         held = {o: seqs for o, seqs in beyond.items() if o in vector}
         return replace(summary_of(vector, held), reads=reads, partial=True)
 
-    def sent_summary(self, now: int, summary: Summary | None = None) -> None:
+    def sent_summary(
+        self, now: int, summary: Summary | None = None, *, riding: bool = False
+    ) -> None:
         if summary is not None:
             self.listed.update(summary.vector)
             if summary.partial:
                 self.rotation = self._planned_rotation
         self.summary_due = self.gap_at = self.noise_at = None
-        if summary is None or not summary.partial:  # a share rode on data: settle still due
-            self.settle_at = None
+        if not (riding and summary is not None and summary.partial):  # (a share of the
+            self.settle_at = None  # origins rode on data: the settle summary is still due)
         self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
                              self.settings.heartbeat_max)  # fmt: skip
         if not self.peers:  # alone: a runner may pass by any minute, so speak up more often

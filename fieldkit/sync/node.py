@@ -250,7 +250,7 @@ class GossipNode:
                     if fitted_both == fitted:  # only if it displaces no op
                         riding = len(both) - len(payload)
                         payload = both
-                        self.engine.sent_summary(now, riding_summary)
+                        self.engine.sent_summary(now, riding_summary, riding=True)
                         self.stats.summaries_out += 1
             sent = ops[:fitted]
             self.engine.sent_ops(((op.origin, op.seq) for op in sent), now)

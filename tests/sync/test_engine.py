@@ -272,3 +272,14 @@ def test_frames_we_cannot_read_bring_a_summary_within_a_window() -> None:
     action, when = run_until_action(a, {A: 1}, 5_001)
     assert isinstance(action, SendSummary)
     assert when <= 5_000 + SETTLED.frame + SETTLED.jitter + 1  # one neighbour: a frame's wait
+
+
+def test_a_summary_of_a_share_of_the_origins_ends_the_settle_unless_it_rode_on_data() -> None:
+    many = {0x100 + i: 1 for i in range(40)}  # more origins than a summary lists
+    for riding, settle_left in ((False, False), (True, True)):
+        a = in_sync_with_b()
+        a.changed(now=1_000)
+        summary = a.summary(many, {}, riding=riding)
+        assert summary.partial
+        a.sent_summary(2_000, summary, riding=riding)
+        assert (a.settle_at is not None) is settle_left

@@ -3,6 +3,7 @@
     python bench/convergence.py [--records M] [--hours H] [--loss 0.1] [--seed S]
     python bench/convergence.py --hubs N --topology line|mesh [--seeds 1,2,3] [--records M]
     python bench/convergence.py --table bench/convergence-city-output.txt   # README's table
+    python bench/convergence.py --junk --hubs N --topology line|mesh [--seeds 1,2,3]
 
 Scenarios: a line of 5 hubs, and a random geometric mesh of 10 hubs, 10% loss on every link
 (or, with ``--hubs``, N hubs in one topology, once per seed: the city-scale runs).
@@ -16,6 +17,11 @@ same run, on the same radio model (LongFast, half-duplex, collisions, determinis
 - flooding with our compact codec instead of JSON, to separate what the protocol buys from
   what the encoding buys;
 - and what two in-sync hubs with 10,000 records each spend confirming it.
+
+``--junk``: hubs in sync (20 records), then a radio in range of hub 0 and its neighbours puts
+junk frames on air back to back for 10 s (offered at 100 frames a second: as many as the
+channel carries); hub 0's resident submits a record as it ends. Printed: how long until every
+hub holds it.
 """
 
 from __future__ import annotations
@@ -148,6 +154,64 @@ async def in_sync_confirmation(records: int, seed: int) -> dict[str, float]:
     }
 
 
+JUNK_S = 10.0
+JUNK_RATE = 100  # frames a second offered; the channel carries far fewer
+
+
+async def junk_burst(topo: sim_topology.Topology, seed: int, limit_s: float) -> dict[str, float]:
+    """A record sent as a junk burst ends: seconds until every hub holds it."""
+    ids = hub_ids(topo.n)
+    by_hub = ops_at_hubs(21, ids)
+    record = by_hub[ids[0]].pop()
+    replicas = [MemoryReplica() for _ in range(topo.n)]
+    for replica in replicas:
+        for ops in by_hub.values():
+            for op in ops:
+                replica.add(op)
+    jammed = sim_topology.Topology(topo.n + 1, dict(topo.links))
+    junk = topo.n
+    for hub in [0, *topo.hearers(0)]:  # in range of hub 0 and of its neighbours
+        jammed.connect(junk, hub)
+    sim = GossipSimulation(jammed, replicas, KEY, seed=seed, hub_ids=ids)
+    await sim.run(1800.0)  # they meet and settle
+    rng = random.Random(seed)
+    start, sent = sim.now, 0
+    while sim.now < start + JUNK_S:
+        await sim.run(sim.now + 1 / JUNK_RATE)
+        if not sim.radio.queue_length(junk):  # back to back: the next as soon as one is out
+            payload = rng.randbytes(rng.randrange(16, MAX_PAYLOAD))
+            sent += 1
+            size = airtime.frame_size(len(payload))
+            packet = AirPacket(origin=sim.radio.node_nums[junk], dest=BROADCAST,
+                               packet_id=10**6 + sent, portnum=PRIVATE_APP, payload=payload,
+                               hop_limit=0, hop_start=0, size=size)  # fmt: skip
+            sim.radio.submit(junk, packet, sim.now)
+    replicas[0].add(record)
+    sim.changed(0)
+    sent_at = sim.now
+    op_id = (record.origin, record.seq)
+    await sim.run(sim.now + limit_s, done=lambda: all(op_id in r.ops for r in replicas))
+    return {
+        "junk_frames": sent,
+        "record_everywhere_s": sim.now - sent_at,
+        "hubs_without_it": sum(op_id not in r.ops for r in replicas),
+    }
+
+
+async def junk(args: argparse.Namespace) -> None:
+    seeds = [int(s) for s in args.seeds.split(",") if s] or [args.seed]
+    for seed in seeds:
+        if args.topology == "line":
+            topo = sim_topology.line(args.hubs, args.loss)
+        else:
+            topo = sim_topology.random_geometric(args.hubs, random.Random(seed), loss=args.loss)
+        out = await junk_burst(topo, seed, args.limit_hours * 3600)
+        name = f"junk_{args.topology}{args.hubs}_seed{seed}"
+        print(f"{name}_junk_frames_on_air: {out['junk_frames']:.0f}")
+        print(f"{name}_record_everywhere_s_after_junk: {out['record_everywhere_s']:.0f}")
+        print(f"{name}_hubs_without_it: {out['hubs_without_it']:.0f}", flush=True)
+
+
 def city_table(text: str) -> str:
     """The README's city-scale table from saved ``--hubs`` runs: per scenario, the range over
     its seeds."""
@@ -215,12 +279,16 @@ async def main() -> None:
     parser.add_argument("--hubs", type=int, default=0, help="city scale: this many hubs")
     parser.add_argument("--topology", choices=("line", "mesh"), default="mesh")
     parser.add_argument("--seeds", default="", help="with --hubs: seeds to run, e.g. 1,2,3")
+    parser.add_argument("--junk", action="store_true", help="with --hubs: the junk burst")
     parser.add_argument("--table", type=Path, help="print the README table of saved --hubs runs")
     parser.add_argument("--limit-hours", type=float, default=24.0,
                         help="give up this long after the last record")  # fmt: skip
     args = parser.parse_args()
     if args.table:
         print(city_table(args.table.read_text()))
+        return
+    if args.hubs and args.junk:
+        await junk(args)
         return
     if args.hubs:
         await city(args)

@@ -37,7 +37,8 @@ class SimHub:
 
 @dataclass
 class GossipSimulation:
-    """N hubs, one per radio of ``topology``; ``replicas[i]`` holds hub i's ops."""
+    """N hubs, one per radio of ``topology``; ``replicas[i]`` holds hub i's ops (radios
+    past the last replica are no hub: the caller drives them, e.g. to put junk on air)."""
 
     topology: Topology
     replicas: Sequence[Replica]
@@ -109,7 +110,11 @@ class GossipSimulation:
                 break
             self.now = max(self.now, min(min(times), until_s))
             for event in self.radio.advance(self.now):
-                if isinstance(event, Delivery) and self.hubs[event.node].online:
+                if (
+                    isinstance(event, Delivery)
+                    and event.node < len(self.hubs)  # radios past the hubs' are no hub (junk)
+                    and self.hubs[event.node].online
+                ):
                     await self.hubs[event.node].node.receive(event.packet.payload, self.now_ms)
                     self.hubs[event.node].wake = self.now
             for hub in self.hubs:

@@ -529,7 +529,7 @@ channel = 6
 # Radio sync timings: "fixed" (a hub that stays put), "runner" (a hub carried between
 # neighbourhoods) or "mains" (mains power, no duty cycle). Any timing can be set in
 # seconds: debounce_s, jitter_s, forward_s, heartbeat_min_s, heartbeat_max_s,
-# heartbeat_alone_s, peer_timeout_s (see README).                     FIELDKIT_SYNC_PROFILE
+# heartbeat_alone_s, peer_timeout_s, settle_s (see README).                   FIELDKIT_SYNC_PROFILE
 profile = "fixed"
 
 # Areas residents can pick from (they may also type their own). "adjacent" lists the areas

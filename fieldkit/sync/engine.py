@@ -83,27 +83,30 @@ def expand(ranges: Mapping[int, Iterable[tuple[int, int]]]) -> set[tuple[int, in
 class SyncSettings:
     """Timings in milliseconds of radio time."""
 
-    debounce: int = 10 * 60_000  # summarise a change this long after it (pushes move ops;
-    # summaries are for repair and for neighbours that were away)
+    debounce: int = 20 * 60_000  # summarise a change this long after it at the latest (pushes
+    # move ops; summaries are for repair and for neighbours that were away; ``settle`` and
+    # gaps bring repair sooner)
     jitter: int = 4_000  # random spread of every scheduled send: hubs must not fall in step
     forward: int = 30_000  # new ops wait up to this long before we pass them on, so that a
     # neighbour that passes them on first is overheard and we need not
     frame: int = 2_200  # airtime of a full frame (LongFast); paces requests and bursts
     burst: int = 8  # frames a provider sends per request before the requester asks again
     push_limit: int = 10_000  # ops pushed at once to a neighbour whose summary shows it lacks them
-    heartbeat_min: int = 10 * 60_000  # first heartbeat after a change; doubles while quiet
+    heartbeat_min: int = 150_000  # first heartbeat after a change; doubles while quiet
     heartbeat_max: int = 20 * 60_000
     heartbeat_alone: int = 2 * 60_000  # while no neighbour is heard (waiting for a runner)
     peer_timeout: int = 60 * 60_000  # forget a neighbour not heard for this long
     summary_origins: int = 24  # a summary lists at most this many origins (a full frame's
     # worth at seqs up to 2^24); a hub holding more lists a share in turn (Summary.partial)
     riding_origins: int = 8  # at most this many when it rides on a frame of ops
+    settle: int = 3 * 60_000  # summarise this long after the last change, if none follows it:
+    # a busy spell's last losses are repaired minutes after it ends, not at the next debounce
 
 
 #: The timings a hub's config may set (``[sync]``, in seconds: ``debounce_s`` …).
 TUNABLE_TIMINGS = (
     "debounce", "jitter", "forward", "heartbeat_min", "heartbeat_max", "heartbeat_alone",
-    "peer_timeout",
+    "peer_timeout", "settle",
 )  # fmt: skip
 
 #: Named timings (``sync.profile``). ``fixed``: a hub that stays put among the same
@@ -115,11 +118,11 @@ SYNC_PROFILES: Mapping[str, SyncSettings] = {
     "fixed": SyncSettings(),
     "runner": SyncSettings(
         debounce=60_000, forward=10_000, heartbeat_min=60_000, heartbeat_max=5 * 60_000,
-        heartbeat_alone=20_000, peer_timeout=15 * 60_000,
+        heartbeat_alone=20_000, peer_timeout=15 * 60_000, settle=30_000,
     ),
     "mains": SyncSettings(
         debounce=2 * 60_000, forward=15_000, heartbeat_min=3 * 60_000,
-        heartbeat_max=10 * 60_000, heartbeat_alone=60_000,
+        heartbeat_max=10 * 60_000, heartbeat_alone=60_000, settle=60_000,
     ),
 }  # fmt: skip
 
@@ -206,6 +209,10 @@ class SyncEngine:
     listed: dict[int, int] = field(default_factory=dict)
     rotation: int = 0
     _planned_rotation: int = 0
+    gaps_told: dict[tuple[int, int], int] = field(default_factory=dict)  # lost op → told at
+    settle_at: int | None = None  # summarise then, if nothing changes before
+    gap_at: int | None = None  # summarise then, if we still hold ops past a gap
+    noise_at: int | None = None  # summarise then: we heard frames we could not read
 
     def __post_init__(self) -> None:
         if self.summary_due == 0:  # announce ourselves at start-up, not in step with others
@@ -290,11 +297,36 @@ class SyncEngine:
             for hub, peer in self.peers.items()
         )
 
+    def gaps(self, mine: Mapping[int, int], beyond: Mapping[int, Iterable[int]], now: int) -> None:
+        """We hold ops past a gap (``beyond``): a loss, most likely. Summarise within about
+        ``settle`` even while changes keep coming (its extras show the gap), unless the gap
+        filled meanwhile: a neighbour that holds the lost op passes it on, rather than at the
+        next debounce."""
+        lost = {
+            (origin, seq)
+            for origin, seqs in beyond.items()
+            for seq in range(mine.get(origin, 0) + 1, max(seqs, default=0))
+            if seq not in seqs
+        }
+        lost -= self.unreadable  # not a loss: a newer hub's vocabulary, left out
+        again = now - self.settings.heartbeat_min  # told, yet still lacking: tell again
+        if any(self.gaps_told.get(op_id, again) <= again for op_id in lost):
+            self.gaps_told = dict.fromkeys(lost, now)
+            wait = self._settle_wait()
+            self.gap_at = now + wait if self.gap_at is None else min(self.gap_at, now + wait)
+
+    def heard_noise(self, now: int) -> None:
+        """A frame we could not read (junk, a collision's remains, another network): what we
+        sent meanwhile may have been lost too. Summarise a window after the last of them, so
+        that a loss during the noise is repaired in a minute or two, not at the debounce."""
+        self.noise_at = now + self._window() + self.rng.randrange(self.settings.jitter + 1)
+
     def changed(self, now: int) -> None:
         """Our ops changed (a submission, or ops received): summarise after the debounce
         (counted from the first change not yet summarised: busy hours still get summaries)."""
         due = now + self.settings.debounce + self.rng.randrange(self.settings.jitter + 1)
         self.summary_due = due if self.summary_due is None else min(self.summary_due, due)
+        self.settle_at = now + self._settle_wait()
         self.heartbeat = self.settings.heartbeat_min
         self.next_heartbeat = due + self._spread(self.heartbeat)
 
@@ -329,12 +361,16 @@ class SyncEngine:
         held = {o: seqs for o, seqs in beyond.items() if o in vector}
         return replace(summary_of(vector, held), reads=reads, partial=True)
 
-    def sent_summary(self, now: int, summary: Summary | None = None) -> None:
+    def sent_summary(
+        self, now: int, summary: Summary | None = None, *, riding: bool = False
+    ) -> None:
         if summary is not None:
             self.listed.update(summary.vector)
             if summary.partial:
                 self.rotation = self._planned_rotation
-        self.summary_due = None
+        self.summary_due = self.gap_at = self.noise_at = None
+        if not (riding and summary is not None and summary.partial):  # (a share of the
+            self.settle_at = None  # origins rode on data: the settle summary is still due)
         self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
                              self.settings.heartbeat_max)  # fmt: skip
         if not self.peers:  # alone: a runner may pass by any minute, so speak up more often
@@ -384,10 +420,25 @@ class SyncEngine:
             del self.held[op_id]
             self.forwarding.setdefault(op_id, now)
 
+    def _summary_due(self) -> int | None:
+        pending = (self.summary_due, self.settle_at, self.gap_at, self.noise_at)
+        times = [t for t in pending if t is not None]
+        return min(times) if times else None
+
+    def only_for_a_gap(self, now: int) -> bool:
+        """The summary due now is due only to show a gap (which may have filled since)."""
+        pending = (self.summary_due, self.settle_at, self.noise_at)
+        others = [t for t in pending if t is not None and t <= now]
+        return not others and self.gap_at is not None and self.gap_at <= now
+
+    def gap_filled(self) -> None:
+        """The gap a summary was due for filled before it went: no summary."""
+        self.gap_at = None
+
     def summary_may_ride(self, now: int) -> bool:
         """A summary is pending and due within half the debounce: let it ride on data."""
-        due = self.summary_due
-        return due is not None and due - now <= self.settings.debounce // 2
+        times = [t for t in (self.summary_due, self.gap_at) if t is not None]
+        return bool(times) and min(times) - now <= self.settings.debounce // 2
 
     def sent_want(self, provider: int, ids: set[tuple[int, int]], now: int) -> None:
         self.request = Request(provider, ids, now + self._patience())
@@ -398,14 +449,25 @@ class SyncEngine:
         if peer is None:
             peer = self.peers[sender] = Peer(summary or Summary({}), now)
             if summary is None:  # someone new in range, who has not said what it holds:
-                self._summary_soon(now)  # tell it what we hold, and it will tell us
+                # tell it what we hold, and it will tell us (after a window: others newly
+                # heard, e.g. all at once at start-up, are told in the same summary)
+                wait = self._window() + self.rng.randrange(self.settings.jitter + 1)
+                self._summary_at(now + wait)
         peer.last_heard = now
         peer.frames += 1
         return peer
 
     def _summary_soon(self, now: int) -> None:
-        soon = now + self.rng.randrange(self.settings.jitter + 1)
-        self.summary_due = soon if self.summary_due is None else min(self.summary_due, soon)
+        self._summary_at(now + self.rng.randrange(self.settings.jitter + 1))
+
+    def _summary_at(self, when: int) -> None:
+        self.summary_due = when if self.summary_due is None else min(self.summary_due, when)
+
+    def _settle_wait(self) -> int:
+        """Half to one and a half times ``settle``, at random: hubs that all changed at once
+        (the last record reached them all) must not all summarise at once."""
+        settle = self.settings.settle
+        return settle // 2 + self.rng.randrange(settle + self.settings.jitter + 1)
 
     def _spread(self, interval: int) -> int:
         """``interval`` plus up to a quarter more, at random: hubs must not fall into step."""
@@ -465,7 +527,8 @@ class SyncEngine:
             self.own_floor = mine.get(self.hub, 0)
         if now < self.not_before:
             return Wait(self.not_before)
-        if self.summary_due is not None and self.summary_due <= now:
+        due_at = self._summary_due()
+        if due_at is not None and due_at <= now:
             return SendSummary()
         if self.held:
             self._release(now)
@@ -527,8 +590,9 @@ class SyncEngine:
 
     def _wake_time(self, now: int) -> int | None:
         times = [self.next_heartbeat, self.not_before]
-        if self.summary_due is not None:
-            times.append(self.summary_due)
+        due_at = self._summary_due()
+        if due_at is not None:
+            times.append(due_at)
         if self.request is not None:
             times.append(self.request.deadline)
         if self.want_at is not None:

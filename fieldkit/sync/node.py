@@ -152,6 +152,7 @@ class GossipNode:
             old = self._decode_under_old_keys(payload) if exc.reason == "auth" else None
             if old is None:
                 self.stats.rejected[exc.reason] += 1
+                self.engine.heard_noise(now)
                 return
             self.stats.old_key_frames += 1
             env = old
@@ -192,6 +193,9 @@ class GossipNode:
             self.engine.heard_ops(env.sender, ids, now, fresh)
             if new:
                 self.engine.changed(now)
+                beyond = await self.replica.held_beyond()
+                if beyond:
+                    self.engine.gaps(await self.replica.version_vector(), beyond, now)
             if msg.summary is not None:  # a summary that rode along: as if sent on its own
                 vector = await self.replica.version_vector()
                 self.engine.heard_summary(env.sender, msg.summary, vector, now)
@@ -209,6 +213,9 @@ class GossipNode:
         action = self.engine.next_action(mine, now, beyond)
         if isinstance(action, SendSummary):
             summary = await self._summary(mine)
+            if not summary.extra and self.engine.only_for_a_gap(now):
+                self.engine.gap_filled()
+                return await self.next_payload(now)
             payload = codec.encode_envelope(
                 self.key, Envelope(self.hub, self._next_counter(), summary)
             )
@@ -245,16 +252,19 @@ class GossipNode:
                 self.key, self.hub, counter, ops, self.budget, None, version, self.fields
             )
             riding = 0
+            riding_summary = None
             if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
-                summary = await self._summary(mine, riding=True)
+                riding_summary = await self._summary(mine, riding=True)
+            if riding_summary is not None:
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
                     both, fitted_both = codec.pack_ops(
-                        self.key, self.hub, counter, ops, self.budget, summary, version, self.fields
-                    )
+                        self.key, self.hub, counter, ops, self.budget, riding_summary, version,
+                        self.fields,
+                    )  # fmt: skip
                     if fitted_both == fitted:  # only if it displaces no op
                         riding = len(both) - len(payload)
                         payload = both
-                        self.engine.sent_summary(now, summary)
+                        self.engine.sent_summary(now, riding_summary, riding=True)
                         self.stats.summaries_out += 1
             sent = ops[:fitted]
             self.engine.sent_ops(((op.origin, op.seq) for op in sent), now)

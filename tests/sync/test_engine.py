@@ -163,7 +163,7 @@ def test_someone_new_in_range_hears_our_summary_soon() -> None:
     a.heard_ops(B, [], now=1000)
     action, when = run_until_action(a, {A: 2}, 1001)
     assert isinstance(action, SendSummary)
-    assert when <= 1000 + QUICK.jitter + 1
+    assert when <= 1000 + QUICK.frame + QUICK.jitter + 1  # alone with it: a frame's wait
 
 
 def test_a_change_is_summarised_within_the_debounce_however_many_follow() -> None:
@@ -211,3 +211,75 @@ def test_a_hub_that_hears_nobody_announces_itself_every_couple_of_minutes() -> N
     for _ in range(5):
         neighbour.sent_summary(neighbour.next_heartbeat)
     assert neighbour.heartbeat == QUICK.heartbeat_max
+
+
+SETTLED = SyncSettings(
+    debounce=20 * 60_000, jitter=0, forward=5_000, heartbeat_min=60_000, settle=60_000
+)
+
+
+def in_sync_with_b(settings: SyncSettings = SETTLED) -> SyncEngine:
+    a = engine(settings=settings, mine={A: 1})
+    a.heard_summary(B, Summary({A: 1}), {A: 1}, now=0)
+    return a
+
+
+def test_the_last_change_of_a_busy_spell_is_summarised_a_settle_after_it() -> None:
+    a = in_sync_with_b()
+    for t in range(1_000, 40_001, 13_000):  # a busy spell: no summary while it lasts
+        a.changed(now=t)
+        assert isinstance(a.next_action({A: 1}, t), Wait)
+    action, when = run_until_action(a, {A: 1}, 40_001)
+    assert isinstance(action, SendSummary)
+    last = 40_000 - 40_000 % 13_000 + 1_000
+    assert last + SETTLED.settle // 2 <= when <= last + 3 * SETTLED.settle // 2  # not 20 min
+
+
+def test_a_gap_is_summarised_within_about_a_settle_however_busy_the_hour() -> None:
+    a = in_sync_with_b()
+    a.gaps({A: 1, B: 3}, {B: [5]}, now=0)  # B 4 lost: we hold B 5 past it
+    first = None
+    for t in range(0, 200_000, 10_000):
+        a.changed(now=t)  # changes every 10 s keep the settle from coming
+        if isinstance(a.next_action({A: 1, B: 3}, t), SendSummary):
+            first = t
+            break
+    assert first is not None
+    assert first <= 3 * SETTLED.settle // 2 + 10_000
+
+
+def test_a_gap_already_told_is_told_again_only_a_heartbeat_later() -> None:
+    a = in_sync_with_b()
+    a.gaps({A: 1, B: 3}, {B: [5]}, now=0)
+    assert a.gap_at is not None
+    a.sent_summary(20_000)
+    a.gaps({A: 1, B: 3}, {B: [5, 6]}, now=30_000)
+    assert a.gap_at is None  # the same loss, told 30 s ago: neighbours are on it
+    a.gaps({A: 1, B: 3}, {B: [5, 6]}, now=SETTLED.heartbeat_min + 1)
+    assert a.gap_at is not None  # still lacking it a heartbeat later: tell again
+
+
+def test_a_gap_that_is_a_newer_vocabulary_is_no_loss() -> None:
+    a = in_sync_with_b()
+    a.unreadable.add((B, 4))
+    a.gaps({A: 1, B: 3}, {B: [5]}, now=0)
+    assert a.gap_at is None
+
+
+def test_frames_we_cannot_read_bring_a_summary_within_a_window() -> None:
+    a = in_sync_with_b()
+    a.heard_noise(now=5_000)  # a junk burst: what we sent meanwhile may be lost
+    action, when = run_until_action(a, {A: 1}, 5_001)
+    assert isinstance(action, SendSummary)
+    assert when <= 5_000 + SETTLED.frame + SETTLED.jitter + 1  # one neighbour: a frame's wait
+
+
+def test_a_summary_of_a_share_of_the_origins_ends_the_settle_unless_it_rode_on_data() -> None:
+    many = {0x100 + i: 1 for i in range(40)}  # more origins than a summary lists
+    for riding, settle_left in ((False, False), (True, True)):
+        a = in_sync_with_b()
+        a.changed(now=1_000)
+        summary = a.summary(many, {}, riding=riding)
+        assert summary.partial
+        a.sent_summary(2_000, summary, riding=riding)
+        assert (a.settle_at is not None) is settle_left

@@ -12,7 +12,7 @@ from fieldkit.core.records import Kind
 from fieldkit.mesh import sim_topology
 from fieldkit.mesh.gossip_sim import GossipSimulation
 from fieldkit.sync.engine import SyncEngine, SyncSettings
-from fieldkit.sync.node import GossipNode, ReplayGuard
+from fieldkit.sync.node import GossipNode, Outgoing, ReplayGuard
 from fieldkit.sync.replica import MemoryReplica
 from fieldkit.wire.messages import Envelope, Summary
 
@@ -192,3 +192,27 @@ async def test_a_summary_riding_on_ops_counts_as_the_senders_summary() -> None:
     )
     assert len(replica.ops) == 1
     assert node.engine.peers[0xA].summary == summary
+
+
+async def test_a_gap_that_filled_before_its_summary_costs_no_frame() -> None:
+    from fieldkit.wire import frame as codec
+    from fieldkit.wire.messages import Ops
+
+    replica = MemoryReplica()
+    node = GossipNode(0xB, replica, KEY, SyncEngine(0xB, FAST, random.Random(1)))
+    await node.next_payload(0)  # start-up
+    frame = codec.encode_envelope(KEY, Envelope(0xA, 1, Ops((create(0xA, 2),))))
+    await node.receive(frame, 10_000)  # A 1 lost: we hold A 2 past a gap
+    gap_at = node.engine.gap_at
+    assert gap_at is not None
+    late = codec.encode_envelope(KEY, Envelope(0xA, 2, Ops((create(0xA, 1),))))
+    await node.receive(late, 11_000)  # passed on by a neighbour meanwhile: the gap filled
+    node.engine.summary_due = node.engine.settle_at = None  # (only the gap's summary pending)
+    node.engine.next_heartbeat = gap_at + 3_600_000
+    before = node.stats.summaries_out
+    out = await node.next_payload(gap_at)
+    assert not isinstance(out, Outgoing) or not isinstance(
+        codec.decode_envelope(KEY, out.payload).message, Summary
+    )
+    assert node.stats.summaries_out == before
+    assert node.engine.gap_at is None

@@ -57,12 +57,41 @@ def timed(client: httpx.Client, path: str, n: int) -> list[float]:
     return out
 
 
+#: The README table's row for each page, in the order the benchmark times them.
+LABELS = {
+    "static": "static stylesheet (baseline)",
+    "needs": "needs queue",
+    "offers": "offers queue",
+    "filtered": "needs filtered by category and area",
+    "text": "text filter",
+    "need_detail": "a need with its history and suggested offers",
+    "hub_status": "hub status",
+}
+
+
+def markdown_table(output: str) -> str:
+    """README's table of a saved run (``--table FILE``): ms, and p50 over the static file."""
+    values = dict(
+        line.split(": ", 1) for line in output.splitlines() if ": " in line and line[0] != "#"
+    )
+    rows = ["| page | p50 | p99 | p50 over static |", "|---|---|---|---|"]
+    for name, label in LABELS.items():
+        p50, p99 = float(values[f"{name}_p50_ms"]), float(values[f"{name}_p99_ms"])
+        ratio = "1" if name == "static" else values[f"{name}_p50_over_static"]
+        rows.append(f"| {label} | {p50:.1f} | {p99:.1f} | {ratio} |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--table", type=Path, help="print the README table of a saved output")
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(args.table.read_text()))
+        return 0
     with tempfile.TemporaryDirectory(prefix="fieldkit-console-") as tmp:
         work = Path(tmp)
         config = work / "fieldkit.toml"

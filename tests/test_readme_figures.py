@@ -16,6 +16,7 @@ TABLES = [
     ("convergence.py", "convergence-city-output.txt", "city_table"),
     ("soak.py", "soak-output.txt", "markdown_table"),
     ("cloud.py", "cloud-output.txt", "markdown_table"),
+    ("console.py", "console-output.txt", "markdown_table"),
 ]
 
 

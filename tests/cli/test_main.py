@@ -213,7 +213,9 @@ def test_the_demo_runs_three_hubs_that_gossip_their_records_to_each_other(
 ) -> None:
     """A real process: the demo's servers and radios run until SIGINT stops them."""
     port = free_port()
-    command = ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port), "--time-scale", "10"]
+    # 30x: the 80 s wait below is 40 minutes of radio time, past the slowest repair the
+    # convergence benchmark measures on a line (~13 minutes), inside pytest's 120 s
+    command = ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port), "--time-scale", "30"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "fieldkit", *command],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -232,7 +234,7 @@ def test_the_demo_runs_three_hubs_that_gossip_their_records_to_each_other(
         every = wait_until(  # records cross up to two radio hops
             statuses,
             lambda every: all(sum(s["records"].values()) == 28 for s in every),
-            timeout=90,
+            timeout=80,
             what="all 28 sample records at each of the three hubs",
             poll=0.5,
         )

@@ -1,7 +1,9 @@
 """The console in real headless Chromium (JavaScript off) against two real hubs (`fieldkit
 run`: uvicorn, HTTPS for the console): a coordinator signs in at hub 2, matches a resident's
 need with an offer and a message, and the resident reads that message at hub 1 after the two
-hubs sync (`fieldkit sync`, HTTP)."""
+hubs sync (`fieldkit sync`, HTTP).
+
+Set FIELDKIT_SCREENSHOT_DIR=docs/screenshots to refresh the README's console screenshots."""
 
 from __future__ import annotations
 
@@ -46,6 +48,8 @@ def fieldkit(config: Path, *args: str, stdin: str = "") -> str:
 def test_a_coordinator_matches_a_need_and_the_resident_reads_the_message_at_another_hub(
     tmp_path: Path,
 ) -> None:
+    shots = Path(os.environ.get("FIELDKIT_SCREENSHOT_DIR") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
     hub1, hub2 = tmp_path / "hub1", tmp_path / "hub2"
     config1 = init_hub(hub1)
     key = fieldkit(config1, "key").strip()
@@ -88,14 +92,17 @@ def test_a_coordinator_matches_a_need_and_the_resident_reads_the_message_at_anot
             page.get_by_label("The hub's passphrase").fill(PASSPHRASE)
             page.get_by_role("button", name="Sign in").click()
             assert page.get_by_role("heading", level=1).inner_text() == "Needs"
+            page.screenshot(path=str(shots / "console-queue.png"), full_page=True)
             page.get_by_role("link", name="W4T-R00").click()
             assert "same area · covers 4 of 4 people" in page.locator(".reason").first.inner_text()
+            page.screenshot(path=str(shots / "console-record.png"), full_page=True)
             page.get_by_label("Message for the resident").first.fill(
                 "Pick up water at St. Mary's, 2–6 pm"
             )
             page.get_by_role("button", name="Match").first.click()
             assert "Matched" in page.locator(".status").inner_text()
             assert "Ana" in page.locator("table.history").inner_text()
+            page.screenshot(path=str(shots / "console-matched.png"), full_page=True)
             browser.close()
 
         fieldkit(config2, "sync", f"http://127.0.0.1:{port1}")  # the match travels to hub 1

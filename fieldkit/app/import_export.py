@@ -32,6 +32,7 @@ from fieldkit.core.ops import NewRecord
 from fieldkit.errors import ImportFileError, ValidationError
 from fieldkit.store.port import StorePort
 from fieldkit.web.exports import HXL_COLUMNS, AreaTally, feature_collection, hxl_row, unplaced_areas
+from fieldkit.web.public import public_area
 
 FORMATS = ("jsonl", "csv")
 #: Formats that are public whatever is asked: they never carry a private field.
@@ -167,8 +168,19 @@ async def import_file(
     return report
 
 
-async def export_records(store: StorePort, out: TextIO, fmt: str, *, public: bool = False) -> int:
-    """Write every record in its public form; returns how many (CSV cells spreadsheet-safe)."""
+async def export_records(
+    store: StorePort,
+    out: TextIO,
+    fmt: str,
+    *,
+    public: bool = False,
+    areas: Sequence[Area] | None = None,
+) -> int:
+    """Write every record in its public form; returns how many (CSV cells spreadsheet-safe).
+
+    ``public`` with the configured ``areas``: an area a resident typed (which may be a street
+    address) is written as :data:`~fieldkit.web.public.ELSEWHERE`, as on the public board."""
+    known = {area.id: area for area in areas} if public and areas is not None else None
     count = 0
     writer = None
     if fmt == "csv":
@@ -177,6 +189,8 @@ async def export_records(store: StorePort, out: TextIO, fmt: str, *, public: boo
         writer.writeheader()
     async for record in store.iter_records():
         obj = to_public(record, public=public)
+        if known is not None:
+            obj["area"] = public_area(str(obj["area"]), known)
         if writer is not None:
             writer.writerow(csv_row(obj))
         else:

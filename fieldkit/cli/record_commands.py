@@ -96,7 +96,7 @@ async def _export(hub: Hub, areas: tuple[Area, ...], out: TextIO, fmt: str, publ
                 file=sys.stderr,
             )
         return report.mapped
-    return await export_records(hub.store, out, fmt, public=public)
+    return await export_records(hub.store, out, fmt, public=public, areas=areas)
 
 
 async def cmd_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -13,7 +13,7 @@ import pytest
 
 from fieldkit.app.config import Area
 from fieldkit.app.hub import Hub
-from fieldkit.app.import_export import export_geojson, export_hxl, import_file
+from fieldkit.app.import_export import export_geojson, export_hxl, export_records, import_file
 from fieldkit.core.fields import Status
 from fieldkit.web.exports import HXL_COLUMNS
 
@@ -163,3 +163,18 @@ async def test_both_exports_of_an_empty_hub_are_valid(hub: Hub, fmt: str, tmp_pa
         report = await export_geojson(hub.store, out, AREAS)
         assert report.mapped == 0
         assert len(json.loads(out.getvalue())["features"]) == 2
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+async def test_a_public_export_names_a_typed_area_as_the_board_does(
+    hub: Hub, tmp_path: Path, fmt: str
+) -> None:
+    await load(hub, tmp_path, need("riverside"), need("12 Oak Lane"))
+    public, private = io.StringIO(), io.StringIO()
+    await export_records(hub.store, public, fmt, public=True, areas=AREAS)
+    await export_records(hub.store, private, fmt, areas=AREAS)
+    for value in PRIVATE:
+        assert value not in public.getvalue()
+    assert "*elsewhere" in public.getvalue()
+    assert "riverside" in public.getvalue()  # a configured area stays itself
+    assert "12 Oak Lane" in private.getvalue()  # the coordinators' own export keeps it

@@ -138,7 +138,9 @@ class ConsoleExports:
                 elif fmt == "geojson":
                     await export_geojson(self.hub.store, out, areas)
                 else:
-                    await export_records(self.hub.store, out, "csv", public=fmt == "csv")
+                    await export_records(
+                        self.hub.store, out, "csv", public=fmt == "csv", areas=areas
+                    )
             except BaseException:
                 out.close()
                 raise

@@ -144,6 +144,7 @@ class Api:
             "getSuggestions": self.get_suggestions,
             "createMatch": self.create_match,
             "setStatus": self.set_status,
+            "redactRecord": self.redact,
             "postNotice": self.post_notice,
         }
 
@@ -354,6 +355,11 @@ class Api:
             raise conflict([FieldError("status", "not_from_here", message, params)])
         message = clean_text(call.body.get("message", ""))
         op = await self.hub.set_status(record.id, status, message, by=call.by)
+        return await self._changed(op, [record.id])
+
+    async def redact(self, request: Request, call: Call) -> Response:
+        record = await self._record(call.params["id"])
+        op = await self.hub.redact(record.id, by=call.by)
         return await self._changed(op, [record.id])
 
     async def post_notice(self, request: Request, call: Call) -> Response:

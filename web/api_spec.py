@@ -321,6 +321,13 @@ OPERATIONS: tuple[Operation, ...] = (
         }, ("status",)),
     ),
     Operation(
+        "post", "/records/{id}/redact", "redactRecord",
+        "Erase the record's contact (name, phone, location) and note at every hub and the "
+        "cloud, on the resident's request. It cannot be undone; the token's name is kept in "
+        "this hub's audit trail only (a redaction carries no name to other hubs).",
+        "Changed", params=(_ID_PARAM,), errors=(404, 422),
+    ),
+    Operation(
         "post", "/notices", "postNotice",
         "Post a notice (a distribution point, a shelter, a boil-water order) for an area; it "
         "shows on the residents' boards and travels to other hubs.",

@@ -133,6 +133,7 @@ class ResidentPages:
             Route("/status", self.status, methods=["POST"]),
             Route("/cancel", self.cancel, methods=["POST"]),
             Route("/still-needed", self.still_needed, methods=["POST"]),
+            Route("/erase", self.erase, methods=["POST"]),
             Route("/board", self.board, methods=["GET", "HEAD"]),
             Route("/privacy", self.privacy, methods=["GET", "HEAD"]),
             Route("/favicon.ico", no_icon, methods=["GET", "HEAD"]),
@@ -372,12 +373,13 @@ class ResidentPages:
     def _status_page(
         self, request: Request, lang: Language, status: int = 200, *, typed: str = "",
         records: Sequence[Record] = (), error: FieldError | None = None, thanked: str = "",
+        erased: RecordId | None = None,
     ) -> Response:  # fmt: skip
         ref = display_code(records[0].ref) if records else None
         return self.r.render(
             request, lang, "status.html", status, NO_STORE, typed=typed, ref=ref,
             records=records, error=error, cancellable=CANCELLABLE, token=self.tokens.new(),
-            thanked=thanked,
+            thanked=thanked, erased=erased,
         )  # fmt: skip
 
     async def status_form(self, request: Request) -> Response:
@@ -471,6 +473,25 @@ class ResidentPages:
             thanked = STILL_NEEDED_THANKS if answer == "yes" else ""
         return self._status_page(
             request, lang, typed=typed, records=await self._records(record.ref), thanked=thanked
+        )
+
+    async def erase(self, request: Request) -> Response:
+        """A resident, with their code, has their contact details and note erased at once: a
+        redaction, which travels to every hub and the cloud."""
+        looked_up = await self._posted_lookup(request)
+        if isinstance(looked_up, Response):
+            return looked_up
+        lang, form, typed, found = looked_up
+        record = next((r for r in found if str(r.id) == form.get("record", "")), None)
+        if record is None:
+            return self.message(request, lang, 404, N_("We could not find that request."))
+        if not record.redacted:
+            try:
+                await self.hub.redact(record.id)
+            except NotFound:
+                return self.message(request, lang, 404, N_("We could not find that request."))
+        return self._status_page(
+            request, lang, typed=typed, records=await self._records(record.ref), erased=record.id
         )
 
     async def browse(self, request: Request) -> Response:

@@ -346,8 +346,10 @@ class Hub:
 
         return await self._change([record], make)
 
-    async def redact(self, record: RecordId) -> Op:
-        return await self._change([record], lambda _: Redact(record))
+    async def redact(self, record: RecordId, by: str = "") -> Op:
+        """Erase the record's contact and note at every hub. ``by``, the coordinator's name, is
+        kept in this hub's audit trail only: a redaction carries no name on the wire."""
+        return await self._change([record], lambda _: Redact(record), by)
 
     async def status(self, name: str) -> dict[str, Any]:
         """What ``fieldkit status`` and the status page show of the hub itself."""

@@ -1,5 +1,5 @@
 """The coordinator console's actions on the command line: ``fieldkit passphrase``, ``records``,
-``show``, ``match``, ``set-status`` and ``notice``. They run on the hub itself (beside
+``show``, ``match``, ``set-status``, ``redact`` and ``notice``. They run on the hub itself (beside
 ``fieldkit run``), so they need no sign-in: whoever can run them can read the database anyway.
 ``--by NAME`` records the coordinator's name in the audit trail (default: the login name)."""
 
@@ -179,6 +179,25 @@ async def cmd_set_status(args: argparse.Namespace, env: Mapping[str, str]) -> in
         record = await hub.store.get(rid)
     assert record is not None
     print(f"{rid} is {record.status} (op {hub_name(op.origin)}-{op.seq})")
+    return 0
+
+
+def add_redact(sub: Subcommands, common: Parser) -> None:
+    p = sub.add_parser(
+        "redact", parents=[common],
+        help="erase a resident's name, phone, location and note at every hub (cannot be undone)",
+    )  # fmt: skip
+    p.add_argument("id", help="the record id")
+    _add_by(p)
+    p.set_defaults(func=cmd_redact)
+
+
+async def cmd_redact(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    rid = _record_id(args.id)
+    async with open_hub(load(args, env)) as hub:
+        op = await hub.redact(rid, by=_by(args, env))
+    print(f"{rid}: personal data redacted; the redaction travels to every hub "
+          f"(op {hub_name(op.origin)}-{op.seq})")  # fmt: skip
     return 0
 
 

@@ -41,6 +41,7 @@ COMMANDS: tuple[Callable[[Subcommands, Parser], None], ...] = (
     console_commands.add_show,
     console_commands.add_match,
     console_commands.add_set_status,
+    console_commands.add_redact,
     console_commands.add_notice,
     token_commands.add_token,
     sync_commands.add_key,

@@ -1,4 +1,5 @@
-"""The console's actions on the command line: passphrase, records, show, match, set-status."""
+"""The console's actions on the command line: passphrase, records, show, match, set-status,
+redact."""
 
 from __future__ import annotations
 
@@ -95,3 +96,15 @@ def test_bad_ids_and_actions_are_refused_with_one_line(hub_dir: Path, fieldkit: 
     assert wrong_way.code == 1
     assert "a match pairs a need with an offer" in wrong_way.err
     assert fieldkit(hub_dir, "match", str(need), str(offer), "--message", "x" * 201).code == 2
+
+
+def test_redact_erases_the_note_and_keeps_who_did_it_in_the_history(
+    hub_dir: Path, fieldkit: Fieldkit
+) -> None:
+    need = next(n for n in listed(fieldkit, hub_dir, "--kind", "need") if n["note"])
+    done = fieldkit(hub_dir, "redact", str(need["id"]), "--by", "Ana")
+    assert done.code == 0, done.err
+    assert "personal data redacted" in done.out
+    shown = json.loads(fieldkit(hub_dir, "show", str(need["id"]), "--json").out)
+    assert shown["note"] == ""
+    assert (shown["history"][-1]["op"], shown["history"][-1]["by"]) == ("redact", "Ana")

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from fieldkit.app.hub import Hub
-from fieldkit.core.records import Category, Draft, Kind, Status, Urgency
+from fieldkit.core.records import Category, Contact, Draft, Kind, Status, Urgency
 from fieldkit.core.refcode import display_code
 from fieldkit.web.app import create_app
 from fieldkit.web.i18n import load_languages
@@ -98,6 +98,7 @@ class Seeded:
     token: str = ""
     thanks: dict[str, str] = field(default_factory=dict)  # urgency → its thank-you page
     matched: str = ""  # the code of a matched need
+    erasable: tuple[str, str] = ("", "")  # the code and id of a need whose details get erased
 
 
 async def seed(hub: Hub) -> Seeded:
@@ -117,6 +118,11 @@ async def seed(hub: Hub) -> Seeded:
     await hub.set_status(matched.record.id, Status.MATCHED, "Pick up water at the school, 2–6 pm")
     seeded = Seeded(display_code(done.record.ref), str(done.record.id))
     seeded.matched = display_code(matched.record.ref)
+    contact = Contact("Rosa Diaz", "+1 555 0100", "12 Elm St")
+    erasable = await hub.submit(
+        Draft(Kind.NEED, Category.FOOD, Urgency.TODAY, "riverside", note=long_note, contact=contact)
+    )
+    seeded.erasable = (display_code(erasable.record.ref), str(erasable.record.id))
     return seeded
 
 
@@ -150,6 +156,11 @@ def visits(seeded: Seeded, lang: str) -> list[Visit]:
         Visit("status-typo", "/status", {"ref": "7KQ", "lang": lang, "token": token}, 400),
         Visit("cancel", "/cancel", {"ref": code, "record": record, "lang": lang, "token": token}),
         Visit("stale-form", "/cancel", {"ref": code, "record": record, "lang": lang}, 400),
+        Visit(
+            "erased",
+            "/erase",
+            {"ref": seeded.erasable[0], "record": seeded.erasable[1], "lang": lang, "token": token},
+        ),
     ]
 
 
@@ -217,6 +228,10 @@ async def test_every_page_fits_a_small_phone_in_every_language_light_dark_and_la
                             problems.append(
                                 f"{where}: Send is {form['send'] / screen[1]:.1f} screens down"
                             )
+                    if visit.name == "status-found" and not await page.query_selector(
+                        'form[action^="/erase"] button'
+                    ):
+                        problems.append(f"{where}: no form to delete the contact details")
                     if visit.name == "status":  # the code box keeps its large monospace font
                         font = await page.evaluate(CODE_FONT)
                         if "monospace" not in font:

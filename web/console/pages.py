@@ -131,6 +131,7 @@ class ConsolePages:
             Route("/record/{rid}/match", self.match, methods=["POST"]),
             Route("/record/{rid}/status", self.set_status, methods=["POST"]),
             Route("/record/{rid}/merge", self.merge, methods=["POST"]),
+            Route("/record/{rid}/redact", self.redact, methods=["POST"]),
             Route("/notices", self.notices, methods=["GET", "HEAD"]),
             Route("/notices", self.post_notice, methods=["POST"]),
             Route("/record/{rid}/notice", self.edit_notice, methods=["POST"]),
@@ -477,6 +478,25 @@ class ConsolePages:
             return self.message(request, 400, N_("Pick a record to merge."))
         except FieldkitError as exc:
             return await self._record_page(request, session, record, 400, str(exc))
+        return RedirectResponse(f"/record/{record.id}", 303, NO_STORE)
+
+    async def redact(self, request: Request) -> Response:
+        """Erase a resident's contact and note at every hub, on their request; the box must be
+        ticked, for it cannot be undone."""
+        signed = await self._signed_form(request)
+        if isinstance(signed, Response):
+            return signed
+        session, form = signed
+        try:
+            record = await self._record(request)
+        except NotFound as exc:
+            return self.message(request, 404, str(exc))
+        if form.get("confirm") != "yes":
+            return await self._record_page(
+                request, session, record, 400, N_("Tick the box to confirm the redaction."),
+            )  # fmt: skip
+        if not record.redacted:
+            await self.hub.redact(record.id, by=session.name)
         return RedirectResponse(f"/record/{record.id}", 303, NO_STORE)
 
     # --- notices ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import httpx
 from fieldkit.app.hub import Hub
 from fieldkit.app.tokens import create_token, revoke_token
 from fieldkit.core.ops import RecordId
-from fieldkit.core.records import Category, Draft, Kind, QuantityUnit, Status, Urgency
+from fieldkit.core.records import Category, Contact, Draft, Kind, QuantityUnit, Status, Urgency
 from fieldkit.web.api import ApiLimits, plain_port_routes
 from fieldkit.web.api_spec import OPERATIONS, PREFIX, openapi
 from fieldkit.web.app import create_app
@@ -282,3 +282,19 @@ def test_the_readme_states_the_rate_limits_the_hub_applies() -> None:
     per_token, unknown = limits.per_token, limits.unknown
     assert f"{per_token.burst} requests at once, then {per_token.per_second:g} a second" in readme
     assert f"({unknown.burst},\nthen {unknown.per_second:g} a second)" in readme
+
+
+async def test_a_redaction_through_the_api_erases_the_contact_and_note(api: Api, hub: Hub) -> None:
+    need = await hub.submit(replace(NEED, contact=Contact("Rosa", "+1 555 0100", "12 Elm St")))
+    path = f"{PREFIX}/records/{need.record.id}/redact"
+    done = await api.client.post(path, headers=api.auth())
+    assert done.status_code == 200, done.text
+    (shown,) = done.json()["records"]
+    assert shown["note"] == ""
+    assert "Rosa" not in done.text
+    held = await hub.store.get(need.record.id)
+    assert held is not None
+    assert held.redacted
+    assert [e.actor for e in await hub.store.history(need.record.id)][-1] == TOKEN_NAME
+    missing = await api.client.post(f"{PREFIX}/records/0000beef-1/redact", headers=api.auth())
+    assert missing.status_code == 404

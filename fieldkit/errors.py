@@ -14,12 +14,36 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Self
+
+
+def N_(message: str) -> str:
+    """Mark a msgid for extraction; it is translated where it is shown."""
+    return message
 
 
 class FieldkitError(Exception):
     """Base of every error fieldkit raises on purpose."""
 
     exit_code = 1
+    #: The message as a gettext msgid and its values, when a page may show it translated
+    #: (:meth:`said`); ``str(error)`` is always the English text.
+    msgid: str = ""
+    params: Mapping[str, str] = {}
+
+    @classmethod
+    def said(cls, msgid: str, **params: str) -> Self:
+        """The error with ``msgid`` (``%(name)s`` placeholders filled from ``params``)."""
+        error = cls(msgid % params if params else msgid)
+        error.msgid, error.params = msgid, params
+        return error
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The message in a page's language (English where it has no msgid)."""
+        if not self.msgid:
+            return str(self)
+        text = gettext(self.msgid)
+        return text % dict(self.params) if self.params else text
 
 
 # --- usage and configuration -------------------------------------------------------------

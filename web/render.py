@@ -17,15 +17,10 @@ from starlette.responses import HTMLResponse
 
 from fieldkit.app.config import Config
 from fieldkit.core.records import Category, Status, Urgency
+from fieldkit.errors import N_ as N_  # re-exported: the pages mark their msgids with it
 from fieldkit.web.i18n import Language, choose_language
 
 from .icons import ICONS
-
-
-def N_(message: str) -> str:
-    """Mark a msgid for extraction; it is translated where it is shown."""
-    return message
-
 
 CATEGORY_LABELS: Mapping[Category, str] = {
     Category.WATER: N_("water"),

@@ -13,7 +13,7 @@ from fieldkit.core.fold import Record
 from fieldkit.core.interchange import iso_ms, to_public
 from fieldkit.core.ops import Create, Match, RecordId, SetStatus, hub_name
 from fieldkit.core.records import parse_draft
-from fieldkit.errors import FieldError, NotFound, ValidationError
+from fieldkit.errors import N_, FieldError, NotFound, ValidationError
 
 #: The notice's own words: what ``fieldkit notice TEXT`` and the API's ``text`` fill in.
 NOTICE_TEXT = "note"
@@ -29,7 +29,7 @@ async def record_with_history(hub: Hub, rid: RecordId) -> dict[str, Any]:
     """The record and every op held for it: its hub, seq, time, coordinator and message."""
     record = await hub.store.get(rid)
     if record is None:
-        raise NotFound(f"no record {rid} on this hub")
+        raise NotFound.said(N_("no record %(record)s on this hub"), record=str(rid))
     history = []
     for entry in await hub.store.history(rid):
         body = entry.op.body

@@ -35,7 +35,7 @@ from fieldkit.core.ops import (
 )
 from fieldkit.core.records import Draft, Kind, QuantityUnit, Status
 from fieldkit.core.refcode import BITS, format_code
-from fieldkit.errors import FieldkitError, NotFound, StoreError
+from fieldkit.errors import N_, FieldkitError, NotFound, StoreError
 from fieldkit.store.group_commit import GroupCommit, ItemFailed
 from fieldkit.store.port import StorePort, TxPort
 
@@ -226,7 +226,7 @@ class Hub:
             for rid in records:
                 state = await tx.state(rid)
                 if state is None or not state.complete:
-                    raise NotFound(f"no record {rid} on this hub")
+                    raise NotFound.said(N_("no record %(record)s on this hub"), record=str(rid))
                 states.append(state)
             body = make([s.view() for s in states])
             op = await self._append(tx, body, states, "" if isinstance(body, Redact) else by)
@@ -269,14 +269,14 @@ class Hub:
         def make(current: list[Record]) -> Body:
             need_rec, offer_rec = current
             if need_rec.kind is not Kind.NEED or offer_rec.kind is not Kind.OFFER:
-                raise FieldkitError("a match pairs a need with an offer")
+                raise FieldkitError.said(N_("a match pairs a need with an offer"))
             taken, taken_unit = quantity, unit or offer_rec.quantity_unit
             if taken is None and need_rec.quantity_unit == offer_rec.quantity_unit:
                 left = offer_rec.remaining
                 if need_rec.quantity is not None and left:
                     taken = min(need_rec.quantity, left)
             if taken is not None and taken_unit is None:
-                raise FieldkitError("a match's quantity needs its unit")
+                raise FieldkitError.said(N_("a match's quantity needs its unit"))
             return Match(
                 need, offer, need_rec.epoch, offer_rec.epoch, message,
                 taken, taken_unit if taken is not None else None,
@@ -289,7 +289,7 @@ class Hub:
     async def post_notice(self, draft: Draft, by: str) -> Record:
         """Post a notice (a distribution point, a shelter, a boil-water order) as ``by``."""
         if draft.kind is not Kind.NOTICE:
-            raise FieldkitError("a notice is a record of kind notice")
+            raise FieldkitError.said(N_("a notice is a record of kind notice"))
         async with self.store.transaction() as tx:
             seq = await tx.next_seq(self.id)
             body = Create(RecordId(self.id, seq), Kind.NOTICE, self.now_ms(), draft_fields(draft))
@@ -316,7 +316,7 @@ class Hub:
         def make(current: list[Record]) -> Body:
             keep, dup = current
             if keep.id == dup.id or keep.kind is not dup.kind:
-                raise FieldkitError("a merge joins two records of one kind")
+                raise FieldkitError.said(N_("a merge joins two records of one kind"))
             return Merge(record, duplicate, dup.epoch)
 
         return await self._change([record, duplicate], make, by)
@@ -328,7 +328,7 @@ class Hub:
         async with self.store.transaction() as tx:
             state = await tx.state(offer)
             if state is None or not state.complete or state.view().kind is not Kind.OFFER:
-                raise NotFound(f"no offer {offer} on this hub")
+                raise NotFound.said(N_("no offer %(offer)s on this hub"), offer=str(offer))
         done = await self.submit(draft, idempotency_key)
         if done.new:
             await self._change([done.record.id, offer], lambda _: Link(done.record.id, offer))

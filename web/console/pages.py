@@ -163,6 +163,10 @@ class ConsolePages:
             **context,
         )  # fmt: skip
 
+    def _said(self, request: Request, error: FieldkitError) -> str:
+        """An error the hub raised, in the coordinator's language."""
+        return error.translated(self.r.language(request).gettext)
+
     def _to_signin(self, request: Request) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/signin?{urlencode({'next': target})}", 303, NO_STORE)
@@ -302,10 +306,10 @@ class ConsolePages:
         try:
             rid = RecordId.parse(request.path_params["rid"])
         except ValueError:
-            raise NotFound("no such record") from None
+            raise NotFound.said(N_("no such record")) from None
         found = await self.hub.store.get(rid)
         if found is None:
-            raise NotFound(f"no record {rid} on this hub")
+            raise NotFound.said(N_("no record %(record)s on this hub"), record=str(rid))
         return found
 
     async def suggestions(self, record: Record) -> list[Suggestion]:
@@ -376,7 +380,7 @@ class ConsolePages:
         try:
             record = await self._record(request)
         except NotFound as exc:
-            return self.message(request, 404, str(exc))
+            return self.message(request, 404, self._said(request, exc))
         return await self._record_page(request, session, record)
 
     async def _record_page(
@@ -423,7 +427,7 @@ class ConsolePages:
             record = await self._record(request)
             other = RecordId.parse(form.get("other", ""))
         except NotFound as exc:
-            return self.message(request, 404, str(exc))
+            return self.message(request, 404, self._said(request, exc))
         except ValueError:
             return self.message(request, 400, N_("Pick a record to match with."))
         message = form.get("message", "").strip()
@@ -441,7 +445,7 @@ class ConsolePages:
         try:
             await self.hub.match(need, offer, message, by=session.name, quantity=quantity)
         except FieldkitError as exc:
-            return await self._record_page(request, session, record, 400, str(exc))
+            return await self._record_page(request, session, record, 400, self._said(request, exc))
         return RedirectResponse(f"/record/{record.id}", 303, NO_STORE)
 
     async def set_status(self, request: Request) -> Response:
@@ -452,7 +456,7 @@ class ConsolePages:
         try:
             record = await self._record(request)
         except NotFound as exc:
-            return self.message(request, 404, str(exc))
+            return self.message(request, 404, self._said(request, exc))
         status = ACTIONS.get(form.get("status", ""))
         message = form.get("message", "").strip()
         if status is None or len(message) > MESSAGE_MAX:
@@ -473,11 +477,11 @@ class ConsolePages:
             duplicate = RecordId.parse(form.get("duplicate", ""))
             await self.hub.merge(record.id, duplicate, by=session.name)
         except NotFound as exc:
-            return self.message(request, 404, str(exc))
+            return self.message(request, 404, self._said(request, exc))
         except ValueError:
             return self.message(request, 400, N_("Pick a record to merge."))
         except FieldkitError as exc:
-            return await self._record_page(request, session, record, 400, str(exc))
+            return await self._record_page(request, session, record, 400, self._said(request, exc))
         return RedirectResponse(f"/record/{record.id}", 303, NO_STORE)
 
     async def redact(self, request: Request) -> Response:
@@ -490,7 +494,7 @@ class ConsolePages:
         try:
             record = await self._record(request)
         except NotFound as exc:
-            return self.message(request, 404, str(exc))
+            return self.message(request, 404, self._said(request, exc))
         if form.get("confirm") != "yes":
             return await self._record_page(
                 request, session, record, 400, N_("Tick the box to confirm the redaction."),
@@ -556,7 +560,7 @@ class ConsolePages:
         try:
             record = await self._record(request)
         except NotFound as exc:
-            return self.message(request, 404, str(exc))
+            return self.message(request, 404, self._said(request, exc))
         if record.kind is not Kind.NOTICE:
             return self.message(request, 400, N_("Only a notice can be edited here."))
         raw = self._notice_fields({"category": record.category.value, **form})
@@ -579,7 +583,7 @@ class ConsolePages:
         try:
             record = await self._record(request)
         except NotFound as exc:
-            return self.message(request, 404, str(exc))
+            return self.message(request, 404, self._said(request, exc))
         if record.kind is not Kind.NOTICE:
             return self.message(request, 400, N_("Only a notice can be withdrawn."))
         await self.hub.withdraw_notice(record.id, by=session.name)

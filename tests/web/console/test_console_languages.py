@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_python
 from babel.messages.pofile import read_po
 
 from fieldkit.app.hub import Hub
@@ -19,6 +19,8 @@ from tests.web.console.conftest import Console, sign_in
 from tests.web.test_languages import TRANSLATED, WORD, _Text
 
 WEB = Path(__file__).parents[3] / "web"
+#: The hub's own modules whose errors the console shows translated (FieldkitError.said).
+HUB_SOURCES = [WEB.parent / "fieldkit" / "app" / name for name in ("hub.py", "coordinator.py")]
 KEYWORDS = {"_": None, "gettext": None, "N_": None}
 
 
@@ -31,6 +33,9 @@ def console_ids() -> set[str]:
         ):
             if isinstance(message, str) and message:
                 found.add(message)
+    for source in HUB_SOURCES:
+        with source.open("rb") as file:
+            found |= {m for _, _, m, _ in extract_python(file, list(KEYWORDS), [], {}) if m}
     return found
 
 
@@ -38,6 +43,7 @@ def test_the_console_sources_hold_strings_to_translate() -> None:
     ids = console_ids()
     assert len(ids) > 100
     assert {"Sign in to the coordinator console", "same area", "Upload the bundle"} <= ids
+    assert "no record %(record)s on this hub" in ids  # the hub's own errors, as the console shows
 
 
 @pytest.mark.parametrize("code", TRANSLATED)
@@ -73,7 +79,8 @@ async def test_no_english_is_left_on_a_chinese_coordinators_pages(
     need = await hub.submit(NEED)
     offer = await hub.submit(OFFER)
     codes = [str(r.record.id) for r in (need, offer)] + [r.record.ref for r in (need, offer)]
-    codes += [f"{hub.id:08x}"]
+    missing = f"{hub.id:08x}-999"  # no such record here: the hub's error, translated
+    codes += [missing, f"{hub.id:08x}"]
     client = console.client
     client.headers["accept-language"] = "zh-CN,zh;q=0.9"
     signin = await client.get("/signin")
@@ -81,7 +88,8 @@ async def test_no_english_is_left_on_a_chinese_coordinators_pages(
     pages = [signin.text]
     for path in ("/queue?kind=need", "/queue?kind=offer&category=food", f"/record/{need.record.id}",
                  "/exports", "/print?area=riverside", "/print?area=riverside&contacts=1",
-                 "/exports?taken=1&seen=2", "/nowhere", "/hub/status"):  # fmt: skip
+                 "/exports?taken=1&seen=2", "/nowhere", "/hub/status", f"/record/{missing}",
+                 "/record/nonsense"):  # fmt: skip
         pages.append((await client.get(path)).text)
     bundle = {"bundle": ("x.fkb", b"FK", "text/plain")}
     pages.append((await client.post("/bundle", data={}, files=bundle)).text)

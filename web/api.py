@@ -34,13 +34,12 @@ from fieldkit.core.fields import Category, Kind, Status
 from fieldkit.core.fold import Record
 from fieldkit.core.matching import Suggestion
 from fieldkit.core.ops import Op, RecordId, hub_name
-from fieldkit.core.records import clean_text
+from fieldkit.core.records import STATUS_MOVES, clean_text
 from fieldkit.errors import FieldError, FieldkitError, NotFound, ValidationError
 from fieldkit.web.api_spec import (
     OPENAPI_PATH,
     OPERATIONS,
     PREFIX,
-    STATUS_FROM,
     Operation,
     check,
     check_body,
@@ -349,7 +348,7 @@ class Api:
     async def set_status(self, request: Request, call: Call) -> Response:
         record = await self._record(call.params["id"])
         status = Status(call.body["status"])
-        if record.status not in STATUS_FROM[status.value]:
+        if record.status not in STATUS_MOVES[status]:
             message = N_("This record is %(status)s: it cannot be marked %(action)s.")
             params = {"status": record.status.value, "action": status.value}
             raise conflict([FieldError("status", "not_from_here", message, params)])

@@ -27,6 +27,7 @@ from fieldkit.core.fields import (
 from fieldkit.core.interchange import EXPORTED
 from fieldkit.core.matching import Coverage, Nearness
 from fieldkit.core.ops import MESSAGE_MAX
+from fieldkit.core.records import STATUS_MOVES
 from fieldkit.errors import FieldError
 from fieldkit.web.render import N_
 
@@ -36,15 +37,8 @@ Schema = dict[str, Any]
 RECORD_ID: Schema = {"type": "string", "pattern": "^[0-9a-f]{8}-[1-9][0-9]{0,11}$",
                      "examples": ["3fa9c2d1-42"]}  # fmt: skip
 HUB_ID: Schema = {"type": "string", "pattern": "^[0-9a-f]{8}$", "examples": ["3fa9c2d1"]}
-#: What a coordinator may set a record's status to (the console's buttons; ``open`` reopens).
-STATUS_ACTIONS = (Status.FULFILLED.value, Status.CANCELLED.value, Status.OPEN.value)
-#: The statuses each action moves a record on from (the console offers the same buttons):
-#: fulfilled absorbs everything, so a fulfilled record is never reopened or cancelled.
-STATUS_FROM: Mapping[str, frozenset[Status]] = {
-    Status.FULFILLED.value: frozenset({Status.OPEN, Status.MATCHED, Status.CANCELLED}),
-    Status.CANCELLED.value: frozenset({Status.OPEN, Status.MATCHED}),
-    Status.OPEN.value: frozenset({Status.MATCHED, Status.CANCELLED}),
-}
+#: What a coordinator may set a record's status to (``open`` reopens): core's moves.
+STATUS_ACTIONS = tuple(status.value for status in STATUS_MOVES)
 PAGE_MAX = 200
 OFFSET_MAX = 1_000_000
 TEXT_FILTER_MAX = 80

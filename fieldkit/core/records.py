@@ -33,8 +33,9 @@ from fieldkit.errors import FieldError, ValidationError
 
 __all__ = [
     "AREA_MAX", "LANGUAGE_MAX", "LOCATION_MAX", "NAME_MAX", "NOTE_MAX", "PHONE_MAX",
-    "QUANTITY_MAX", "STATUS_RANK", "Category", "Contact", "Draft", "Kind", "QuantityUnit",
-    "Status", "Urgency", "canonical_area", "clean_text", "parse_bool", "parse_draft",
+    "QUANTITY_MAX", "STATUS_MOVES", "STATUS_RANK", "Category", "Contact", "Draft", "Kind",
+    "QuantityUnit", "Status", "Urgency", "canonical_area", "clean_text", "parse_bool",
+    "parse_draft",
 ]  # fmt: skip
 
 
@@ -44,6 +45,15 @@ STATUS_RANK: Mapping[Status, int] = {
     Status.MATCHED: 1,
     Status.CANCELLED: 2,
     Status.FULFILLED: 3,
+}
+
+#: What a coordinator may move a record to (the console's buttons, the API's actions, in the
+#: order the console shows them), each with the statuses it moves a record on from:
+#: fulfilled absorbs everything, so a fulfilled record is never reopened or cancelled.
+STATUS_MOVES: Mapping[Status, frozenset[Status]] = {
+    Status.FULFILLED: frozenset({Status.OPEN, Status.MATCHED, Status.CANCELLED}),
+    Status.CANCELLED: frozenset({Status.OPEN, Status.MATCHED}),
+    Status.OPEN: frozenset({Status.MATCHED, Status.CANCELLED}),
 }
 
 _PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{3,32}$")

@@ -46,7 +46,7 @@ from fieldkit.core.ops import (
     SetStatus,
     hub_name,
 )
-from fieldkit.core.records import parse_draft
+from fieldkit.core.records import STATUS_MOVES, parse_draft
 from fieldkit.errors import FieldkitError, NotFound, ValidationError
 from fieldkit.web.console.reasons import age_text, reason_text
 from fieldkit.web.console.session import (
@@ -73,10 +73,11 @@ PAGE = 50
 CANDIDATES = 100
 SUGGESTIONS = 5
 NO_STORE = {"Cache-Control": "no-store"}
-ACTIONS: dict[str, Status] = {
-    "fulfilled": Status.FULFILLED,
-    "cancelled": Status.CANCELLED,
-    "open": Status.OPEN,
+#: The button that moves a record to each of core's status moves.
+MOVE_LABELS: dict[Status, str] = {
+    Status.FULFILLED: N_("Fulfilled"),
+    Status.CANCELLED: N_("Cancel"),
+    Status.OPEN: N_("Reopen"),
 }
 
 
@@ -413,6 +414,7 @@ class ConsolePages:
             message_max=MESSAGE_MAX, flags=self.flags([record])[record.id],
             flag_labels=FLAG_LABELS, duplicates=await self.duplicates(record), linked=linked,
             units=list(QuantityUnit), note_max=NOTE_MAX,
+            moves=[(s, MOVE_LABELS[s]) for s, old in STATUS_MOVES.items() if record.status in old],
             expires_in=_hours_left(record.expires, self.hub.wall()),
         )  # fmt: skip
 
@@ -457,9 +459,10 @@ class ConsolePages:
             record = await self._record(request)
         except NotFound as exc:
             return self.message(request, 404, self._said(request, exc))
-        status = ACTIONS.get(form.get("status", ""))
+        status = next((s for s in STATUS_MOVES if s.value == form.get("status")), None)
         message = form.get("message", "").strip()
-        if status is None or len(message) > MESSAGE_MAX:
+        moved = status is not None and record.status in STATUS_MOVES[status]
+        if status is None or not moved or len(message) > MESSAGE_MAX:
             return await self._record_page(
                 request, session, record, 400, N_("Pick fulfilled, cancelled or reopen, with a "
                                                   "message of at most 200 characters."),

@@ -124,6 +124,22 @@ async def test_fulfilled_cancel_and_reopen_move_the_record_and_are_recorded(
     assert actors == ["", "Ben", "Ben", "Ben"]
 
 
+async def test_a_fulfilled_record_offers_no_move_back_and_refuses_one_posted_anyway(
+    console: Console, hub: Hub
+) -> None:
+    need = (await hub.submit(NEED)).record
+    await hub.set_status(need.id, Status.FULFILLED, "Delivered")
+    await sign_in(console.client)
+    page = (await console.client.get(f"/record/{need.id}")).text
+    assert 'value="open"' not in page and 'value="cancelled"' not in page
+    for status in ("open", "cancelled"):
+        form = {"csrf": csrf_of(page), "status": status, "message": ""}
+        reply = await console.client.post(f"/record/{need.id}/status", data=form)
+        assert reply.status_code == 400
+    assert (await hub.store.get(need.id)).status is Status.FULFILLED  # type: ignore[union-attr]
+    assert len(await hub.store.history(need.id)) == 2  # nothing recorded for the refused moves
+
+
 async def test_an_unknown_record_is_a_clear_404(console: Console) -> None:
     await sign_in(console.client)
     for rid in ("0000beef-1", "not-an-id"):

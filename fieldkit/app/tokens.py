@@ -54,8 +54,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-async def _load(store: StorePort) -> dict[str, dict[str, object]]:
-    text = await store.meta(TOKENS_KEY)
+def _parse(text: str | None) -> dict[str, dict[str, object]]:
     if not text:
         return {}
     try:
@@ -65,8 +64,20 @@ async def _load(store: StorePort) -> dict[str, dict[str, object]]:
     return {str(k): dict(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-async def _save(store: StorePort, tokens: dict[str, dict[str, object]]) -> None:
-    await store.set_meta(TOKENS_KEY, json.dumps(tokens, sort_keys=True, ensure_ascii=False))
+async def _load(store: StorePort) -> dict[str, dict[str, object]]:
+    return _parse(await store.meta(TOKENS_KEY))
+
+
+async def _change(store: StorePort, change: Callable[[dict[str, dict[str, object]]], None]) -> None:
+    """Apply ``change`` to the tokens in one write transaction: two commands at once (two
+    ``fieldkit token create``, or one beside the console) never lose each other's token."""
+
+    def changed(text: str | None) -> str:
+        tokens = _parse(text)
+        change(tokens)
+        return json.dumps(tokens, sort_keys=True, ensure_ascii=False)
+
+    await store.update_meta(TOKENS_KEY, changed)
 
 
 def new_token(random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
@@ -82,12 +93,16 @@ async def create_token(
     """A new token called ``name`` (refused if one by that name exists); returns the token,
     which only this call ever sees."""
     name = token_name(name)
-    tokens = await _load(store)
-    if name in tokens:
-        raise UsageError(f"a token called {name!r} exists: revoke it first, or pick another name")
     token = new_token(random_bytes)
-    tokens[name] = {"sha256": _digest(token), "created_at": int(now)}
-    await _save(store, tokens)
+
+    def add(tokens: dict[str, dict[str, object]]) -> None:
+        if name in tokens:
+            raise UsageError(
+                f"a token called {name!r} exists: revoke it first, or pick another name"
+            )
+        tokens[name] = {"sha256": _digest(token), "created_at": int(now)}
+
+    await _change(store, add)
     return token
 
 
@@ -98,11 +113,13 @@ async def list_tokens(store: StorePort) -> list[TokenInfo]:
 
 async def revoke_token(store: StorePort, name: str) -> bool:
     """Forget the token called ``name``; False if there was none."""
-    tokens = await _load(store)
-    if tokens.pop(" ".join(name.split()), None) is None:
-        return False
-    await _save(store, tokens)
-    return True
+    gone: list[object] = []
+
+    def drop(tokens: dict[str, dict[str, object]]) -> None:
+        gone.append(tokens.pop(" ".join(name.split()), None))
+
+    await _change(store, drop)
+    return gone[0] is not None
 
 
 async def token_owner(store: StorePort, token: str) -> str | None:

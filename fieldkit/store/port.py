@@ -28,7 +28,7 @@ The rules every adapter keeps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol, Self
@@ -122,6 +122,12 @@ class StorePort(Protocol):
 
     async def set_meta(self, key: str, value: str) -> None:
         """Set ``key`` to ``value`` in a write transaction of its own."""
+        ...
+
+    async def update_meta(self, key: str, change: Callable[[str | None], str]) -> str:
+        """Set ``key`` to ``change(its value now)`` in one write transaction, so two writers
+        (coroutines or processes) never lose each other's change; returns the new value. An
+        error raised by ``change`` leaves the value as it was."""
         ...
 
     async def max_hlc(self, origin: int) -> int:

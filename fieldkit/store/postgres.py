@@ -29,7 +29,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self
 
@@ -583,12 +583,20 @@ class PostgresStore(_CloudTables):
         return str(value) if value is not None else None
 
     async def set_meta(self, key: str, value: str) -> None:
+        await self.update_meta(key, lambda _: value)
+
+    async def update_meta(self, key: str, change: Callable[[str | None], str]) -> str:
         async with self.transaction():
+            cur = await self._db.execute("SELECT value FROM meta WHERE key = %s", (key,))
+            row = await cur.fetchone()
+            value = row[0] if row else None
+            new = change(None if value is None else str(value))
             await self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (%s, %s)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
+                (key, new),
             )
+        return new
 
     async def max_hlc(self, origin: int) -> int:
         return int(await self._scalar("SELECT max(hlc) FROM ops WHERE origin = %s", (origin,)) or 0)

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -609,12 +609,18 @@ class Store(_CloudTables):
         return str(value) if value is not None else None
 
     async def set_meta(self, key: str, value: str) -> None:
+        await self.update_meta(key, lambda _: value)
+
+    async def update_meta(self, key: str, change: Callable[[str | None], str]) -> str:
         async with self.transaction():
+            value = await self._scalar("SELECT value FROM meta WHERE key = ?", (key,), self._db)
+            new = change(None if value is None else str(value))
             await self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
+                (key, new),
             )
+        return new
 
     async def max_hlc(self, origin: int) -> int:
         """The latest clock this origin used, so a restarted hub never goes back in time."""

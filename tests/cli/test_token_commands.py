@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,27 @@ def test_a_notice_without_words_is_refused_naming_the_field(
     assert done.code == 1
     assert "text:" in done.err
     assert fieldkit(hub_dir, "records", "--kind", "notice").out == ""
+
+
+def test_token_creates_run_at_once_in_separate_processes_keep_every_token(hub_dir: Path) -> None:
+    """Each create reads and rewrites the token list in one write transaction: eight commands
+    started together (as from two terminals and a script) all keep their token."""
+    names = [f"desk {i}" for i in range(8)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "fieldkit", "token", "create", name],
+            cwd=hub_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name in names
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=60)
+        assert run.returncode == 0, err
+    stored = json.loads(
+        sqlite3.connect(hub_dir / "data" / "hub.sqlite3")
+        .execute("SELECT value FROM meta WHERE key = 'api_tokens'")
+        .fetchone()[0]
+    )
+    assert sorted(stored) == names

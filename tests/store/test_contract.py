@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -456,6 +457,26 @@ async def test_meta_values_are_kept_and_replaced(open_store: Opener) -> None:
     async with await open_store("meta") as again:
         assert await again.meta("hub_id") == "0a0a0a0a"
         assert await again.meta("frame_counter") == "200000"
+
+
+async def test_concurrent_updates_of_one_meta_value_lose_nothing(open_store: Opener) -> None:
+    """Read-modify-write in one write transaction: writers in two connections (two processes'
+    worth) and many coroutines each add their name, and every name is there at the end."""
+
+    def adding(name: str) -> Callable[[str | None], str]:
+        return lambda value: json.dumps(sorted([*json.loads(value or "[]"), name]))
+
+    async with await open_store("rmw") as one, await open_store("rmw") as two:
+        writes = [(one if i % 2 else two).update_meta("names", adding(f"n{i}")) for i in range(40)]
+        await asyncio.gather(*writes)
+        assert json.loads(await one.meta("names") or "") == sorted(f"n{i}" for i in range(40))
+
+        def refuse(value: str | None) -> str:
+            raise ValueError("no")
+
+        with pytest.raises(ValueError, match="no"):
+            await two.update_meta("names", refuse)
+        assert len(json.loads(await two.meta("names") or "")) == 40  # a refusal changes nothing
 
 
 async def test_reference_codes_find_their_record(hub: Hub) -> None:

@@ -87,6 +87,7 @@ def _record_schema() -> Schema:
         "created_at": {"type": "string", "format": "date-time"},
         "ref": {"type": "string", "description": "the resident's reference code"},
         "matches": {"type": "array", "items": RECORD_ID},
+        "redacted": {"type": "boolean", "description": "its personal fields were erased"},
     }
     for spec in EXPORTED:  # a local field (the note kept at its hub) is never written out
         *path, leaf = spec.json_path

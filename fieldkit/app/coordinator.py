@@ -21,8 +21,13 @@ NOTICE_TEXT = "note"
 
 def record_json(record: Record) -> dict[str, Any]:
     """A record as a signed-in coordinator sees it: every field, private ones included, and
-    the records it is matched with."""
-    return {**to_public(record), "matches": [str(m) for m in record.matches]}
+    the records it is matched with, and whether its personal fields were erased (a blank
+    name reads the same whether it was never given or redacted)."""
+    return {
+        **to_public(record),
+        "matches": [str(m) for m in record.matches],
+        "redacted": record.redacted,
+    }
 
 
 async def record_with_history(hub: Hub, rid: RecordId) -> dict[str, Any]:

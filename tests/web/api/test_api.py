@@ -291,7 +291,10 @@ async def test_a_redaction_through_the_api_erases_the_contact_and_note(api: Api,
     assert done.status_code == 200, done.text
     (shown,) = done.json()["records"]
     assert shown["note"] == ""
+    assert shown["redacted"] is True  # a program tells an erasure from a blank field
     assert "Rosa" not in done.text
+    other = (await api.client.get(f"{PREFIX}/records", headers=api.auth())).json()
+    assert all(r["redacted"] is (r["id"] == str(need.record.id)) for r in other["records"])
     held = await hub.store.get(need.record.id)
     assert held is not None
     assert held.redacted

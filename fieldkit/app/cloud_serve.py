@@ -73,7 +73,7 @@ async def serve_cloud(
     """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
     key = await network_key(store)
     certificate, _ = cloud_certificate(config)
-    limits = limits or ServerLimits()
+    limits = limits or config.limits
     uv_config = uvicorn.Config(
         cloud_app(hub, store, config, key), host=host, port=port, log_level=log_level,
         ssl_certfile=str(certificate.cert_path), ssl_keyfile=str(certificate.key_path),

@@ -42,7 +42,16 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
 _KNOWN = {
     "hub": {"name", "data_dir", "languages", "emergency"},
     "radio": {"url"},
-    "web": {"host", "port", "console_port", "still_needed_hours"},
+    "web": {
+        "host",
+        "port",
+        "console_port",
+        "still_needed_hours",
+        "header_timeout_s",
+        "idle_timeout_s",
+        "keep_alive_s",
+        "max_connections",
+    },
     "hotspot": {"ssid", "interface", "address", "country", "channel"},
     "sync": {"profile", *(f"{name}_s" for name in TUNABLE_TIMINGS)},
     "cloud": {
@@ -91,6 +100,28 @@ class Hotspot:
 
 
 @dataclass(frozen=True)
+class ServerLimits:
+    """What keeps a web server answering under a flood (``[web]`` ``header_timeout_s``,
+    ``idle_timeout_s``, ``keep_alive_s``, ``max_connections``); enforced by
+    :mod:`fieldkit.app.server_limits` on the residents' port, the console and the cloud."""
+
+    header_timeout: float = 10.0  # seconds from a request's first byte to its last header
+    idle_timeout: float = 30.0  # seconds without a byte of a request body
+    keep_alive: float = 5.0  # seconds an idle keep-alive connection stays open
+    max_connections: int = 256  # beyond: 503 at once
+    log_every: float = 10.0  # seconds between two log lines with the same message
+
+
+#: The ``[web]`` key of each server limit, and the most it may be set to.
+LIMIT_KEYS: Mapping[str, tuple[str, float]] = {
+    "header_timeout": ("header_timeout_s", 600),
+    "idle_timeout": ("idle_timeout_s", 3600),
+    "keep_alive": ("keep_alive_s", 600),
+    "max_connections": ("max_connections", 65535),
+}
+
+
+@dataclass(frozen=True)
 class CloudSettings:
     """``[cloud]``: on the cloud aggregator (``fieldkit run --role cloud``), its database,
     hostname, port and certificate; on a hub that joined a cloud, how it probes it."""
@@ -127,6 +158,7 @@ class Config:
     cloud: CloudSettings = CloudSettings()
     #: The console flags an open need "still needed?" once it is this old (web.still_needed_hours).
     still_needed_hours: int = 72
+    limits: ServerLimits = ServerLimits()
 
     def emergency_line(self, language: str) -> str:
         """The emergency line in ``language``, else as written ("" if none is configured)."""
@@ -386,7 +418,25 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
         emergency_translations=emergency_translations,
         cloud=_cloud(merged.get("cloud", {}), base),
         still_needed_hours=still_needed,
+        limits=_limits(merged.get("web", {})),
     )
+
+
+def _limits(web: Mapping[str, Any]) -> ServerLimits:
+    """The server limits set in ``[web]``: seconds (or connections) more than 0 up to a cap."""
+    given: dict[str, Any] = {}
+    for name, (key, most) in LIMIT_KEYS.items():
+        if key not in web:
+            continue
+        value = web[key]
+        whole = name == "max_connections"
+        if (not isinstance(value, int if whole else int | float) or isinstance(value, bool)
+                or not 0 < value <= most):  # fmt: skip
+            what = "a whole number of connections" if whole else "seconds"
+            raise ConfigError(f"web.{key}", f"expected {what} more than 0 up to {most:g}, "
+                                            f"got {value!r}")  # fmt: skip
+        given[name] = value if whole else float(value)
+    return ServerLimits(**given)
 
 
 def _cloud(value: Mapping[str, Any], base: Path) -> CloudSettings:

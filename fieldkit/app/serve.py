@@ -148,7 +148,7 @@ async def serve_hub(
     # with a key derived from the network key, which never leaves the hub this way.
     form_key = hashlib.sha256(b"fieldkit resident form tokens\0" + key).digest()
     app = create_app(hub, config, extra_routes=routes, form_key=form_key)
-    limits = limits or ServerLimits()
+    limits = limits or config.limits
     uv_config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, http=guarded_protocol(limits),
         timeout_keep_alive=int(limits.keep_alive), limit_concurrency=limits.max_connections,

@@ -23,22 +23,14 @@ import logging
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from fieldkit.app.config import ServerLimits as ServerLimits
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ServerLimits:
-    header_timeout: float = 10.0  # seconds from a request's first byte to its last header
-    idle_timeout: float = 30.0  # seconds without a byte of a request body
-    keep_alive: float = 5.0  # seconds an idle keep-alive connection stays open
-    max_connections: int = 256  # beyond: 503 at once
-    log_every: float = 10.0  # seconds between two log lines with the same message
 
 
 class GuardedH11Protocol(H11Protocol):

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from fieldkit.app.config import _KNOWN, Area, load_config, parse_config, render_config
+from fieldkit.app.config import (
+    _KNOWN,
+    LIMIT_KEYS,
+    Area,
+    ServerLimits,
+    load_config,
+    parse_config,
+    render_config,
+)
 from fieldkit.errors import ConfigError
 from fieldkit.sync.engine import SYNC_PROFILES
 
@@ -102,6 +110,11 @@ def test_environment_overrides_beat_the_file() -> None:
         ({"sync": {"debounce": 60}}, {}, "sync.debounce"),  # seconds say so: debounce_s
         ({"web": {"console_port": 0}}, {}, "web.console_port"),
         ({}, {"FIELDKIT_WEB_CONSOLE_PORT": "https"}, "FIELDKIT_WEB_CONSOLE_PORT"),
+        ({"web": {"header_timeout_s": 0}}, {}, "web.header_timeout_s"),
+        ({"web": {"idle_timeout_s": "30"}}, {}, "web.idle_timeout_s"),
+        ({"web": {"keep_alive_s": 10**6}}, {}, "web.keep_alive_s"),
+        ({"web": {"max_connections": 2.5}}, {}, "web.max_connections"),
+        ({"web": {"max_connections": True}}, {}, "web.max_connections"),
     ],
 )
 def test_a_bad_value_gets_one_clear_error_naming_the_key(data, env, key) -> None:  # type: ignore[no-untyped-def]
@@ -162,3 +175,13 @@ def test_still_needed_hours_is_a_whole_number_of_hours() -> None:
     )
     with pytest.raises(ConfigError, match=r"web\.still_needed_hours"):
         parse_config({**base, "web": {"still_needed_hours": 0}}, {}, Path("."))
+
+
+def test_server_limits_are_set_in_the_web_section_and_default_to_the_documented_values() -> None:
+    assert parse({}).limits == ServerLimits()
+    limits = parse({"web": {"header_timeout_s": 4, "keep_alive_s": 2.5, "max_connections": 64}})
+    assert limits.limits == ServerLimits(header_timeout=4.0, keep_alive=2.5, max_connections=64)
+    table = README.read_text()
+    for name, (key, _) in LIMIT_KEYS.items():
+        default = getattr(ServerLimits(), name)
+        assert f"| `web.{key}` | | `{default:g}` |" in table, key

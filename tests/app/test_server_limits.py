@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldkit.app.config import Config
+from fieldkit.app.config import parse_config
 from fieldkit.app.hub import Hub, create_identity
 from fieldkit.app.netkey import ensure_network_key
 from fieldkit.app.serve import serve_hub
@@ -27,13 +27,17 @@ from fieldkit.store.sqlite import Store
 from tests.cli.conftest import free_port
 from tests.waiting import wait_until
 
+#: Set as an ops volunteer would, in the hub's fieldkit.toml.
+WEB = {"header_timeout_s": 0.5, "idle_timeout_s": 0.5, "max_connections": 40}
 LIMITS = ServerLimits(header_timeout=0.5, idle_timeout=0.5, max_connections=40)
 GET = b"GET /healthz HTTP/1.1\r\nHost: hub\r\n"  # the blank line that ends it is missing
 
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[int]:
-    config = Config("St. Mary's hub", tmp_path)
+    section = {"name": "St. Mary's hub", "data_dir": "."}
+    config = parse_config({"hub": section, "web": WEB}, {}, tmp_path)
+    assert config.limits == LIMITS
     async with await Store.open(config.db_path) as store:
         await create_identity(store)
         await ensure_network_key(store)
@@ -42,7 +46,7 @@ async def served(tmp_path: Path) -> AsyncIterator[int]:
         stop, ready = asyncio.Event(), asyncio.Event()
         server = asyncio.create_task(
             serve_hub(hub, config, host="127.0.0.1", port=port, stop=stop, ready=ready,
-                      log_level="warning", limits=LIMITS)
+                      log_level="warning")
         )  # fmt: skip
         try:
             async with asyncio.timeout(10):

@@ -184,6 +184,7 @@ class KeyRing:
         outcome = "known"
         if notice.revoked not in self.hub.revoked:
             await self._revoke(notice.revoked, notice.kept_seq)
+            self.stats["revocations learned"] += 1
             outcome = "revoked"
         await self._hold(blob)
         new = notice.unwrap(self.hub.id, self.private) if current else None

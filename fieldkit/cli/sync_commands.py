@@ -75,7 +75,7 @@ def _say_keys(outcomes: Mapping[str, int], ring: KeyRing) -> None:
     if outcomes.get("moved"):
         print(f"moved to the network's new key {format_key(ring.keys.current)[:10]}…",
               file=sys.stderr)  # fmt: skip
-    if outcomes.get("revoked"):
+    if ring.stats["revocations learned"]:
         revoked = ", ".join(f"{h:08x}" for h in sorted(ring.hub.revoked))
         print(f"revoked hubs: {revoked} (their new ops are refused)", file=sys.stderr)
     if ring.hub.refused_revoked:

@@ -18,13 +18,15 @@ from fieldkit.app.keyring import KeyRing
 from fieldkit.app.netkey import ensure_network_key
 from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.mesh import sim_topology
+from fieldkit.mesh.memory_transport import MemoryMedium
 from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
 from fieldkit.mesh.simulator import Simulator
 from fieldkit.store.sqlite import Store
 from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import RadioSync
 from fieldkit.wire import frame as codec
-from fieldkit.wire.messages import Envelope, Ops
+from fieldkit.wire import key_notice as kn
+from fieldkit.wire.messages import Envelope, Ops, Summary
 from tests.waiting import POLL_S, poll_until, stop_task
 
 OLD = b"o" * 32
@@ -203,3 +205,42 @@ async def test_a_revoked_hub_gets_no_new_key_and_its_later_ops_are_refused_on_ai
         status = await f.hubs[i].status("hub")
         assert status["keys"]["revoked"] == {f"{stolen.id:08x}": 1}
     assert (await f.hubs[0].status("A"))["keys"]["revoked_ops_refused"] >= 2
+
+
+async def test_a_hub_that_missed_the_whole_grace_says_its_key_is_out_of_date(
+    tmp_path: Path,
+) -> None:
+    new = b"n" * 32
+    async with await Store.open(tmp_path / "late.db") as store:
+        await create_identity(store)
+        await ensure_network_key(store, OLD)
+        hub = await Hub.open(store)
+        ring = await KeyRing.open(hub)
+        medium = MemoryMedium()
+        neighbour, transport = medium.attach(0x10), medium.attach(0x20)
+        sync = RadioSync(hub, transport, OLD, keyring=ring)
+        task = asyncio.create_task(sync.run())
+        known, stranger = 0x0A0B0C0D, 0x0E0E0E0E
+        try:
+            async with asyncio.timeout(WAIT):
+                await poll_until(lambda: sync.restored)
+                # a hub this one knew, now under a key it does not hold (and a stranger)
+                await neighbour.send(kn.seal(OLD, kn.Announce(known, b"k" * 32)))
+                await poll_until(lambda: known in ring.peers)
+                for counter in range(1, 4):
+                    for sender in (known, stranger):
+                        env = Envelope(sender, counter, Summary({}))
+                        heard = sync.node.stats.frames_in
+                        await neighbour.send(codec.encode_envelope(new, env))
+                        await poll_until(lambda h=heard: sync.node.stats.frames_in > h)
+                    assert ring.out_of_date() == (counter >= 3)
+            view = (await hub.status("late"))["keys"]
+            assert view["state"] == "out of date"
+            assert "fieldkit network join --force" in view["message"]
+            assert stranger not in ring.stale  # only hubs it knew count
+        finally:
+            await stop_task(task, within=10, what="the radio loop")
+            await transport.close()
+        # `fieldkit status` reads it from the store, without the running hub
+        again = await KeyRing.open(await Hub.open(store))
+        assert again.status()["state"] == "out of date"

@@ -121,10 +121,12 @@ def run(args: argparse.Namespace, workdir: Path) -> Soak:
     port = args.port or random.Random().randrange(20_000, 40_000, 10)  # +100 radios, +200 consoles
     log = workdir / "hubs.log"
     with log.open("wb") as out:
+        env = {**os.environ, **({"FIELDKIT_SOAK_TRACE": str(args.trace)} if args.trace else {})}
         proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(workdir / "hubs"), "--port", str(port),
-             "--time-scale", str(args.time_scale), "--loss", str(args.loss)],
-            stdout=out, stderr=subprocess.STDOUT,
+             "--time-scale", str(args.time_scale), "--loss", str(args.loss),
+             "--sample-s", str(args.sample_s)],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     soak = Soak()
     try:
@@ -231,6 +233,33 @@ def markdown_table(text: str) -> str:
     return "\n".join([*lines, *(f"| {name} | {value} |" for name, value in rows)])
 
 
+def start_tracing(out: Path, every_s: float) -> None:
+    """In the hubs' process: every ``every_s`` s, write the 25 source lines whose allocations
+    grew most since the first snapshot (tracemalloc), to find what grows."""
+    import threading
+    import tracemalloc
+
+    tracemalloc.start(8)
+
+    def loop() -> None:
+        first = tracemalloc.take_snapshot()
+        while True:
+            time.sleep(every_s)
+            now = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(False, tracemalloc.__file__)]
+            )
+            top = now.compare_to(first, "traceback")[:25]
+            with out.open("a") as f:
+                f.write(f"--- {time.strftime('%H:%M:%S')} traced "
+                        f"{tracemalloc.get_traced_memory()[0] / 1e6:.1f} MB\n")  # fmt: skip
+                for stat in top:
+                    f.write(f"{stat.size_diff / 1024:+9.0f} KiB {stat.count_diff:+7d} blocks\n")
+                    for frame in stat.traceback.format()[-8:]:
+                        f.write(f"      {frame}\n")
+
+    threading.Thread(target=loop, daemon=True, name="tracemalloc").start()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -246,12 +275,16 @@ def main() -> None:
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the hubs' own process
     parser.add_argument("--table", type=Path, help="print README's table from a saved run")
+    parser.add_argument("--trace", type=Path, help="write what grows (tracemalloc) to this file")
     args = parser.parse_args()
     if args.table is not None:
         print(markdown_table(args.table.read_text()))
         return
     if args.serve is not None:
         from fieldkit.app.demo import run_demo
+
+        if trace := os.environ.get("FIELDKIT_SOAK_TRACE"):  # --trace: what grows, by line
+            start_tracing(Path(trace), args.sample_s)
 
         sys.exit(asyncio.run(run_demo(args.serve, args.port, time_scale=args.time_scale,
                                       loss=args.loss)))  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.cli.conftest import SAMPLE, Fieldkit
@@ -90,6 +91,9 @@ def test_a_stolen_hub_is_revoked_and_its_later_ops_are_refused_over_http_and_bun
         assert isinstance(keys, dict)
         assert keys["revoked"] == {thief: 28}
         assert keys["revoked_ops_refused"] >= 28  # counted by the running hub
+        page = httpx.get(f"http://127.0.0.1:{port}/hub/status").text
+        assert f"Revoked hubs: {thief}" in page
+        assert "Moving to a new network key" in page
     # B, now moved, refuses the thief's stick too, and says so
     again = fieldkit(b, "bundle", "import", str(stick))
     assert again.code == 0

@@ -1,6 +1,7 @@
 """Soak benchmark: three hubs gossiping over lossy simulated radios under steady residents.
 
     python bench/soak.py [--minutes 24] [--time-scale 60] [--loss 0.1] [--rate 2] [--dir D]
+    python bench/soak.py --hours 72 --time-scale 120       # longer: three days in 36 minutes
 
 One process serves what ``fieldkit demo`` serves — three hubs in a line, each with its web
 pages over real HTTP and its radio through the real meshtastic library to the simulator — with
@@ -10,7 +11,9 @@ intake form at ``--rate`` a second, each at a random hub from an address of its 
 ``--sample-s`` seconds the hub process's memory (RSS), open files and log size are read.
 
 Printed as ``name: value`` lines: the last sample of each as a ratio over the first one (a
-flat hub stays near 1), the log lines that are errors, and, once the residents stop and the
+flat hub stays near 1); memory by hour of radio time, and its growth over the second half of
+the run against the first (a hub whose memory levels off grows less and less: caches and
+bounded tables fill early); the log lines that are errors, and, once the residents stop and the
 radios have had ``--settle`` seconds to repair what was lost: acknowledged submissions stored
 at their own hub, at every hub, lost (0) and duplicated (0).
 """
@@ -121,10 +124,12 @@ def run(args: argparse.Namespace, workdir: Path) -> Soak:
     port = args.port or random.Random().randrange(20_000, 40_000, 10)  # +100 radios, +200 consoles
     log = workdir / "hubs.log"
     with log.open("wb") as out:
+        env = {**os.environ, **({"FIELDKIT_SOAK_TRACE": str(args.trace)} if args.trace else {})}
         proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(workdir / "hubs"), "--port", str(port),
-             "--time-scale", str(args.time_scale), "--loss", str(args.loss)],
-            stdout=out, stderr=subprocess.STDOUT,
+             "--time-scale", str(args.time_scale), "--loss", str(args.loss),
+             "--sample-s", str(args.sample_s)],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     soak = Soak()
     try:
@@ -205,8 +210,24 @@ def report(args: argparse.Namespace, soak: Soak) -> None:
     print(f"log_rate_ratio_vs_first: {ratio:.3f}")
     print(f"errors_logged: {len(errors)}")
     print("rss_mb_by_sample " + " ".join(f"{s.rss_kb / 1024:.1f}" for s in soak.samples))
+    during = soak.samples[1:-1] if len(soak.samples) > 3 else soak.samples
+    hours = by_radio_hour(during, args.time_scale)
+    print("rss_mb_by_radio_hour " + " ".join(f"{h}h={mb:.1f}" for h, mb in hours))
+    half = len(during) // 2
+    grown_first = (during[half].rss_kb - during[0].rss_kb) / 1024
+    grown_second = (during[-1].rss_kb - during[half].rss_kb) / 1024
+    print(f"rss_grown_first_half_mb: {grown_first:.1f}")
+    print(f"rss_grown_second_half_mb: {grown_second:.1f}")
     for line in errors[:10]:
         print(f"  {line}", file=sys.stderr)
+
+
+def by_radio_hour(samples: list[Sample], time_scale: float) -> list[tuple[int, float]]:
+    """RSS (MB) at the first sample of each hour of radio time."""
+    out: dict[int, float] = {}
+    for s in samples:
+        out.setdefault(int(s.at_s * time_scale / 3600), s.rss_kb / 1024)
+    return sorted(out.items())
 
 
 def markdown_table(text: str) -> str:
@@ -221,6 +242,9 @@ def markdown_table(text: str) -> str:
         ("lost / duplicated", f"{v['acknowledged_lost']} / {v['duplicated']}"),
         ("memory (RSS), first minute → end", f"{v['rss_first_mb']} → {v['rss_last_mb']} MB "
          f"(**{v['rss_ratio_vs_first']}×**)"),
+        ("memory grown, first half of the run / second half",
+         f"{v['rss_grown_first_half_mb']} / {v['rss_grown_second_half_mb']} MB"),
+        ("memory by hour of radio time (MB)", hourly(text)),
         ("open files, first minute → end", f"{v['fds_first']} → {v['fds_last']} "
          f"({v['fds_ratio_vs_first']}×)"),
         ("log, bytes a second: first minute / after", f"{v['log_bytes_per_s_first']} / "
@@ -231,11 +255,46 @@ def markdown_table(text: str) -> str:
     return "\n".join([*lines, *(f"| {name} | {value} |" for name, value in rows)])
 
 
+def start_tracing(out: Path, every_s: float) -> None:
+    """In the hubs' process: every ``every_s`` s, write the 25 source lines whose allocations
+    grew most since the first snapshot (tracemalloc), to find what grows."""
+    import threading
+    import tracemalloc
+
+    tracemalloc.start(8)
+
+    def loop() -> None:
+        first = tracemalloc.take_snapshot()
+        while True:
+            time.sleep(every_s)
+            now = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(False, tracemalloc.__file__)]
+            )
+            top = now.compare_to(first, "traceback")[:25]
+            with out.open("a") as f:
+                f.write(f"--- {time.strftime('%H:%M:%S')} traced "
+                        f"{tracemalloc.get_traced_memory()[0] / 1e6:.1f} MB\n")  # fmt: skip
+                for stat in top:
+                    f.write(f"{stat.size_diff / 1024:+9.0f} KiB {stat.count_diff:+7d} blocks\n")
+                    for frame in stat.traceback.format()[-8:]:
+                        f.write(f"      {frame}\n")
+
+    threading.Thread(target=loop, daemon=True, name="tracemalloc").start()
+
+
+def hourly(text: str, every: int = 6) -> str:
+    """The saved run's memory by radio hour, every ``every`` hours."""
+    line = next((x for x in text.splitlines() if x.startswith("rss_mb_by_radio_hour ")), "")
+    pairs = [p.split("=") for p in line.split()[1:]]
+    return ", ".join(f"{h} {mb}" for h, mb in pairs if int(h[:-1]) % every == 0) or "–"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--minutes", type=float, default=24.0, help="wall minutes (default 24)")
+    parser.add_argument("--hours", type=float, help="hours of radio time (instead of --minutes)")
     parser.add_argument("--time-scale", type=float, default=60.0, help="radio time x wall")
     parser.add_argument("--loss", type=float, default=0.1, help="per-link loss (default 0.1)")
     parser.add_argument("--rate", type=float, default=2.0, help="residents a second")
@@ -246,12 +305,18 @@ def main() -> None:
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the hubs' own process
     parser.add_argument("--table", type=Path, help="print README's table from a saved run")
+    parser.add_argument("--trace", type=Path, help="write what grows (tracemalloc) to this file")
     args = parser.parse_args()
+    if args.hours is not None:
+        args.minutes = args.hours * 60 / args.time_scale
     if args.table is not None:
         print(markdown_table(args.table.read_text()))
         return
     if args.serve is not None:
         from fieldkit.app.demo import run_demo
+
+        if trace := os.environ.get("FIELDKIT_SOAK_TRACE"):  # --trace: what grows, by line
+            start_tracing(Path(trace), args.sample_s)
 
         sys.exit(asyncio.run(run_demo(args.serve, args.port, time_scale=args.time_scale,
                                       loss=args.loss)))  # fmt: skip

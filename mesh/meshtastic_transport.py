@@ -462,3 +462,6 @@ class MeshtasticTransport:
             self._airtime_ms += seconds * 1000.0
             now = time.monotonic()
             self._tx_log.append((now, now + seconds))
+            lo = now - airtime.DUTY_CYCLE_WINDOW_S  # only the window counts: keep no more
+            while self._tx_log[0][1] <= lo:  # (where no duty cycle applies, stats() never
+                self._tx_log.popleft()  # prunes it: it grew by a frame sent, for ever)

@@ -379,6 +379,8 @@ class RadioModel:
         tx = _Tx(node, packet, t, t + duration)
         n.transmitting = tx
         n.tx_log.append((t, t + duration))
+        while n.tx_log[0][1] <= t - self.duty_cycle_window_s:  # only the window counts (without
+            n.tx_log.popleft()  # a duty cycle nothing else prunes it: it grew for ever)
         n.stats.frames_sent += 1
         if packet.origin != n.num:
             n.stats.relays += 1

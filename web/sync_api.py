@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import escape
@@ -30,9 +30,14 @@ from fieldkit.app.hub import Hub
 from fieldkit.core.ops import hub_name
 from fieldkit.sync.challenges import Challenges
 from fieldkit.sync.http import CHALLENGE_HEADER, BodyTooLarge, answer, parse_challenge
+from fieldkit.wire import key_notice
 from fieldkit.wire.bundle_format import BundleError
 
+if TYPE_CHECKING:
+    from fieldkit.app.keyring import KeyRing
+
 MAX_BODY = 64 * 1024 * 1024
+MAX_NOTICES_BODY = 1 << 17  # key notices: a few hundred bytes a hub
 RadioStatus = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -70,9 +75,12 @@ def sync_routes(
     radio: RadioStatus | None = None,
     challenges: Challenges | None = None,
     old_keys: tuple[bytes, ...] = (),
+    keyring: KeyRing | None = None,
 ) -> list[BaseRoute]:
     """``old_keys``: also accepted in sync requests (and answered under), beside ``key``: the
-    network's previous key during a rotation's grace (``fieldkit network rotate-key``)."""
+    network's previous key during a rotation's grace (``fieldkit network rotate-key``).
+    ``keyring``: the keys as the network moves, read again at each request (then ``key`` and
+    ``old_keys`` are not used), and ``POST /sync/v1/notices`` trades key notices."""
     issued = challenges if challenges is not None else Challenges()
     templates = Environment(
         loader=PackageLoader("fieldkit.web", "templates"),
@@ -96,13 +104,36 @@ def sync_routes(
         taken = parse_challenge(named)
         if taken is None or not issued.take(taken):
             return refuse("unknown or used sync challenge: ask GET /sync/v1/challenge", 403)
+        current, old = key, old_keys
+        if keyring is not None:  # another process may have moved the keys
+            await keyring.reload()
+            current, *rest = keyring.accepted()
+            old = tuple(rest)
         try:  # checked whole as it streams in, and stored, before the answer starts
-            reply = await answer(hub, key, taken, request.stream(), MAX_BODY, old_keys)
+            reply = await answer(hub, current, taken, request.stream(), MAX_BODY, old)
         except BodyTooLarge:
             return refuse("bundle too large", 413)
         except BundleError as exc:
             return refuse(str(exc), 403)
         return StreamingResponse(reply, media_type="application/octet-stream")
+
+    async def notices(request: Request) -> Response:
+        """Key notices in (packed: :func:`fieldkit.wire.key_notice.pack_many`), ours out."""
+        if keyring is None:
+            return refuse("this hub passes on no key notices", 404)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_NOTICES_BODY:
+                return refuse("too many key notices", 413)
+        try:
+            blobs = key_notice.unpack_many(body)
+        except key_notice.DecodeError as exc:
+            return refuse(str(exc), 400)
+        await keyring.reload()
+        await keyring.take_many(blobs)
+        return Response(key_notice.pack_many(keyring.outgoing()),
+                        media_type="application/octet-stream")  # fmt: skip
 
     async def status_json(request: Request) -> Response:
         if not from_this_machine(request):
@@ -123,6 +154,7 @@ def sync_routes(
     return [
         Route("/sync/v1/challenge", challenge),
         Route("/sync/v1", exchange, methods=["POST"]),
+        Route("/sync/v1/notices", notices, methods=["POST"]),
         Route("/hub/status.json", status_json),
         Route("/hub/status", status_page),
     ]

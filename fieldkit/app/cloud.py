@@ -35,6 +35,7 @@ from cryptography import x509
 from fieldkit.app.certificate import fingerprint
 from fieldkit.app.config import CloudSettings
 from fieldkit.app.hub import Hub
+from fieldkit.app.timefix import http_date_ms
 from fieldkit.core.ops import Op
 from fieldkit.errors import ConfigError, FieldkitError
 from fieldkit.store.cloud_port import CloudPort
@@ -301,10 +302,17 @@ async def sync_now(
             progress(report)
 
     headers = {**link.headers(), **page_header(page, pull)}
+
+    async def cloud_time(response: httpx.Response) -> None:  # a clock we trust: see timefix
+        said = http_date_ms(response.headers.get("date"))
+        if said is not None:
+            hub.time_fix.observe("cloud", said, hub.wall())
+
     try:
         async with httpx.AsyncClient(
-            verify=link.ssl_context(), timeout=request_timeout, headers=headers
-        ) as client:
+            verify=link.ssl_context(), timeout=request_timeout, headers=headers,
+            event_hooks={"response": [cloud_time]},
+        ) as client:  # fmt: skip
             report = await sync_cloud(hub, key, http_peer(client, link.url), page=page,
                                       pull=pull, progress=told)  # fmt: skip
     except Exception as exc:

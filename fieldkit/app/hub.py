@@ -6,6 +6,7 @@ side in one test process.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,6 +41,8 @@ from fieldkit.store.group_commit import GroupCommit, ItemFailed
 from fieldkit.store.port import StorePort, TxPort
 
 HUB_ID_KEY = "hub_id"
+#: Revoked hubs (``fieldkit network revoke``): hub id (hex) -> the last seq of its kept (JSON).
+REVOKED_KEY = "revoked_hubs"
 
 
 def wall_ms() -> int:
@@ -90,6 +93,11 @@ class Hub:
         self.on_change: list[Callable[[], None]] = []
         #: Residents' submissions, group-committed: concurrent ones share a transaction.
         self.intake: GroupCommit[NewRecord, Submitted] = GroupCommit(self._commit_intake)
+        #: Revoked origins: their ops beyond this seq are refused from any carrier, and counted.
+        self.revoked: dict[int, int] = {}
+        self.refused_revoked = 0
+        #: The network key's state for the status page (set by :mod:`fieldkit.app.keyring`).
+        self.key_status: Callable[[], dict[str, Any]] | None = None
 
     def _changed(self) -> None:
         for listener in self.on_change:
@@ -115,7 +123,10 @@ class Hub:
             raise StoreError(f"{store.location} has no hub identity: run `fieldkit init` first")
         hub_id = int(hub_hex, 16)
         clock = HybridClock(await store.max_hlc(hub_id))
-        return cls(store, hub_id, clock, wall, random_bits)
+        hub = cls(store, hub_id, clock, wall, random_bits)
+        revoked = await store.meta(REVOKED_KEY)
+        hub.revoked.update({int(h, 16): int(s) for h, s in json.loads(revoked or "{}").items()})
+        return hub
 
     def now_ms(self) -> int:
         """Our wall clock, corrected by the radio's time or what our neighbours agree on."""
@@ -361,6 +372,7 @@ class Hub:
             "records": {f"{k}.{s}": n for (k, s), n in sorted(counts.items())},
             "version_vector": {hub_name(o): s for o, s in sorted(vector.items())},
             "clock": self._clock_view(self.wall()),
+            **({"keys": self.key_status()} if self.key_status is not None else {}),
         }
 
     def _clock_view(self, wall: int) -> dict[str, Any]:
@@ -377,6 +389,9 @@ class Hub:
         new = 0
         async with self.store.transaction() as tx:
             for op in ops:
+                if op.seq > self.revoked.get(op.origin, op.seq):  # made after its revocation
+                    self.refused_revoked += 1
+                    continue
                 self.clock.observe(op.hlc, self.now_ms())
                 new += await tx.add(op)
         if new:

@@ -19,6 +19,7 @@ from fieldkit.app.certificate import ensure_certificate
 from fieldkit.app.cloud import keep_syncing
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
+from fieldkit.app.keyring import KeyRing
 from fieldkit.app.netkey import network_key, previous_keys
 from fieldkit.app.network import saved_network
 from fieldkit.app.server_limits import (
@@ -121,6 +122,7 @@ async def serve_hub(
     radio: RadioSync | None = None
     gossip: asyncio.Task[None] | None = None
     old_keys, until = await previous_keys(hub.store, hub.wall())  # a key rotation's grace
+    keyring = await KeyRing.open(hub)  # the keys as the network moves (they travel by themselves)
     transport = None
     if config.radio_url:
         from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
@@ -137,11 +139,13 @@ async def serve_hub(
             counter=counter,
             old_keys=old_keys,
             old_keys_until_ms=until,
+            keyring=keyring,
         )
         gossip = asyncio.create_task(radio.run())
     routes = sync_routes(
-        hub, key, config.hub_name, radio.status if radio else None, old_keys=old_keys
-    )
+        hub, key, config.hub_name, radio.status if radio else None, old_keys=old_keys,
+        keyring=keyring,
+    )  # fmt: skip
     routes += plain_port_routes(config.console_port)  # the JSON API is on the console's port
     routes += sync_openapi_routes()
     # Resident forms stay valid across a restart (a battery swap): their tokens are signed

@@ -1,5 +1,10 @@
 """Absolute time from a clock we trust more than our own: the radio's (its GPS), or the cloud's.
 
+The cloud's time is the ``Date`` header of its answers (:func:`http_date_ms`), read only over
+the HTTPS link whose certificate the hub pinned when it joined (:mod:`fieldkit.app.cloud`), so
+no one on the way can set it; never from another hub's plain HTTP. Whole seconds, and the
+answer's round trip: far inside :data:`~fieldkit.core.clock.SKEW_TOLERANCE_MS`.
+
 Neighbours' op stamps only bound their clocks from below (:class:`fieldkit.core.clock.ClockSkew`),
 so they can prove our clock behind but never ahead. A radio with a GPS fix stamps every packet
 it receives with its own time (``rxTime``): that is the time, not a bound, so it corrects our
@@ -11,6 +16,7 @@ Pure: the caller passes times in (ms since the epoch).
 
 from __future__ import annotations
 
+import email.utils
 from dataclasses import dataclass
 
 from fieldkit.core.clock import SKEW_MEMORY_MS, SKEW_TOLERANCE_MS
@@ -53,3 +59,17 @@ class TimeFix:
             "offset_ms": self.offset_ms if correction is not None else None,
             "disagrees": bool(correction),
         }
+
+
+def http_date_ms(text: str | None) -> int | None:
+    """An HTTP ``Date`` header (``Wed, 02 Dec 2026 23:30:00 GMT``) in ms since the epoch, at
+    the middle of its second; None if there is none or it is not a date."""
+    if not text:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": a time without a zone is not one we can trust
+        return None
+    return int(when.timestamp() * 1000) + 500

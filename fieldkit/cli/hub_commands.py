@@ -165,7 +165,10 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         passphrase_set = await hub.store.meta(PASSPHRASE_KEY) is not None
         status["cloud"] = await _cloud_status(hub)
         status["database"] = hub.store.location
+        status["keys"] = await _keys_status(hub)
     running = await _running_status(config)
+    if "keys" in running:  # what the running hub heard of the network's keys
+        status["keys"] = running["keys"]
     status["running"] = running.get("url")
     status["radio"] = running.get("radio") if config.radio_url else None
     if "clock" in running:  # what the running hub learned of its neighbours' clocks
@@ -179,6 +182,12 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     _print_console(sys.stdout, status["console"])
     _print_cloud(sys.stdout, status["cloud"])
     return 0
+
+
+async def _keys_status(hub: Hub) -> dict[str, Any]:
+    from fieldkit.app.keyring import KeyRing
+
+    return (await KeyRing.open(hub)).status()
 
 
 async def _cloud_status(hub: Hub) -> dict[str, Any] | None:
@@ -291,6 +300,15 @@ def _print_status(out: TextIO, config: Config, status: Mapping[str, Any]) -> Non
         theirs, fixed = clock["trusted_offset_ms"] / 1000, clock["offset_ms"] / 1000
         print(f"clock    DISAGREES with the {clock['trusted_source']}'s ({theirs:+.0f} s from"
               f" ours; our stamps corrected by {fixed:+.0f} s)", file=out)  # fmt: skip
+    keys = status.get("keys") or {}
+    if keys.get("message"):  # out of date, or this hub was revoked: how to rejoin
+        print(f"key      {keys['state'].upper()}: {keys['message']}", file=out)
+    elif keys.get("state") == "moving":
+        print("key      moving to a new network key: the previous one is still accepted",
+              file=out)  # fmt: skip
+    if keys.get("revoked"):
+        print(f"revoked  {', '.join(keys['revoked'])} ({keys['revoked_ops_refused']} later ops"
+              " refused here)", file=out)  # fmt: skip
     print("version vector (ops held, per origin hub):", file=out)
     for origin, seq in status["version_vector"].items():
         mine = "  (this hub)" if origin == status["hub"] else ""

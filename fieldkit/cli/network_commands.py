@@ -1,14 +1,15 @@
-"""``fieldkit network new|join|show|rotate-key``: the network of hubs this hub belongs to."""
+"""``fieldkit network new|join|show|rotate-key|revoke``: the network of hubs this hub belongs
+to."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from fieldkit.app.config import add_areas
+from fieldkit.app.keyring import KeyRing
 from fieldkit.app.netkey import (
     GRACE_DAYS,
     end_grace,
@@ -16,7 +17,6 @@ from fieldkit.app.netkey import (
     network_key,
     parse_key,
     previous_keys,
-    rotate_network_key,
 )
 from fieldkit.app.network import (
     PRESETS,
@@ -92,6 +92,16 @@ def add_network(sub: Subcommands, common: Parser) -> None:
         help="every hub has the new key: accept the previous one no longer",
     )  # fmt: skip
     rotate.set_defaults(func=cmd_network_rotate_key)
+    revoke = actions.add_parser(
+        "revoke", parents=[common],
+        help="a hub was stolen: refuse its new ops and move the network to a key it never gets",
+    )  # fmt: skip
+    revoke.add_argument("hub", help="the stolen hub's id (8 hex digits, as `fieldkit status`)")
+    revoke.add_argument(
+        "--grace-days", type=float, default=GRACE_DAYS,
+        help=f"accept the previous key this long from hubs not yet moved (default {GRACE_DAYS})",
+    )  # fmt: skip
+    revoke.set_defaults(func=cmd_network_revoke)
 
 
 def _leaving(current_channel: str | None, force: bool) -> None:
@@ -193,16 +203,43 @@ async def cmd_network_rotate_key(args: argparse.Namespace, env: Mapping[str, str
             print("the previous network key is refused from now on")
             return 0
         given = parse_key(args.to, "--to") if args.to else None
-        key = await rotate_network_key(hub.store, hub.wall(), given, grace_days=args.grace_days)
-        network = await saved_network(hub.store)
-        if network is not None and network.key != key:  # its join code carries the new key
-            await save_network(hub.store, dataclasses.replace(network, key=key))
+        ring = await KeyRing.open(hub)
+        key = await ring.rotate(given, args.grace_days)
         _, until = await previous_keys(hub.store, hub.wall())
     print(f"network key: {format_key(key)}")
     if given is None:
-        print(f"on every other hub: fieldkit network rotate-key --to {format_key(key)}")
+        print("the other hubs move to it by themselves as they meet this one or one moved "
+              "(radio, `fieldkit sync`, bundles); by hand: "
+              f"fieldkit network rotate-key --to {format_key(key)}")  # fmt: skip
     if until is not None:
         days = (until - hub.wall()) / 86_400_000
-        print(f"the previous key is still accepted for {days:.1f} days (restart `fieldkit run`)")
+        print(f"the previous key is still accepted for {days:.1f} days")
+    print(f"warning: {SECRET_WARNING}", file=sys.stderr)
+    return 0
+
+
+async def cmd_network_revoke(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    if args.grace_days < 0:
+        raise UsageError("--grace-days: expected 0 or more days")
+    try:
+        revoked = int(args.hub, 16)
+    except ValueError:
+        revoked = -1
+    if not 0 < revoked < 1 << 32 or len(args.hub) != 8:
+        raise UsageError(f"HUB: expected a hub id of 8 hex digits, got {args.hub!r}")
+    async with open_hub(load(args, env)) as hub:
+        if revoked == hub.id:
+            raise UsageError("HUB: this is this hub's own id; revoke it from another hub")
+        ring = await KeyRing.open(hub)
+        key, recipients = await ring.revoke(revoked, args.grace_days)
+        kept = hub.revoked[revoked]
+    print(f"hub {args.hub} revoked: its ops up to seq {kept} stay, any later are refused")
+    print(f"network key: {format_key(key)}")
+    if recipients:
+        print("the new key goes, sealed for each, to: "
+              + ", ".join(f"{h:08x}" for h in recipients))  # fmt: skip
+    print("a hub not listed (whose exchange key this hub has not learned) learns of the "
+          "revocation but not the key: give it the join code from `fieldkit network show "
+          "--secrets` (`fieldkit network join --force CODE`)")  # fmt: skip
     print(f"warning: {SECRET_WARNING}", file=sys.stderr)
     return 0

@@ -9,13 +9,14 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from fieldkit.app.netkey import format_key, network_key, previous_keys
+from fieldkit.app.keyring import REJOIN_HINT, KeyRing
+from fieldkit.app.netkey import format_key, network_key
 from fieldkit.app.safe_file import write_whole
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.core.interchange import parse_iso
 from fieldkit.errors import BundleError, FieldkitError, UsageError
-from fieldkit.sync.bundle_file import import_bundle_file, stream_bundle
-from fieldkit.sync.http import http_peer, sync_with
+from fieldkit.sync.bundle_file import import_bundle_file, read_notices, stream_bundle
+from fieldkit.sync.http import http_peer, sync_with, trade_notices
 
 # --- key --------------------------------------------------------------------------------
 
@@ -50,18 +51,35 @@ async def cmd_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"expected a hub address like http://10.0.0.2:8080, got {args.url!r}")
     async with open_hub(load(args, env)) as hub, httpx.AsyncClient(timeout=args.timeout) as client:
-        old, _ = await previous_keys(hub.store, hub.wall())
-        keys = (await network_key(hub.store), *old)
+        ring = await KeyRing.open(hub)
+        traded = await trade_notices(client, url, ring)  # a key rotation travels first
+        keys = ring.accepted()
         for tried, key in enumerate(keys, 1):
             try:
                 report = await sync_with(hub, key, http_peer(client, url))
                 break
             except FieldkitError as exc:  # a hub not yet moved to our new key refuses it:
-                if tried == len(keys) or " refused:" not in str(exc):  # the previous key
-                    raise
+                if tried < len(keys) and " refused:" in str(exc):  # the previous key
+                    continue
+                if " refused:" in str(exc) and "authentication" in str(exc):
+                    raise FieldkitError(f"{exc}; {REJOIN_HINT}") from None
+                raise
+        _say_keys(traded, ring)
     print(f"received {report.received_new} new ops ({report.received} sent to us), "
           f"sent {report.sent}")  # fmt: skip
     return 0
+
+
+def _say_keys(outcomes: Mapping[str, int], ring: KeyRing) -> None:
+    """What key notices from the other hub (or a bundle) did here."""
+    if outcomes.get("moved"):
+        print(f"moved to the network's new key {format_key(ring.keys.current)[:10]}…",
+              file=sys.stderr)  # fmt: skip
+    if ring.stats["revocations learned"]:
+        revoked = ", ".join(f"{h:08x}" for h in sorted(ring.hub.revoked))
+        print(f"revoked hubs: {revoked} (their new ops are refused)", file=sys.stderr)
+    if ring.hub.refused_revoked:
+        print(f"refused {ring.hub.refused_revoked} ops of revoked hubs", file=sys.stderr)
 
 
 async def _sync_cloud(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -110,9 +128,12 @@ def add_bundle(sub: Subcommands, common: Parser) -> None:
 async def cmd_bundle_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     path = Path(args.file)
     async with open_hub(load(args, env)) as hub:
-        key = await network_key(hub.store)
-        since = _since(args.since)
-        count, size = await write_whole(path, lambda sink: stream_bundle(hub, key, sink, since))
+        ring = await KeyRing.open(hub)
+        key, since = ring.keys.current, _since(args.since)
+        notices = ring.outgoing() if ring.moving() else []  # the new key, for hubs not moved
+        count, size = await write_whole(
+            path, lambda sink: stream_bundle(hub, key, sink, since, notices)
+        )
     print(f"wrote {count} ops to {path} ({size} bytes)")
     return 0
 
@@ -120,7 +141,7 @@ async def cmd_bundle_export(args: argparse.Namespace, env: Mapping[str, str]) ->
 async def cmd_bundle_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     path = Path(args.file)
     async with open_hub(load(args, env)) as hub:
-        key = await network_key(hub.store)
+        ring = await KeyRing.open(hub)
         try:  # non-blocking: opening a FIFO must not wait for a writer
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as exc:
@@ -128,16 +149,20 @@ async def cmd_bundle_import(args: argparse.Namespace, env: Mapping[str, str]) ->
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise FieldkitError(f"cannot read {path}: not a regular file")
-        old, _ = await previous_keys(hub.store, hub.wall())
         with os.fdopen(fd, "rb") as file:
-            for tried, under in enumerate((key, *old), 1):
+            notices, _ = read_notices(file)  # a move under way: the new key comes first
+            traded = await ring.take_many(notices)
+            keys = ring.accepted()
+            for tried, under in enumerate(keys, 1):
                 try:  # a bundle under the network's previous key, during a rotation's grace
                     new, total = await import_bundle_file(hub, under, file)
                     break
-                except BundleError:
-                    if tried == 1 + len(old):
+                except BundleError as exc:
+                    if tried == len(keys):
+                        if "authentication" in str(exc):
+                            raise BundleError(f"{exc}; {REJOIN_HINT}") from None
                         raise
-                    file.seek(0)
+            _say_keys(traded, ring)
     print(f"{new} new ops ({total} in the bundle)")
     return 0
 

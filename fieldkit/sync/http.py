@@ -24,6 +24,7 @@ nothing: version 1), leaving out ops that need a newer one (:attr:`SyncReport.he
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -42,12 +43,15 @@ from fieldkit.sync.batches import (
 )
 from fieldkit.sync.challenges import BYTES as CHALLENGE_BYTES
 from fieldkit.sync.engine import missing
+from fieldkit.wire import key_notice
 from fieldkit.wire.bundle_format import BundleError, BundleReader
 from fieldkit.wire.messages import Summary
 from fieldkit.wire.sealed import Purpose
 
 if TYPE_CHECKING:
     import httpx
+
+    from fieldkit.app.keyring import KeyRing
 
 SPOOL = 1 << 20  # bytes of a body held in memory before it spills to a temporary file
 CHALLENGE_HEADER = "fieldkit-challenge"
@@ -247,3 +251,24 @@ def http_peer(client: httpx.AsyncClient, url: str) -> Peer:
             raise FieldkitError(f"cannot reach {url}: {exc}") from None
 
     return Peer(challenge, post)
+
+
+async def trade_notices(client: httpx.AsyncClient, url: str, keyring: KeyRing) -> Counter[str]:
+    """Before a sync: send our key notices to the hub at ``url`` and take its own (a key
+    rotation or revocation, exchange keys; :mod:`fieldkit.app.keyring`). A hub of an earlier
+    release, or one that cannot be reached, trades none (the sync says why)."""
+    import httpx
+
+    try:
+        reply = await client.post(
+            f"{url}/sync/v1/notices", content=key_notice.pack_many(keyring.outgoing())
+        )
+    except httpx.HTTPError:
+        return Counter()
+    if reply.status_code != 200:
+        return Counter()
+    try:
+        blobs = key_notice.unpack_many(reply.content)
+    except key_notice.DecodeError:
+        return Counter({"refused": 1})
+    return await keyring.take_many(blobs)

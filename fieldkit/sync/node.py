@@ -29,6 +29,7 @@ from fieldkit.sync.engine import (
     to_ranges,
 )
 from fieldkit.wire import frame as codec
+from fieldkit.wire.key_notice import is_notice
 from fieldkit.wire.messages import Envelope, Ops, Summary, Want
 from fieldkit.wire.ops_body import op_version
 
@@ -47,6 +48,22 @@ class Replica(Protocol):
         ...
 
     async def receive(self, ops: Sequence[Op]) -> int: ...
+
+
+class KeyEvents(Protocol):
+    """What gossip tells the hub's keys (:mod:`fieldkit.app.keyring`, through the radio)."""
+
+    async def notice(self, payload: bytes, now: int) -> None:
+        """A key notice heard (:mod:`fieldkit.wire.key_notice`)."""
+        ...
+
+    async def unreadable(self, payload: bytes) -> None:
+        """A frame under no key we hold."""
+        ...
+
+    async def heard(self, sender: int, old_key: bool, now: int) -> None:
+        """A frame accepted from ``sender``; ``old_key``: under the network's previous key."""
+        ...
 
 
 class ReplayGuard:
@@ -90,6 +107,8 @@ class GossipStats:
     ops_in_dup: int = 0
     ops_out: int = 0
     old_key_frames: int = 0  # accepted under the network's previous key (a rotation)
+    notices_in: int = 0  # key notices heard (a rotation, a revocation, exchange keys)
+    notices_out: int = 0
     ops_held_back: int = 0  # times an op was left out: a neighbour reads an older wire version
     #: Frames refused, by reason; ``newer``: ops (not frames) of a newer vocabulary, left out.
     rejected: Counter[str] = field(default_factory=Counter)
@@ -137,6 +156,13 @@ class GossipNode:
         self.counter = counter
         self.guard = ReplayGuard()
         self.stats = GossipStats()
+        #: Told of key notices and of frames under keys we hold or not (None: not told).
+        self.key_events: KeyEvents | None = None
+        #: Key notices to send, first of all (each once).
+        self.notices_out: list[bytes] = []
+        #: Revoked origins and the last seq kept of each (the hub's): a summary's claim to more
+        #: of one is not asked for, as it would be refused (see ``Hub.revoked``).
+        self.revoked: Mapping[int, int] = {}
 
     def _next_counter(self) -> int:
         self.counter += 1
@@ -146,6 +172,12 @@ class GossipNode:
         """A payload heard on the transport: authenticate, de-duplicate, act on it."""
         self.stats.frames_in += 1
         self.stats.bytes_in += len(payload)
+        if is_notice(payload):
+            self.stats.notices_in += 1
+            if self.key_events is not None:
+                await self.key_events.notice(payload, now)
+            return
+        old_key = False
         try:
             env = codec.decode_envelope(self.key, payload, self.engine.reads, self.fields)
         except codec.DecodeError as exc:
@@ -153,9 +185,11 @@ class GossipNode:
             if old is None:
                 self.stats.rejected[exc.reason] += 1
                 self.engine.heard_noise(now)
+                if exc.reason == "auth" and self.key_events is not None:
+                    await self.key_events.unreadable(payload)
                 return
             self.stats.old_key_frames += 1
-            env = old
+            env, old_key = old, True
         if env.sender == self.hub:
             self.stats.rejected["own"] += 1
             return
@@ -164,6 +198,8 @@ class GossipNode:
             return
         if self.keep_counters is not None:
             await self.keep_counters(self.guard.tops())
+        if self.key_events is not None:
+            await self.key_events.heard(env.sender, old_key, now)
         await self.handle(env, now)
         self.engine.heard_version(env.sender, payload[0], now)
 
@@ -175,6 +211,8 @@ class GossipNode:
 
     async def handle(self, env: Envelope, now: int) -> None:
         msg = env.message
+        if isinstance(msg, Summary) and self.revoked:
+            msg = self._without_revoked(msg)
         if isinstance(msg, Summary):
             self.engine.heard_summary(env.sender, msg, await self.replica.version_vector(), now)
         elif isinstance(msg, Ops):
@@ -198,16 +236,29 @@ class GossipNode:
                     self.engine.gaps(await self.replica.version_vector(), beyond, now)
             if msg.summary is not None:  # a summary that rode along: as if sent on its own
                 vector = await self.replica.version_vector()
-                self.engine.heard_summary(env.sender, msg.summary, vector, now)
+                riding = self._without_revoked(msg.summary) if self.revoked else msg.summary
+                self.engine.heard_summary(env.sender, riding, vector, now)
         elif isinstance(msg, Want):
             mine = await self.replica.version_vector()
             self.engine.heard_want(env.sender, msg.provider, msg.ranges, mine, now)
+
+    def _without_revoked(self, msg: Summary) -> Summary:
+        vector = {o: min(s, self.revoked.get(o, s)) for o, s in msg.vector.items()}
+        extra = {o: tuple(x for x in xs if x <= self.revoked.get(o, x))
+                 for o, xs in msg.extra.items()}  # fmt: skip
+        return Summary(vector, extra, msg.reads, msg.partial)
 
     async def _summary(self, mine: Mapping[int, int], *, riding: bool = False) -> Summary:
         return self.engine.summary(mine, await self.replica.held_beyond(), riding=riding)
 
     async def next_payload(self, now: int) -> Outgoing | int | None:
         """What to send now, or the time to ask again (None: when something happens)."""
+        if self.notices_out:
+            payload = self.notices_out.pop(0)
+            self.stats.notices_out += 1
+            self.stats.frames_out += 1
+            self.stats.control_bytes_out += len(payload)
+            return Outgoing(payload, len(payload))
         mine = await self.replica.version_vector()
         beyond = await self.replica.held_beyond() if self.engine.unreadable else None
         action = self.engine.next_action(mine, now, beyond)

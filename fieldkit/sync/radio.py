@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldkit.app.hub import Hub
 from fieldkit.errors import TransportError
@@ -29,6 +29,10 @@ from fieldkit.mesh.transport import (
 from fieldkit.sync.engine import SyncEngine, SyncSettings, peers_view
 from fieldkit.sync.node import GossipNode, Outgoing, ReplayGuard
 from fieldkit.sync.replica import StoreReplica
+from fieldkit.wire.bits import BitError, BitReader
+
+if TYPE_CHECKING:
+    from fieldkit.app.keyring import KeyRing
 
 log = logging.getLogger(__name__)
 COUNTER_KEY = "frame_counter"
@@ -37,6 +41,13 @@ REPLAY_KEY = "replay_window"
 COUNTER_BLOCK = 100_000
 BUDGET_MARGIN_MS = 5_000.0  # never spend the last seconds of the duty-cycle budget
 TROUBLE_BACKOFF_S = 5.0  # after any other radio trouble, try again this soon
+#: A neighbour heard under the network's previous key (it has not moved yet) is sent the key
+#: notices at most once per ``heartbeat_min`` of the sync settings (2.5 min by default).
+#: A neighbour whose exchange key we lack is asked for it at most this often (ms).
+ASK_EVERY_MS = 60_000
+#: How often (s) the radio reads the keys again, when the store changed (another process may
+#: have rotated them: ``fieldkit network rotate-key``, ``fieldkit sync``, a bundle import).
+KEYS_RELOAD_S = 1.0
 
 
 class RadioSync:
@@ -54,6 +65,7 @@ class RadioSync:
         preset: str = "LONG_FAST",
         old_keys: tuple[bytes, ...] = (),
         old_keys_until_ms: int | None = None,
+        keyring: KeyRing | None = None,
     ) -> None:
         self.hub = hub
         self.modem = airtime.preset(preset)
@@ -74,6 +86,18 @@ class RadioSync:
         self.failures = 0  # frames not taken, sends not read: the store failed (a full disk)
         self.restored = False  # the replay window kept before a restart is taken up
         hub.on_change.append(self._changed)
+        #: The hub's keys as the network moves (None: the keys given stay, as before).
+        self.keyring = keyring
+        self._keys_stale = False
+        self._keys_read = 0.0
+        self._notices_sent: dict[int, int] = {}  # neighbour -> when it was sent the notices
+        self._asked: dict[int, int] = {}  # neighbour -> when we asked for its exchange key
+        self._announced: dict[int, int] = {}  # neighbour -> when we answered it with ours
+        self._broadcast: set[bytes] = set()  # rotate and revoke notices broadcast once
+        self.node.revoked = hub.revoked
+        if keyring is not None:
+            self.node.key_events = self
+            self._apply_keys()
 
     @classmethod
     async def start_counter(cls, hub: Hub) -> int:
@@ -107,12 +131,93 @@ class RadioSync:
 
     def _changed(self) -> None:
         self.node.engine.changed(self.now())
+        self._keys_stale = True
         self.wake.set()
+
+    # --- keys (KeyEvents): rotations and revocations travel on air -----------------------
+
+    def _apply_keys(self) -> None:
+        assert self.keyring is not None
+        keys = self.keyring.keys
+        self.node.key = keys.current
+        self.node.old_keys, self.old_keys_until_ms = keys.old, keys.until_ms
+
+    def _queue(self, notices: list[bytes]) -> None:
+        self.node.notices_out.extend(n for n in notices if n not in self.node.notices_out)
+        if notices:
+            self.wake.set()
+
+    def _queue_new_moves(self) -> None:
+        """Broadcast, once each, the rotate and revoke notices not broadcast yet."""
+        assert self.keyring is not None
+        new = [n for n in self.keyring.moving() if n not in self._broadcast]
+        self._broadcast.update(new)
+        self._queue(new)
+
+    async def _reload_keys(self) -> None:
+        """Another process may have moved the keys: take them up, and send new notices."""
+        if self.keyring is None or not self._keys_stale:
+            return
+        if time.monotonic() - self._keys_read < KEYS_RELOAD_S:
+            return
+        self._keys_stale, self._keys_read = False, time.monotonic()
+        await self.keyring.reload()
+        self._apply_keys()
+        self._queue_new_moves()
+
+    async def notice(self, payload: bytes, now: int) -> None:
+        assert self.keyring is not None
+        outcome = await self.keyring.take(payload)
+        if outcome in ("moved", "revoked", "learned"):  # new to us: pass it on, once
+            self._broadcast.add(payload)
+            self._queue([payload])
+        if outcome == "moved":
+            self._apply_keys()
+            self._queue([self.keyring.announce()])  # under the new key, for moved hubs
+        heard = self.keyring.last_announce if outcome in ("learned", "known") else None
+        self.keyring.last_announce = None
+        if heard is None:
+            return
+        if heard.ask == self.hub.id:  # it asks for ours (each asker asks rarely: see heard())
+            self._queue([self.keyring.announce()])
+        elif outcome == "learned":  # a hub new to us may not know us either
+            every = self.node.engine.settings.heartbeat_min
+            if now - self._announced.get(heard.hub, -every) >= every:
+                self._announced[heard.hub] = now
+                self._queue([self.keyring.announce()])
+
+    async def unreadable(self, payload: bytes) -> None:
+        assert self.keyring is not None
+        try:
+            reader = BitReader(payload[1:])
+            reader.bits(2)  # the message type; then the sender, readable without the key
+            sender = reader.bits(32)
+        except BitError:
+            return
+        known = sender in self.keyring.peers or sender in await self.hub.store.version_vector()
+        if known and sender != self.hub.id:
+            await self.keyring.unreadable_from(sender)
+
+    async def heard(self, sender: int, old_key: bool, now: int) -> None:
+        assert self.keyring is not None
+        if sender in self.keyring.stale:
+            await self.keyring.readable_from(sender)
+        last = self._asked.get(sender, -ASK_EVERY_MS)
+        if sender not in self.keyring.peers and now - last >= ASK_EVERY_MS:
+            self._asked[sender] = now  # a neighbour whose exchange key we lack: ask for it
+            self._queue([self.keyring.announce(ask=sender)])
+        every = self.node.engine.settings.heartbeat_min
+        if old_key and now - self._notices_sent.get(sender, -every) >= every:
+            self._notices_sent[sender] = now  # it has not moved yet: tell it
+            self._queue(self.keyring.moving())
 
     async def run(self) -> None:
         # ops this hub held before it started are not "new": neighbours ask for what they lack
         self.node.engine.own_floor = (await self.hub.store.version_vector()).get(self.hub.id, 0)
         await self.restore_replay_window()
+        if self.keyring is not None:  # our exchange key, and a move under way
+            self._queue([self.keyring.announce()])
+            self._queue_new_moves()
         receiver = asyncio.create_task(self._receive())
         try:
             await self._send_loop()
@@ -143,6 +248,7 @@ class RadioSync:
         while True:
             self.wake.clear()
             try:
+                await self._reload_keys()
                 out = await self.node.next_payload(self.now())
             except Exception as exc:  # the store failing to read: try again soon, not never
                 self.failures += 1
@@ -217,6 +323,8 @@ class RadioSync:
             "ops_waiting_for_upgrade": len(self.node.engine.held),
             "rejected": dict(stats.rejected),
             "old_key_frames": stats.old_key_frames,  # taken under the previous network key
+            "key_notices_in": stats.notices_in,
+            "key_notices_out": stats.notices_out,
             "naks": link.naks,
             "reconnects": link.reconnects,
             "connected": link.connected,

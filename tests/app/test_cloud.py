@@ -505,3 +505,29 @@ async def test_a_hub_pins_a_self_made_cloud_certificate_by_the_fingerprint_its_c
     finally:
         for served in made.served:
             served.kill()
+
+
+@pytest.mark.parametrize("year", [-1, +1])
+async def test_a_hub_a_year_off_takes_the_clouds_time_from_its_answers_and_corrects_its_stamps(
+    cloud: Cloud, hub: Hub, year: int
+) -> None:
+    """Issue 11: the cloud is a clock we trust (its HTTPS ``Date``, over the pinned link), as
+    the radio's GPS time is: a hub whose clock is a year off corrects its own stamps by it."""
+    import time
+
+    from fieldkit.core.clock import physical_ms
+
+    served = cloud.start()
+    link = await joined(hub, cloud, served, "one")
+    off = year * 365 * 86_400_000
+    hub.wall = lambda: time.time_ns() // 1_000_000 + off  # the injected clock, a year off
+    assert hub.time_fix.correction_ms(hub.wall()) is None  # no trusted clock heard yet
+    await sync_now(hub, KEY, link, 20)
+    clock = (await hub.status("one"))["clock"]
+    assert clock["trusted_source"] == "cloud"
+    assert clock["disagrees_with_trusted"] is True
+    assert abs(clock["offset_ms"] + off) < 5_000  # the whole year taken back, to seconds
+    made = await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside"))
+    ops = [op for op, _ in await hub.store.ops_for_offer({hub.id: [(1, 1)]}, limit=1)]
+    assert abs(physical_ms(ops[0].hlc) - time.time() * 1000) < 5_000  # stamped at true time
+    assert made.new

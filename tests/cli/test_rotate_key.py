@@ -1,8 +1,8 @@
 """``fieldkit network rotate-key`` (issue 11: a stolen hub): the network moves to a new key
-without losing the fleet. The first hub makes the key; each other hub moves to it with
-``--to``; meanwhile a hub still accepts the previous key (bundles, HTTP sync as a client, radio
-frames) for a grace period, and what it writes is sealed under the new key, which a thief
-holding only the old key cannot read."""
+without losing the fleet. The first hub makes the key, and the key travels by itself, sealed
+under the old one, in bundles and HTTP sync (on air: tests/sync/test_key_travel.py);
+meanwhile a hub still accepts the previous key for a grace period. A hub away for the whole
+grace is told how to rejoin."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ HELLO = Summary({})
 
 @pytest.fixture
 def fleet(tmp_path: Path, fieldkit: Fieldkit) -> tuple[Path, Path, Path]:
-    """Three hubs of one network; the third is the stolen one (it keeps the old key)."""
-    hubs = [tmp_path / name for name in ("a", "b", "stolen")]
+    """Three hubs of one network."""
+    hubs = [tmp_path / name for name in ("a", "b", "c")]
     for hub in hubs:
         hub.mkdir()
     assert fieldkit(hubs[0], "init", "--name", "A").code == 0
@@ -51,10 +51,10 @@ def rotate(fieldkit: Fieldkit, hub: Path, *args: str) -> str:
     return found.group(1)
 
 
-def test_bundles_move_to_the_new_key_and_the_old_one_is_accepted_during_the_grace(
+def test_a_bundle_carries_the_new_key_to_a_hub_not_yet_moved(
     tmp_path: Path, fleet: tuple[Path, Path, Path], fieldkit: Fieldkit
 ) -> None:
-    a, b, stolen = fleet
+    a, b, c = fleet
     old_key = fieldkit(a, "key").out.strip()
     assert fieldkit(b, "import", str(SAMPLE)).code == 0
     before = tmp_path / "before.fkb"  # written by B under the old key, not yet moved
@@ -67,20 +67,24 @@ def test_bundles_move_to_the_new_key_and_the_old_one_is_accepted_during_the_grac
     assert (
         fieldkit(a, "bundle", "import", str(before)).out.strip() == "28 new ops (28 in the bundle)"
     )
-    # what A writes now is sealed under the new key: the stolen hub cannot read it
+    # what A writes now is sealed under the new key, after the notice sealed under the old one:
+    # C, not moved, takes the new key from the stick, then reads the bundle
     after = tmp_path / "after.fkb"
     assert fieldkit(a, "bundle", "export", str(after)).code == 0
-    refused = fieldkit(stolen, "bundle", "import", str(after))
-    assert refused.code == 1, refused.out
-    # B moves to the same key (twice: the second changes nothing) and reads A's bundle
-    assert rotate(fieldkit, b, "--to", new_key) == new_key
-    assert rotate(fieldkit, b, "--to", new_key) == new_key
-    assert fieldkit(b, "bundle", "import", str(after)).code == 0
-    # once every hub has moved, the old key is refused: the stolen hub's bundle too
-    theirs = tmp_path / "theirs.fkb"
-    assert fieldkit(stolen, "bundle", "export", str(theirs)).code == 0
+    assert after.read_bytes().startswith(b"FKNOTICE\x01")
+    done = fieldkit(c, "bundle", "import", str(after))
+    assert done.code == 0, done.err
+    assert done.out.strip() == "28 new ops (28 in the bundle)"
+    assert "moved to the network's new key" in done.err
+    assert fieldkit(c, "key").out.strip() == new_key
+    # importing it again changes nothing, the key included
+    assert fieldkit(c, "bundle", "import", str(after)).out.strip() == "0 new ops (28 in the bundle)"
+    assert fieldkit(c, "key").out.strip() == new_key
+    # once the grace is over, the old key is refused: B's old bundle too
     assert fieldkit(a, "network", "rotate-key", "--end-grace").code == 0
-    assert fieldkit(a, "bundle", "import", str(theirs)).code == 1
+    refused = fieldkit(a, "bundle", "import", str(before))
+    assert refused.code == 1
+    assert "network join --force" in refused.err
 
 
 @contextlib.contextmanager
@@ -102,26 +106,24 @@ def serving(hub: Path) -> Iterator[int]:
         proc.communicate(timeout=30)
 
 
-def test_http_sync_crosses_a_rotation_both_ways_during_the_grace(
+def test_http_sync_carries_the_new_key_both_ways(
     fleet: tuple[Path, Path, Path], fieldkit: Fieldkit
 ) -> None:
-    a, b, stolen = fleet
+    a, b, c = fleet
     assert fieldkit(a, "import", str(SAMPLE)).code == 0
     new_key = rotate(fieldkit, a)
-    with serving(b) as port:  # B not yet moved serves; A, moved, syncs to it (old key retried)
+    with serving(b) as port:  # B, not yet moved, serves; A, moved, syncs to it
         done = fieldkit(a, "sync", f"http://127.0.0.1:{port}")
         assert done.code == 0, done.err
         assert done.out.strip() == "received 0 new ops (0 sent to us), sent 28"
-    rotate(fieldkit, b, "--to", new_key)
-    with serving(b) as port:  # B, moved, serves; the stolen hub (old key) is let in, for now
-        done = fieldkit(stolen, "sync", f"http://127.0.0.1:{port}")
+        # the running hub B took the new key from A's notice, without a restart
+        assert fieldkit(b, "key").out.strip() == new_key
+        # C, not moved, syncs to B (moved): it takes the new key from B's answer
+        done = fieldkit(c, "sync", f"http://127.0.0.1:{port}")
         assert done.code == 0, done.err
         assert done.out.strip() == "received 28 new ops (28 sent to us), sent 0"
-    assert fieldkit(b, "network", "rotate-key", "--end-grace").code == 0
-    with serving(b) as port:  # the grace is over: the old key is refused
-        refused = fieldkit(stolen, "sync", f"http://127.0.0.1:{port}")
-        assert refused.code == 1
-        assert "refused" in refused.err
+        assert "moved to the network's new key" in done.err
+    assert fieldkit(c, "key").out.strip() == new_key
 
 
 async def hear(sync: RadioSync, neighbour: MemoryTransport, payload: bytes) -> None:
@@ -170,3 +172,29 @@ async def test_radio_frames_under_the_previous_key_are_taken_until_the_grace_end
         finally:
             await stop_task(task, within=10, what="the radio loop")
             await transport.close()
+
+
+def test_a_hub_away_for_the_whole_grace_is_told_how_to_rejoin_and_rejoins_with_the_join_code(
+    tmp_path: Path, fieldkit: Fieldkit
+) -> None:
+    a, late = tmp_path / "a", tmp_path / "late"
+    for hub in (a, late):
+        hub.mkdir()
+        assert fieldkit(hub, "init", "--name", hub.name).code == 0
+    assert fieldkit(a, "network", "new", "--region", "EU_868").code == 0
+    code = fieldkit(a, "network", "show", "--secrets").out.split("join code: ")[1].split()[0]
+    assert fieldkit(late, "network", "join", "--force", code).code == 0
+    assert fieldkit(a, "import", str(SAMPLE)).code == 0
+    rotate(fieldkit, a, "--grace-days", "0")  # the grace passed while `late` was switched off
+    with serving(a) as port:
+        refused = fieldkit(late, "sync", f"http://127.0.0.1:{port}")
+        assert refused.code == 1
+        assert refused.err.count("\n") == 1  # one line: why, and the way back
+        assert "network show --secrets" in refused.err
+        assert "network join --force CODE" in refused.err
+        new_code = fieldkit(a, "network", "show", "--secrets").out.split("join code: ")[1]
+        assert new_code.split()[0] != code  # the join code carries the new key
+        assert fieldkit(late, "network", "join", "--force", new_code.split()[0]).code == 0
+        done = fieldkit(late, "sync", f"http://127.0.0.1:{port}")
+        assert done.code == 0, done.err
+        assert done.out.strip() == "received 28 new ops (28 sent to us), sent 0"

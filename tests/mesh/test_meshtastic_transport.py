@@ -237,3 +237,21 @@ async def test_start_keeps_trying_until_the_radio_appears(sim: Simulator) -> Non
         assert t.stats().reconnects == 0  # the first connection is not a reconnect
     finally:
         await t.close()
+
+
+def test_the_airtime_log_keeps_only_the_duty_cycle_window_where_no_duty_cycle_applies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The soak (issue 11): a hub in a region without a duty cycle (US) kept every frame it
+    ever sent in its airtime log, which nothing pruned: memory grew by a frame, for ever."""
+    from fieldkit.mesh import meshtastic_transport as mt
+
+    clock = [1_000.0]
+    monkeypatch.setattr(mt.time, "monotonic", lambda: clock[0])
+    transport = mt.MeshtasticTransport("tcp://127.0.0.1:1")
+    transport.modem, transport.region = airtime.preset("LONG_FAST"), "US"
+    for _ in range(3 * 3_600 // 10):  # three hours, a frame every 10 s
+        clock[0] += 10
+        transport._count_sent(b"x" * 100, 256)
+    assert len(transport._tx_log) <= airtime.DUTY_CYCLE_WINDOW_S // 10 + 1
+    assert transport.stats().frames_sent == 3 * 3_600 // 10

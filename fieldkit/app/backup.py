@@ -272,6 +272,5 @@ async def restore_backup(store: StorePort, source: BinaryIO, network_key: bytes)
 
 async def _add(store: StorePort, ops: list[Op]) -> int:
     async with store.transaction() as tx:
-        for op in ops:
-            await tx.add(op)
+        await tx.ingest(ops)
     return len(ops)

@@ -246,13 +246,14 @@ class Delivering(Hub):
         self.delivered_by = delivered_by
 
     async def receive(self, ops: Iterable[Op]) -> int:
-        new = 0
+        ops = list(ops)
+        for op in ops:
+            self.clock.observe(op.hlc, self.now_ms())
         async with self.cloud_store.transaction() as tx:
-            for op in ops:
-                self.clock.observe(op.hlc, self.now_ms())
-                if await tx.add(op):
-                    new += 1
-                    await tx.record_delivery(op, self.delivered_by)
+            added = await tx.ingest(ops)
+            for op in added:
+                await tx.record_delivery(op, self.delivered_by)
+        new = len(added)
         if new:
             self._changed()
         return new

@@ -386,14 +386,15 @@ class Hub:
 
     async def receive(self, ops: Iterable[Op]) -> int:
         """Take ops from another hub (radio, runner, bundle, cloud); returns how many were new."""
-        new = 0
+        kept = []
+        for op in ops:
+            if op.seq > self.revoked.get(op.origin, op.seq):  # made after its revocation
+                self.refused_revoked += 1
+                continue
+            self.clock.observe(op.hlc, self.now_ms())
+            kept.append(op)
         async with self.store.transaction() as tx:
-            for op in ops:
-                if op.seq > self.revoked.get(op.origin, op.seq):  # made after its revocation
-                    self.refused_revoked += 1
-                    continue
-                self.clock.observe(op.hlc, self.now_ms())
-                new += await tx.add(op)
+            new = len(await tx.ingest(kept))
         if new:
             self._changed()
         return new

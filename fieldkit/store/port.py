@@ -16,6 +16,8 @@ The rules every adapter keeps:
   inside the write transaction, so an origin's seqs never repeat and its clock never goes back,
   whichever instance writes.
 - **Appending is idempotent.** An op already held (same origin and seq) is not stored again.
+- **A batch is the sum of its ops.** :meth:`TxPort.ingest` of a batch leaves the records,
+  counters, vector and log exactly as :meth:`TxPort.add` of each op in turn would.
 - **Reads see only what has committed**, never a write transaction still open.
 - **Aggregates are exact at any size** and do not grow with the number of records:
   :meth:`StorePort.counts` (what ``/healthz`` and ``/hub/status`` show) reads counters kept in
@@ -28,7 +30,7 @@ The rules every adapter keeps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol, Self
@@ -64,6 +66,12 @@ class TxPort(Protocol):
 
     async def append(self, op: Op) -> tuple[RecordState, ...] | None:
         """Like :meth:`add`; returns the folded state of the op's records, or None if known."""
+        ...
+
+    async def ingest(self, ops: Iterable[Op]) -> list[Op]:
+        """Append every op of ``ops`` not already here and fold them in, set-wise (a batch
+        received: a few statements whatever its size); the same as :meth:`add` of each in turn.
+        Returns the ops that were new, in the order given."""
         ...
 
     async def state(self, record: RecordId) -> RecordState | None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self
@@ -41,21 +40,16 @@ from psycopg_pool import AsyncConnectionPool
 from fieldkit.core.fold import Record, RecordState, state_hash
 from fieldkit.core.ops import (
     LEAST_URGENT,
-    Create,
     Op,
     RecordId,
-    Redact,
-    Update,
     op_from_json,
-    op_to_json,
     send_order,
-    strip_private,
 )
 from fieldkit.core.records import Category, Kind, Status
 from fieldkit.errors import StoreError
 from fieldkit.store.cloud_port import EnrolledHub
-from fieldkit.store.columns import counted_as, search_text, urgency_rank
 from fieldkit.store.port import Logged
+from fieldkit.store.write_tx import STATEMENTS, OpKey, WriteTx
 
 if TYPE_CHECKING:
     from fieldkit.store.cloud_port import CloudPort, CloudTxPort
@@ -143,227 +137,54 @@ ITER_RECORDS = (
     "SELECT hub, seq, state FROM records WHERE complete AND (hub, seq) > (%s, %s)"
     " ORDER BY hub, seq LIMIT %s"
 )
+#: Which of a batch's ops (two arrays: origins, seqs) the log holds, in one query.
+HELD = (
+    "SELECT o.origin, o.seq FROM unnest(%s::bigint[], %s::bigint[]) AS k (origin, seq)"
+    " JOIN ops o ON o.origin = k.origin AND o.seq = k.seq"
+)
+#: The stored states of a batch's records (two arrays: hubs, seqs), in one query.
+STORED_STATES = (
+    "SELECT r.state FROM unnest(%s::bigint[], %s::bigint[]) AS k (hub, seq)"
+    " JOIN records r ON r.hub = k.hub AND r.seq = k.seq"
+)
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
-class PgTx:
+class PgTx(WriteTx):
     """One open write transaction. Obtain it from :meth:`PostgresStore.transaction`.
 
-    The same bookkeeping as the SQLite adapter's ``Tx``: each origin's vector row is read
-    once and written back once (:meth:`flush`), and so are the counters.
+    The bookkeeping is :class:`~fieldkit.store.write_tx.WriteTx`'s, the same as SQLite's; the
+    set-wise look-ups pass their keys as two arrays (``unnest``), and ``executemany`` runs in
+    psycopg's pipeline: a batch is a few round trips, not one per op.
     """
 
+    SQL = STATEMENTS.with_placeholder("%s")
+
     def __init__(self, db: Conn) -> None:
+        super().__init__()
         self._db = db
-        self._origins: dict[int, list[int]] = {}
-        self._dirty: set[int] = set()
-        self._last_hlc: dict[int, int] = {}
-        self._counted: dict[tuple[str, str, str, str], int] = {}
-        self._delivered: list[tuple[int, int, str]] = []  # (origin, seq, hub), for flush
 
     async def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = await self._db.execute(query, params)
         return await cur.fetchall()
 
-    async def _origin(self, origin: int) -> list[int]:
-        row = self._origins.get(origin)
-        if row is None:
-            rows = await self._rows(
-                "SELECT contiguous, max_seq FROM origins WHERE origin = %s", (origin,)
-            )
-            row = self._origins[origin] = list(rows[0] if rows else (0, 0))
-        return row
+    async def _run(self, query: str, params: Sequence[Any] = ()) -> int:
+        cur = await self._db.execute(query, params)
+        return cur.rowcount
 
-    async def next_seq(self, origin: int) -> int:
-        return (await self._origin(origin))[1] + 1
-
-    async def last_hlc(self, origin: int) -> int:
-        if origin not in self._last_hlc:
-            rows = await self._rows(
-                "SELECT hlc FROM ops WHERE origin = %s ORDER BY seq DESC LIMIT 1", (origin,)
-            )
-            self._last_hlc[origin] = int(rows[0][0]) if rows else 0
-        return self._last_hlc[origin]
-
-    async def recall(self, key: str) -> RecordId | None:
-        rows = await self._rows("SELECT hub, seq FROM idempotency WHERE key = %s", (key,))
-        return RecordId(int(rows[0][0]), int(rows[0][1])) if rows else None
-
-    async def remember(self, key: str, record: RecordId) -> None:
-        await self._db.execute(
-            "INSERT INTO idempotency (key, hub, seq) VALUES (%s, %s, %s)",
-            (key, record.hub, record.seq),
-        )
-
-    async def record_actor(self, op: Op, actor: str) -> None:
-        await self._db.execute(
-            "INSERT INTO op_actors (origin, seq, actor) VALUES (%s, %s, %s)"
-            " ON CONFLICT (origin, seq) DO UPDATE SET actor = excluded.actor",
-            (op.origin, op.seq, actor),
-        )
-
-    async def claim(self, key: str, record: RecordId) -> RecordId | None:
-        cur = await self._db.execute(
-            "INSERT INTO idempotency (key, hub, seq) VALUES (%s, %s, %s)"
-            " ON CONFLICT (key) DO NOTHING",
-            (key, record.hub, record.seq),
-        )
-        return None if cur.rowcount == 1 else await self.recall(key)
-
-    async def state(self, record: RecordId) -> RecordState | None:
-        rows = await self._rows(
-            "SELECT state FROM records WHERE hub = %s AND seq = %s", (record.hub, record.seq)
-        )
-        return RecordState.from_json(json.loads(rows[0][0])) if rows else None
-
-    async def _states(self, records: tuple[RecordId, ...]) -> list[RecordState]:
-        rows = await self._rows(
-            "SELECT state FROM records WHERE "
-            + " OR ".join(["(hub = %s AND seq = %s)"] * len(records)),
-            [n for rid in records for n in (rid.hub, rid.seq)],
-        )
-        found = {s.id: s for s in (RecordState.from_json(json.loads(r[0])) for r in rows)}
-        return [found.get(rid) or RecordState(rid) for rid in records]
-
-    async def add(self, op: Op) -> bool:
-        return await self.append(op) is not None
-
-    async def append(self, op: Op) -> tuple[RecordState, ...] | None:
-        records = tuple(dict.fromkeys(op.records()))
-        states = await self._states(records)
-        stored = op
-        if isinstance(op.body, Create | Update) and states[0].redacted:
-            stored = strip_private(op)
-        first = records[0]
-        cur = await self._db.execute(
-            "INSERT INTO ops (origin, seq, hlc, rec_hub, rec_seq, body, received_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (origin, seq) DO NOTHING",
-            (op.origin, op.seq, op.hlc, first.hub, first.seq,
-             json.dumps(op_to_json(stored), separators=(",", ":")), int(time.time())),
-        )  # fmt: skip
-        if cur.rowcount != 1:
-            return None
-        if op.origin in self._last_hlc:
-            self._last_hlc[op.origin] = max(self._last_hlc[op.origin], op.hlc)
-        await self._advance_vector(op.origin, op.seq)
-        for state in states:
-            before = counted_as(state)
-            state.apply(op)
-            after = counted_as(state)
-            if before != after:
-                for key, step in ((before, -1), (after, 1)):
-                    if key is not None:
-                        self._counted[key] = self._counted.get(key, 0) + step
-            await self._save(state)
-        if isinstance(op.body, Redact):
-            await self._purge(op.body.record)
-        return tuple(states)
-
-    async def _advance_vector(self, origin: int, seq: int) -> None:
-        row = await self._origin(origin)
-        contiguous, max_seq = row
-        if seq == contiguous + 1:
-            if seq > max_seq:
-                contiguous = seq
-            else:
-                rows = await self._rows(
-                    "SELECT seq FROM ops WHERE origin = %s AND seq > %s ORDER BY seq",
-                    (origin, contiguous),
-                )
-                for (have,) in rows:
-                    if have != contiguous + 1:
-                        break
-                    contiguous = int(have)
-        row[:] = [contiguous, max(max_seq, seq)]
-        self._dirty.add(origin)
-
-    async def flush(self) -> None:
-        """Write the vector rows and counters this transaction changed (before it commits)."""
-        board = [(*key, n) for key, n in self._counted.items() if n]
-        totals: dict[tuple[str, str], int] = {}
-        for kind, status, _, _, n in board:
-            totals[kind, status] = totals.get((kind, status), 0) + n
-        changed = [(kind, status, n) for (kind, status), n in totals.items() if n]
+    async def _run_many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
         async with self._db.cursor() as cur:
-            if self._delivered:
-                await cur.executemany(
-                    "INSERT INTO op_deliveries (origin, seq, hub) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (origin, seq) DO NOTHING",
-                    self._delivered,
-                )
-                self._delivered.clear()
-            if board:
-                await cur.executemany(
-                    "INSERT INTO board_counts AS b (kind, status, category, area, n)"
-                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, status, category, area)"
-                    " DO UPDATE SET n = b.n + excluded.n",
-                    board,
-                )
-                if any(row[-1] < 0 for row in board):
-                    await cur.execute("DELETE FROM board_counts WHERE n = 0")
-            if changed:
-                await cur.executemany(
-                    "INSERT INTO record_counts AS c (kind, status, n) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (kind, status) DO UPDATE SET n = c.n + excluded.n",
-                    changed,
-                )
-                if any(n < 0 for _, _, n in changed):
-                    await cur.execute("DELETE FROM record_counts WHERE n = 0")
-            if self._dirty:
-                await cur.executemany(
-                    "INSERT INTO origins (origin, contiguous, max_seq) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous,"
-                    " max_seq = excluded.max_seq",
-                    [(origin, *self._origins[origin]) for origin in sorted(self._dirty)],
-                )
-        self._counted.clear()
-        self._dirty.clear()
+            await cur.executemany(query, rows)
 
-    async def _save(self, state: RecordState) -> None:
-        rid = state.id
-        await self._db.execute(
-            "INSERT INTO records (hub, seq, complete, kind, category, urgency_rank, status, area,"
-            " created_at, updated, state, share_contact, search)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (hub, seq) DO UPDATE SET complete = excluded.complete,"
-            " kind = excluded.kind, category = excluded.category,"
-            " urgency_rank = excluded.urgency_rank, status = excluded.status,"
-            " area = excluded.area, created_at = excluded.created_at,"
-            " updated = excluded.updated, state = excluded.state,"
-            " share_contact = excluded.share_contact, search = excluded.search",
-            (
-                rid.hub, rid.seq, state.complete,
-                state.kind.value if state.kind else None,
-                state.value("category"), urgency_rank(state.value("urgency")),
-                state.status[0].status.value if state.status else None,
-                state.value("area"), state.created_at, state.updated,
-                json.dumps(state.to_json(), separators=(",", ":")),
-                bool(state.value("share_contact")), search_text(state),
-            ),
-        )  # fmt: skip
-        if state.refs:
-            async with self._db.cursor() as cur:
-                await cur.executemany(
-                    "INSERT INTO refs (ref, hub, seq) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                    [(ref, rid.hub, rid.seq) for ref in state.refs],
-                )
+    async def _held(self, keys: Sequence[OpKey]) -> set[OpKey]:
+        rows = await self._rows(HELD, ([k[0] for k in keys], [k[1] for k in keys]))
+        return {(int(origin), int(seq)) for origin, seq in rows}
 
-    async def record_delivery(self, op: Op, hub: str) -> None:
-        """Kept until :meth:`flush`, then written in one statement with the others."""
-        self._delivered.append((op.origin, op.seq, hub))
-
-    async def _purge(self, record: RecordId) -> None:
-        """Rewrite the stored ops of a redacted record so its personal data is gone."""
+    async def _stored_states(self, records: Sequence[RecordId]) -> dict[RecordId, RecordState]:
         rows = await self._rows(
-            "SELECT origin, seq, body FROM ops WHERE rec_hub = %s AND rec_seq = %s",
-            (record.hub, record.seq),
+            STORED_STATES, ([rid.hub for rid in records], [rid.seq for rid in records])
         )
-        for origin, seq, body in rows:
-            stripped = op_to_json(strip_private(op_from_json(json.loads(body))))
-            await self._db.execute(
-                "UPDATE ops SET body = %s WHERE origin = %s AND seq = %s",
-                (json.dumps(stripped, separators=(",", ":")), origin, seq),
-            )
+        return {s.id: s for s in (RecordState.from_json(json.loads(text)) for (text,) in rows)}
 
 
 class _CloudTables:

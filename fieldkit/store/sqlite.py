@@ -19,8 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -31,21 +30,17 @@ import aiosqlite
 from fieldkit.core.fold import Record, RecordState, state_hash
 from fieldkit.core.ops import (
     LEAST_URGENT,
-    Create,
     Op,
     RecordId,
-    Redact,
-    Update,
     op_from_json,
-    op_to_json,
     send_order,
-    strip_private,
 )
 from fieldkit.core.records import Category, Kind, Status
 from fieldkit.errors import StoreError
 from fieldkit.store.cloud_port import EnrolledHub
-from fieldkit.store.columns import counted_as, search_text, urgency_rank
+from fieldkit.store.columns import search_text
 from fieldkit.store.port import Logged
+from fieldkit.store.write_tx import OpKey, WriteTx
 
 if TYPE_CHECKING:
     from fieldkit.store.cloud_port import CloudPort, CloudTxPort
@@ -168,6 +163,17 @@ ITER_RECORDS = (
     " ORDER BY seq LIMIT ?",
     "SELECT hub, seq, state FROM records WHERE +complete = 1 AND hub > ? ORDER BY hub, seq LIMIT ?",
 )
+#: Which of a batch's ops (a JSON array of [origin, seq]) the log holds: one query, each key
+#: looked up along the primary key.
+HELD = (
+    "SELECT o.origin, o.seq FROM json_each(?) k"
+    " JOIN ops o ON o.origin = k.value ->> 0 AND o.seq = k.value ->> 1"
+)
+#: The stored states of a batch's records (a JSON array of [hub, seq]), in one query.
+STORED_STATES = (
+    "SELECT r.state FROM json_each(?) k"
+    " JOIN records r ON r.hub = k.value ->> 0 AND r.seq = k.value ->> 1"
+)
 
 
 def _search_of_json(text: str) -> str:
@@ -181,234 +187,35 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-class Tx:
+class Tx(WriteTx):
     """One open write transaction. Obtain it from :meth:`Store.transaction`.
 
-    Each call is a round trip to SQLite's thread, so the write path keeps them few: the
-    version vector row of each origin is read once per transaction and written back once,
-    and so are the record counters, just before the commit (:meth:`flush`); :meth:`append`
-    hands back the folded state it saved instead of having it read again.
+    The bookkeeping is :class:`~fieldkit.store.write_tx.WriteTx`'s; each call here is a round
+    trip to SQLite's thread, so the set-wise look-ups pass their keys as one JSON array.
     """
 
     def __init__(self, db: aiosqlite.Connection) -> None:
+        super().__init__()
         self._db = db
-        #: origin -> [contiguous, max_seq] as this transaction has made them
-        self._origins: dict[int, list[int]] = {}
-        self._dirty: set[int] = set()
-        #: origin -> the latest clock stamp of its ops, once asked for in this transaction
-        self._last_hlc: dict[int, int] = {}
-        #: (kind, status, category, area) -> how this transaction changes that counter
-        self._counted: dict[tuple[str, str, str, str], int] = {}
-        #: (origin, seq, hub): which enrolled hub delivered each new op (the cloud), for flush
-        self._delivered: list[tuple[int, int, str]] = []
 
-    async def _origin(self, origin: int) -> list[int]:
-        row = self._origins.get(origin)
-        if row is None:
-            rows = await self._db.execute_fetchall(
-                "SELECT contiguous, max_seq FROM origins WHERE origin = ?", (origin,)
-            )
-            row = self._origins[origin] = list(next(iter(rows), (0, 0)))
-        return row
+    async def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self._db.execute_fetchall(query, params)]
 
-    async def next_seq(self, origin: int) -> int:
-        return (await self._origin(origin))[1] + 1
+    async def _run(self, query: str, params: Sequence[Any] = ()) -> int:
+        async with self._db.execute(query, params) as cur:
+            return cur.rowcount
 
-    async def last_hlc(self, origin: int) -> int:
-        """The clock stamp of ``origin``'s latest op, as the database holds it now (inside
-        this write transaction, so no other writer can add one meanwhile)."""
-        if origin not in self._last_hlc:
-            rows = await self._db.execute_fetchall(
-                "SELECT hlc FROM ops WHERE origin = ? ORDER BY seq DESC LIMIT 1", (origin,)
-            )
-            self._last_hlc[origin] = next(iter(rows), (0,))[0]
-        return self._last_hlc[origin]
+    async def _run_many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._db.executemany(query, rows)
 
-    async def recall(self, key: str) -> RecordId | None:
-        """The record an idempotency key (form token, import line) already created."""
-        rows = await self._db.execute_fetchall(
-            "SELECT hub, seq FROM idempotency WHERE key = ?", (key,)
-        )
-        row = next(iter(rows), None)
-        return RecordId(row[0], row[1]) if row else None
+    async def _held(self, keys: Sequence[OpKey]) -> set[OpKey]:
+        rows = await self._db.execute_fetchall(HELD, (json.dumps(keys),))
+        return {(origin, seq) for origin, seq in rows}
 
-    async def remember(self, key: str, record: RecordId) -> None:
-        await self._db.execute(
-            "INSERT INTO idempotency (key, hub, seq) VALUES (?, ?, ?)",
-            (key, record.hub, record.seq),
-        )
-
-    async def record_actor(self, op: Op, actor: str) -> None:
-        """Remember who (a coordinator's name) made ``op`` at this hub."""
-        await self._db.execute(
-            "INSERT OR REPLACE INTO op_actors (origin, seq, actor) VALUES (?, ?, ?)",
-            (op.origin, op.seq, actor),
-        )
-
-    async def claim(self, key: str, record: RecordId) -> RecordId | None:
-        """Remember ``key`` for ``record`` unless it is known: None, or the record it names."""
-        cur = await self._db.execute(
-            "INSERT INTO idempotency (key, hub, seq) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            (key, record.hub, record.seq),
-        )
-        return None if cur.rowcount == 1 else await self.recall(key)
-
-    async def state(self, record: RecordId) -> RecordState | None:
-        rows = await self._db.execute_fetchall(
-            "SELECT state FROM records WHERE hub = ? AND seq = ?", (record.hub, record.seq)
-        )
-        row = next(iter(rows), None)
-        return RecordState.from_json(json.loads(row[0])) if row else None
-
-    async def _states(self, records: tuple[RecordId, ...]) -> list[RecordState]:
-        """The stored (or else empty) state of each record, in one query."""
-        rows = await self._db.execute_fetchall(
-            "SELECT state FROM records WHERE "
-            + " OR ".join(["(hub = ? AND seq = ?)"] * len(records)),
-            [n for rid in records for n in (rid.hub, rid.seq)],
-        )
-        found = {s.id: s for s in (RecordState.from_json(json.loads(r[0])) for r in rows)}
-        return [found.get(rid) or RecordState(rid) for rid in records]
-
-    async def add(self, op: Op) -> bool:
-        """Append ``op`` unless it is already here, and fold it in. True if it was new."""
-        return await self.append(op) is not None
-
-    async def append(self, op: Op) -> tuple[RecordState, ...] | None:
-        """Like :meth:`add`; returns the folded state of the op's records, or None if known."""
-        records = tuple(dict.fromkeys(op.records()))
-        states = await self._states(records)
-        stored = op
-        if isinstance(op.body, Create | Update) and states[0].redacted:
-            stored = strip_private(op)
-        first = records[0]
-        cur = await self._db.execute(
-            "INSERT INTO ops (origin, seq, hlc, rec_hub, rec_seq, body, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (origin, seq) DO NOTHING",
-            (op.origin, op.seq, op.hlc, first.hub, first.seq,
-             json.dumps(op_to_json(stored), separators=(",", ":")), int(time.time())),
-        )  # fmt: skip
-        if cur.rowcount != 1:
-            return None
-        if op.origin in self._last_hlc:
-            self._last_hlc[op.origin] = max(self._last_hlc[op.origin], op.hlc)
-        await self._advance_vector(op.origin, op.seq)
-        for state in states:
-            before = counted_as(state)
-            state.apply(op)
-            after = counted_as(state)
-            if before != after:
-                for key, step in ((before, -1), (after, 1)):
-                    if key is not None:
-                        self._counted[key] = self._counted.get(key, 0) + step
-            await self._save(state)
-        if isinstance(op.body, Redact):
-            await self._purge(op.body.record)
-        return tuple(states)
-
-    async def _advance_vector(self, origin: int, seq: int) -> None:
-        row = await self._origin(origin)
-        contiguous, max_seq = row
-        if seq == contiguous + 1:
-            if seq > max_seq:  # the next op, and none held beyond it: no gap to close
-                contiguous = seq
-            else:
-                rows = await self._db.execute_fetchall(
-                    "SELECT seq FROM ops WHERE origin = ? AND seq > ? ORDER BY seq",
-                    (origin, contiguous),
-                )
-                for (have,) in rows:
-                    if have != contiguous + 1:
-                        break
-                    contiguous = have
-        row[:] = [contiguous, max(max_seq, seq)]
-        self._dirty.add(origin)
-
-    async def flush(self) -> None:
-        """Write the version vector rows and counters this transaction changed (before it
-        commits)."""
-        if self._delivered:
-            await self._db.executemany(
-                "INSERT OR IGNORE INTO op_deliveries (origin, seq, hub) VALUES (?, ?, ?)",
-                self._delivered,
-            )
-            self._delivered.clear()
-        board = [(*key, n) for key, n in self._counted.items() if n]
-        totals: dict[tuple[str, str], int] = {}
-        for kind, status, _, _, n in board:
-            totals[kind, status] = totals.get((kind, status), 0) + n
-        changed = [(kind, status, n) for (kind, status), n in totals.items() if n]
-        if board:
-            await self._db.executemany(
-                "INSERT INTO board_counts (kind, status, category, area, n) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (kind, status, category, area) DO UPDATE SET n = n + excluded.n",
-                board,
-            )
-            if any(row[-1] < 0 for row in board):  # a counter may have reached zero
-                await self._db.execute("DELETE FROM board_counts WHERE n = 0")
-        if changed:
-            await self._db.executemany(
-                "INSERT INTO record_counts (kind, status, n) VALUES (?, ?, ?)"
-                " ON CONFLICT (kind, status) DO UPDATE SET n = n + excluded.n",
-                changed,
-            )
-            if any(n < 0 for _, _, n in changed):
-                await self._db.execute("DELETE FROM record_counts WHERE n = 0")
-        self._counted.clear()
-        if self._dirty:
-            await self._db.executemany(
-                "INSERT INTO origins (origin, contiguous, max_seq) VALUES (?, ?, ?)"
-                " ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous,"
-                " max_seq = excluded.max_seq",
-                [(origin, *self._origins[origin]) for origin in sorted(self._dirty)],
-            )
-            self._dirty.clear()
-
-    async def _save(self, state: RecordState) -> None:
-        rid = state.id
-        await self._db.execute(
-            "INSERT INTO records (hub, seq, complete, kind, category, urgency_rank, status, area,"
-            " created_at, updated, state, share_contact, search)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (hub, seq) DO UPDATE SET complete = excluded.complete,"
-            " kind = excluded.kind, category = excluded.category,"
-            " urgency_rank = excluded.urgency_rank, status = excluded.status,"
-            " area = excluded.area, created_at = excluded.created_at,"
-            " updated = excluded.updated, state = excluded.state,"
-            " share_contact = excluded.share_contact, search = excluded.search",
-            (
-                rid.hub, rid.seq, int(state.complete),
-                state.kind.value if state.kind else None,
-                state.value("category"), urgency_rank(state.value("urgency")),
-                state.status[0].status.value if state.status else None,
-                state.value("area"), state.created_at, state.updated,
-                json.dumps(state.to_json(), separators=(",", ":")),
-                int(bool(state.value("share_contact"))), search_text(state),
-            ),
-        )  # fmt: skip
-        if state.refs:
-            await self._db.executemany(
-                "INSERT OR IGNORE INTO refs (ref, hub, seq) VALUES (?, ?, ?)",
-                [(ref, rid.hub, rid.seq) for ref in state.refs],
-            )
-
-    async def record_delivery(self, op: Op, hub: str) -> None:
-        """Kept until :meth:`flush`, then written in one statement with the others."""
-        self._delivered.append((op.origin, op.seq, hub))
-
-    async def _purge(self, record: RecordId) -> None:
-        """Rewrite the stored ops of a redacted record so its personal data is gone from disk."""
-        async with self._db.execute(
-            "SELECT origin, seq, body FROM ops WHERE rec_hub = ? AND rec_seq = ?",
-            (record.hub, record.seq),
-        ) as cur:
-            rows = await cur.fetchall()
-        for origin, seq, body in rows:
-            stripped = op_to_json(strip_private(op_from_json(json.loads(body))))
-            await self._db.execute(
-                "UPDATE ops SET body = ? WHERE origin = ? AND seq = ?",
-                (json.dumps(stripped, separators=(",", ":")), origin, seq),
-            )
+    async def _stored_states(self, records: Sequence[RecordId]) -> dict[RecordId, RecordState]:
+        keys = json.dumps([(rid.hub, rid.seq) for rid in records])
+        rows = await self._db.execute_fetchall(STORED_STATES, (keys,))
+        return {s.id: s for s in (RecordState.from_json(json.loads(text)) for (text,) in rows)}
 
 
 class _CloudTables:

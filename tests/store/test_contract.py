@@ -197,6 +197,47 @@ async def test_the_store_holds_what_the_fold_says_whatever_the_order_and_duplica
 
 
 @PROPERTY
+@given(ops=op_logs(max_ops=25), order=st.randoms(use_true_random=False))
+async def test_a_batch_ingested_set_wise_leaves_what_one_op_at_a_time_leaves(
+    open_store: Opener, ops: list[Op], order: random.Random
+) -> None:
+    """``TxPort.ingest`` (the carriers' set-wise path) against ``TxPort.add`` of each op in
+    turn: the same arrivals (shuffled, a third twice, duplicates inside one batch too), cut into
+    random batches, give the same records, counters, vector, codes and log, and ingest names
+    exactly the ops that were new."""
+    arrivals = ops + ops[: len(ops) // 3]
+    order.shuffle(arrivals)
+    cuts = sorted(order.randint(0, len(arrivals)) for _ in range(order.randint(0, 4)))
+    async with await open_store(fresh()) as one, await open_store(fresh()) as batched:
+        for start, end in itertools.pairwise([0, *cuts, len(arrivals)]):
+            part = arrivals[start:end]
+            async with one.transaction() as tx:
+                new_one = [op for op in part if await tx.add(op)]
+            async with batched.transaction() as tx:
+                new_batched = await tx.ingest(part)
+            assert sorted((o.origin, o.seq) for o in new_batched) == sorted(
+                (o.origin, o.seq) for o in new_one
+            )
+        assert await batched.state_hash() == await one.state_hash()
+        assert await batched.version_vector() == await one.version_vector()
+        assert await batched.held_beyond() == await one.held_beyond()
+        assert await batched.counts() == await one.counts()
+        for kind, status in itertools.product(Kind, Status):
+            assert await batched.category_counts(kind, status) == await one.category_counts(
+                kind, status
+            )
+        for rid in RECORDS:
+            assert await batched.get(rid) == await one.get(rid)
+            assert [e.op for e in await batched.history(rid)] == [
+                e.op for e in await one.history(rid)
+            ]
+        for ref in ("7KQ-4XD", "AAA-000"):
+            assert [r.id for r in await batched.find_by_ref(ref)] == [
+                r.id for r in await one.find_by_ref(ref)
+            ]
+
+
+@PROPERTY
 @given(
     ops=op_logs(max_ops=25),
     order=st.randoms(use_true_random=False),

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Mapping
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,3 +49,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_hub(hub: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``fieldkit run ARGS`` at ``hub`` until the block ends, from the moment uvicorn listens.
+
+    A hub that exits before listening fails the test with its log; afterwards its log is
+    drained, or a chatty hub would block once the pipe is full.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit", "run", *args],
+        cwd=hub, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    try:
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "Uvicorn running on" in line:
+                break
+        else:
+            raise AssertionError("fieldkit run did not start:\n" + "".join(seen))
+        threading.Thread(target=proc.stderr.read, daemon=True).start()
+        yield proc
+    finally:
+        proc.terminate()  # as systemd stops it
+        proc.wait(timeout=30)

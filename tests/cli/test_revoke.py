@@ -50,7 +50,8 @@ def test_a_stolen_hub_is_revoked_and_its_later_ops_are_refused_over_http_and_bun
     assert fieldkit(stolen, "import", str(SAMPLE)).code == 0  # 28 ops before the theft
     with serving(a) as port:  # everyone syncs once: A learns each hub's exchange key
         for hub in (b, stolen):
-            assert fieldkit(hub, "sync", f"http://127.0.0.1:{port}").code == 0
+            done = fieldkit(hub, "sync", f"http://127.0.0.1:{port}")
+            assert done.code == 0, done.err
     assert vector(fieldkit, a)[thief] == 28
 
     done = fieldkit(a, "network", "revoke", thief)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from fieldkit.store.sqlite import Store
 from fieldkit.sync.radio import RadioSync
 from fieldkit.wire import frame as codec
 from fieldkit.wire.messages import Envelope, Summary
-from tests.cli.conftest import SAMPLE, Fieldkit, free_port
+from tests.cli.conftest import SAMPLE, Fieldkit, free_port, running_hub
 from tests.waiting import poll_until, stop_task
 
 DAY_MS = 86_400_000
@@ -91,19 +89,8 @@ def test_a_bundle_carries_the_new_key_to_a_hub_not_yet_moved(
 def serving(hub: Path) -> Iterator[int]:
     """``fieldkit run`` at ``hub``, serving its sync API on the port yielded."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fieldkit", "run", "--port", str(port)],
-        cwd=hub, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stderr is not None
-    for line in proc.stderr:  # uvicorn says when it is listening
-        if "Uvicorn running on" in line:
-            break
-    try:
+    with running_hub(hub, "--port", str(port)):
         yield port
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
 
 
 def test_http_sync_carries_the_new_key_both_ways(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import SAMPLE, Done, Fieldkit, free_port
+from tests.cli.conftest import SAMPLE, Done, Fieldkit, free_port, running_hub
 
 
 def status(fieldkit: Fieldkit, cwd: Path) -> dict[str, object]:
@@ -211,19 +211,8 @@ def test_importing_a_folder_a_fifo_or_a_device_is_refused_in_one_line(
 def running_b(two_hubs: tuple[Path, Path]) -> Iterator[tuple[Path, Path, int]]:
     a, b = two_hubs
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fieldkit", "run", "--port", str(port)],
-        cwd=b, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stderr is not None
-    for line in proc.stderr:  # uvicorn says when it is listening
-        if "Uvicorn running on" in line:
-            break
-    try:
+    with running_hub(b, "--port", str(port)):
         yield a, b, port
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
 
 
 def test_sync_over_http_moves_records_both_ways(

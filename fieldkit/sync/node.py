@@ -137,8 +137,16 @@ class GossipNode:
         fields: tuple[FieldSpec, ...] = FIELDS,
         clock_sample: Callable[[int, int], None] | None = None,
         keep_counters: Callable[[dict[int, int]], Awaitable[None]] | None = None,
+        reserve_counters: Callable[[int], Awaitable[int]] | None = None,
+        counters_until: int | None = None,
     ) -> None:
         self.hub = hub
+        #: Our frame counters are reserved in blocks that survive a restart (a restarted hub
+        #: never sends a counter twice: its neighbours would refuse the frame as a replay):
+        #: ``counters_until`` is the end of the block held; before a frame would pass it,
+        #: ``reserve_counters(counter)`` is awaited for the next block's end.
+        self.reserve_counters = reserve_counters
+        self.counters_until = counters_until
         #: Told (sender, ms) when a neighbour sends ops it made itself: its clock read at
         #: least ``ms`` (see :class:`fieldkit.core.clock.ClockSkew`).
         self.clock_sample = clock_sample
@@ -253,6 +261,12 @@ class GossipNode:
 
     async def next_payload(self, now: int) -> Outgoing | int | None:
         """What to send now, or the time to ask again (None: when something happens)."""
+        if (
+            self.reserve_counters is not None
+            and self.counters_until is not None
+            and self.counter + 1 >= self.counters_until
+        ):  # each call takes at most one counter
+            self.counters_until = await self.reserve_counters(self.counter)
         if self.notices_out:
             payload = self.notices_out.pop(0)
             self.stats.notices_out += 1

@@ -77,6 +77,7 @@ class RadioSync:
         self.node = GossipNode(
             hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload,
             counter=counter, clock_sample=self._clock_sample, keep_counters=self._keep_counters,
+            reserve_counters=self._reserve_counters, counters_until=counter + COUNTER_BLOCK,
         )  # fmt: skip
         self.node.old_keys = old_keys  # the previous network key, during a rotation's grace
         self.old_keys_until_ms = old_keys_until_ms
@@ -105,6 +106,14 @@ class RadioSync:
         start = int(await hub.store.meta(COUNTER_KEY) or 0)
         await hub.store.set_meta(COUNTER_KEY, str(start + COUNTER_BLOCK))
         return start
+
+    async def _reserve_counters(self, used: int) -> int:
+        """The next block of frame counters, past ``used`` and past any other's reservation."""
+
+        def after(kept: str | None) -> str:
+            return str(max(int(kept or 0), used) + COUNTER_BLOCK)
+
+        return int(await self.hub.store.update_meta(COUNTER_KEY, after))
 
     async def _keep_counters(self, tops: dict[int, int]) -> None:
         await self.hub.store.set_meta(

@@ -17,7 +17,7 @@ from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
 from fieldkit.mesh.simulator import Simulator
 from fieldkit.store.sqlite import Store
 from fieldkit.sync.engine import SyncSettings
-from fieldkit.sync.radio import RadioSync
+from fieldkit.sync.radio import COUNTER_BLOCK, RadioSync
 from fieldkit.wire import frame as codec
 from fieldkit.wire.messages import Envelope, Summary
 from tests.waiting import poll_until, stop_task
@@ -199,3 +199,30 @@ async def test_the_radio_loop_stops_when_cancelled_as_it_is_woken(hub: Hub) -> N
 
     for attempt in range(5):
         await wake_and_cancel(attempt)
+
+
+async def test_a_hub_that_used_up_its_block_of_frame_counters_never_reuses_one_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """Counters are reserved in blocks that survive restarts; a hub that sent more frames
+    than one block holds reserves the next before it passes the end, so a restart starts past
+    every counter it sent (a counter sent twice is refused by its neighbours as a replay)."""
+    medium = MemoryMedium()
+    async with await Store.open(tmp_path / "hub.db") as store:
+        await create_identity(store)
+        hub = await Hub.open(store)
+        start = await RadioSync.start_counter(hub)
+        sync = RadioSync(
+            hub, medium.attach(0x20), KEY, settings=SETTINGS, time_scale=SCALE, counter=start
+        )
+        sync.node.counter = start + COUNTER_BLOCK - 3  # a long run: its block nearly spent
+        for i in range(8):
+            await hub.submit(Draft(Kind.NEED, Category.FOOD, Urgency.TODAY, f"area {i}"))
+        now = 0
+        for _ in range(500):
+            if sync.node.counter > start + COUNTER_BLOCK + 2:
+                break
+            sent = await sync.node.next_payload(now)
+            now = sent if isinstance(sent, int) else now + 1_000
+        assert sync.node.counter > start + COUNTER_BLOCK + 2, "the hub sent too few frames"
+        assert await RadioSync.start_counter(hub) > sync.node.counter  # as after a restart

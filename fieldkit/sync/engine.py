@@ -26,8 +26,8 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from fieldkit.wire.frame import FRAME_VERSIONS, SEALED_VERSION
 from fieldkit.wire.messages import Summary
-from fieldkit.wire.ops_body import WIRE_VERSIONS
 
 Ranges = dict[int, list[tuple[int, int]]]
 MAX_EXTRA = 16
@@ -198,7 +198,7 @@ class SyncEngine:
     heartbeat: int = 0
     next_heartbeat: int = 0
     not_before: int = 0  # pacing: no send before this time
-    reads: int = WIRE_VERSIONS[-1]  # the highest wire version we read (and write)
+    reads: int = FRAME_VERSIONS[-1]  # the highest wire version we read (and write)
     announcing: bool = False  # our summaries say what we read (once it matters)
     held: dict[tuple[int, int], int] = field(default_factory=dict)  # op id → version too low
     #: Ops heard in a newer vocabulary than ours (left out by the decoder): asking for them
@@ -248,7 +248,7 @@ class SyncEngine:
         peer = self.peers.get(sender)
         if peer is not None:
             peer.reads = max(peer.reads, version)
-        if version > 1:
+        if 1 < version < SEALED_VERSION:  # a sealed frame's sender reads ours: nothing to say
             self._announce(now)
 
     def heard_want(
@@ -401,8 +401,10 @@ class SyncEngine:
 
     def write_version(self) -> int:
         """The wire version our frames are written in: the lowest any neighbour heard lately
-        reads (radio is broadcast), never above ours; 1 while no neighbour is known."""
-        return min(self.reads, min((p.reads for p in self.peers.values()), default=1))
+        reads (radio is broadcast), never above ours; ours while no neighbour is known, so a
+        hub of this release seals what it sends from the first frame (a neighbour of an earlier
+        release is heard soon enough, and its summaries bring the version down)."""
+        return min(self.reads, min((p.reads for p in self.peers.values()), default=self.reads))
 
     def summary_reads(self) -> int:
         """What our summaries say we read: 1 (nothing said) until it matters."""

@@ -99,6 +99,11 @@ class BitReader:
         self._pos = 0  # in bits
 
     @property
+    def position(self) -> int:
+        """Bits read so far."""
+        return self._pos
+
+    @property
     def byte_end(self) -> int:
         """The index of the first byte not (even partly) read."""
         return (self._pos + 7) // 8

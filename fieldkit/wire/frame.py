@@ -62,6 +62,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from functools import lru_cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fieldkit.core.fields import FIELDS, FieldSpec
 from fieldkit.core.ops import Op
@@ -74,6 +79,12 @@ from fieldkit.wire.text import TEXT_DEFLATE, pack_text, unpack_text
 #: What this codec writes by default: frames stay version 1 (byte for byte as before) unless
 #: they hold an extended op; see :data:`~fieldkit.wire.ops_body.WIRE_VERSIONS`.
 WIRE_VERSION = 1
+#: A sealed frame: version 3's layout with everything after the header (type, sender,
+#: counter) enciphered under the network key, so a stranger on air reads no record, summary
+#: or want; the same length as in the clear (see :func:`_encipher`).
+SEALED_VERSION = 4
+#: Every version byte this codec reads.
+FRAME_VERSIONS = (*WIRE_VERSIONS, SEALED_VERSION)
 TAG_BYTES = 8
 REASONS = frozenset({
     "version",  # another wire version (or not a fieldkit frame)
@@ -98,6 +109,7 @@ VERSION_HUB = 0
 #: an earlier release reads it as one more seq of an origin it never holds.
 PARTIAL_MARK = 1 << 16
 _MAC_LABEL = b"fieldkit wire frame v1"
+_CIPHER_LABEL = b"fieldkit wire cipher v1"
 _SEQ_MAX = (1 << 64) - 1
 _HEADER_CHUNK = 7
 
@@ -110,6 +122,33 @@ def _tag(key: bytes, unsigned: bytes) -> bytes:
         raise ValueError("an empty network key")
     subkey = hmac.new(key, _MAC_LABEL, hashlib.sha256).digest()
     return hmac.new(subkey, unsigned, hashlib.sha256).digest()[:TAG_BYTES]
+
+
+@lru_cache(maxsize=8)
+def _cipher_key(key: bytes) -> bytes:
+    if not key:
+        raise ValueError("an empty network key")
+    return HKDF(hashes.SHA256(), 32, salt=None, info=_CIPHER_LABEL).derive(key)
+
+
+def _encipher(key: bytes, sender: int, counter: int, body: bytes, header_bits: int) -> bytes:
+    """``body`` (the bitstream and text stream, without the version byte) with every bit past
+    the first ``header_bits`` XORed with ChaCha20's keystream (``cryptography``), so the
+    length stays the same and the same call deciphers. The nonce is the sender and its frame
+    counter, which a hub never repeats under one key (counters are reserved in blocks that
+    survive restarts; a restored backup jumps past them), and the tag, made afterwards over
+    the enciphered frame, authenticates it (encrypt-then-MAC).
+    """
+    nonce = bytes(4) + sender.to_bytes(4, "big") + counter.to_bytes(8, "big")
+    stream = Cipher(algorithms.ChaCha20(_cipher_key(key), nonce), None).encryptor()
+    pad = bytearray(stream.update(bytes(len(body))))
+    whole, part = divmod(header_bits, 8)
+    pad[:whole] = bytes(whole)
+    if part and whole < len(pad):
+        pad[whole] &= 0xFF ^ ((1 << part) - 1)  # the bitstream fills each byte from bit 0
+    return (int.from_bytes(body, "little") ^ int.from_bytes(pad, "little")).to_bytes(
+        len(body), "little"
+    )
 
 
 def seal(key: bytes, unsigned: bytes) -> bytes:
@@ -144,20 +183,27 @@ def encode_envelope(
     text = b""
     if isinstance(message, Summary):
         w = _header(_SUMMARY, env.sender, env.counter)
+        header_bits = w.bit_length
         _write_summary(w, message)
     elif isinstance(message, Want):
         w = _header(_WANT, env.sender, env.counter)
+        header_bits = w.bit_length
         _write_want(w, message)
     else:
         w = _header(_OPS if message.summary is None else _OPS_SUMMARY, env.sender, env.counter)
+        header_bits = w.bit_length
         if message.summary is not None:
             _write_summary(w, message.summary)
-        ops = OpsWriter(env.sender, version, fields)
+        ops = OpsWriter(env.sender, min(version, WIRE_VERSIONS[-1]), fields)
         for op in message.ops:
             ops.add(op)
         text = _finish_ops(w, ops)
         frame_version = ops.needs_version
-    return seal(key, bytes([frame_version]) + w.getvalue() + text)
+    body = w.getvalue() + text
+    if version >= SEALED_VERSION:
+        frame_version = SEALED_VERSION
+        body = _encipher(key, env.sender, env.counter, body, header_bits)
+    return seal(key, bytes([frame_version]) + body)
 
 
 def _finish_ops(w: BitWriter, ops: OpsWriter) -> bytes:
@@ -172,7 +218,7 @@ def _finish_ops(w: BitWriter, ops: OpsWriter) -> bytes:
 
 
 def decode_envelope(
-    key: bytes, data: bytes, reads: int = WIRE_VERSIONS[-1],
+    key: bytes, data: bytes, reads: int = FRAME_VERSIONS[-1],
     fields: tuple[FieldSpec, ...] = FIELDS,
 ) -> Envelope:  # fmt: skip
     """The envelope in ``data``; raises :class:`DecodeError` for anything else.
@@ -184,7 +230,7 @@ def decode_envelope(
     """
     if not data:
         raise DecodeError("truncated", "an empty frame")
-    speaks = tuple(v for v in WIRE_VERSIONS if v <= reads)
+    speaks = tuple(v for v in FRAME_VERSIONS if v <= reads)
     if data[0] not in speaks:
         raise DecodeError(
             "version",
@@ -196,23 +242,31 @@ def decode_envelope(
     body, tag = data[:-TAG_BYTES], data[-TAG_BYTES:]
     if not hmac.compare_digest(tag, _tag(key, body)):
         raise DecodeError("auth", "the frame is not signed with our network key")
-    r = BitReader(body[1:])
+    stream = body[1:]
+    r = BitReader(stream)
     # Every error below is a DecodeError (BitError, BodyError, TextError) with its reason.
     kind = r.bits(2)
     sender = r.bits(32)
     counter = r.uvar(_HEADER_CHUNK)
     if counter > _SEQ_MAX:
         raise DecodeError("bad_message", "counter out of range")
+    layout = data[0]
+    if layout == SEALED_VERSION:  # the header stays in the clear: it names the nonce
+        position = r.position
+        stream = _encipher(key, sender, counter, stream, position)
+        r = BitReader(stream)
+        r.bits(position)
+        layout = WIRE_VERSIONS[-1]
     message: Message
     if kind == _SUMMARY:
         message = _read_summary(r)
     elif kind == _WANT:
         message = _read_want(r)
     elif kind == _OPS:
-        message = _read_ops(r, sender, body[1:], data[0], fields)
+        message = _read_ops(r, sender, stream, layout, fields)
     else:  # ops with the sender's summary riding along
         summary = _read_summary(r)
-        message = _read_ops(r, sender, body[1:], data[0], fields, summary)
+        message = _read_ops(r, sender, stream, layout, fields, summary)
     if kind in (_SUMMARY, _WANT) and r.byte_end != len(body) - 1:
         raise DecodeError("trailing", "bytes after the message")
     if not r.padding_is_zero():
@@ -273,7 +327,7 @@ def pack_ops(
     if summary is not None:
         _write_summary(head, summary)
     header = head.bit_length
-    writer = OpsWriter(sender, version, fields)
+    writer = OpsWriter(sender, min(version, WIRE_VERSIONS[-1]), fields)
     sizes: list[tuple[int, int]] = []  # after each op: (bytes without text, texts so far)
     for op in ops:
         writer.add(op)

@@ -195,7 +195,10 @@ async def test_one_neighbour_alone_is_shown_but_moves_nothing(normal: Hub, ahead
 async def test_over_gossip_the_counted_edit_reaches_the_other_hub_in_a_version_3_frame(
     normal: Hub, ahead: Hub
 ) -> None:
+    """Between hubs of the release before sealed frames (which read up to version 3)."""
     nodes = [gossip(normal), gossip(ahead)]
+    for node in nodes:
+        node.engine.reads = 3
     record = (await normal.submit(DRAFT)).record.id
     for node in nodes:
         node.engine.changed(0)

@@ -19,6 +19,7 @@ from fieldkit.store.sqlite import Store
 from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import COUNTER_BLOCK, RadioSync
 from fieldkit.wire import frame as codec
+from fieldkit.wire.frame import SEALED_VERSION
 from fieldkit.wire.messages import Envelope, Summary
 from tests.waiting import poll_until, stop_task
 
@@ -89,9 +90,9 @@ async def test_three_hubs_on_simulated_radios_converge(
     status = await syncs[1].status()
     assert {p["hub"] for p in status["peers"]} == {f"{hubs[0].id:08x}", f"{hubs[2].id:08x}"}
     assert status["frames_out"] > 0
-    # today's records need nothing beyond version 1: nothing waits for a neighbour to upgrade
-    assert status["wire_version"] == 1
-    assert {p["reads_wire_version"] for p in status["peers"]} == {1}
+    # hubs of this release seal every frame (and nothing waits for a neighbour to upgrade)
+    assert status["wire_version"] == SEALED_VERSION
+    assert {p["reads_wire_version"] for p in status["peers"]} == {SEALED_VERSION}
     assert (status["ops_held_back"], status["ops_waiting_for_upgrade"]) == (0, 0)
 
 

@@ -18,10 +18,10 @@ from fieldkit.wire import frame as codec
 from fieldkit.wire import ops_body as codec_ops
 from fieldkit.wire.bits import BitReader, BitWriter
 from fieldkit.wire.frame import (
+    FRAME_VERSIONS,
     REASONS,
     TAG_BYTES,
     WIRE_VERSION,
-    WIRE_VERSIONS,
     DecodeError,
     decode_envelope,
     encode_envelope,
@@ -181,8 +181,8 @@ def test_every_altered_byte_is_detected() -> None:
 
 def test_another_wire_version_is_named_before_the_tag_is_checked() -> None:
     data = bytearray(frame(Summary({HUB: 3})))
-    data[0] = max(WIRE_VERSIONS) + 1
-    with pytest.raises(DecodeError, match=rf"version {data[0]}.*versions \(1, 2, 3\)"):
+    data[0] = max(FRAME_VERSIONS) + 1
+    with pytest.raises(DecodeError, match=rf"version {data[0]}.*versions \(1, 2, 3, 4\)"):
         decode_envelope(KEY, bytes(data))
     assert reason(seal(KEY, bytes(data[:-TAG_BYTES]))) == "version"
 

@@ -282,7 +282,8 @@ class GossipNode:
                 self.engine.gap_filled()
                 return await self.next_payload(now)
             payload = codec.encode_envelope(
-                self.key, Envelope(self.hub, self._next_counter(), summary),
+                self.key,
+                Envelope(self.hub, self._next_counter(), summary),
                 self.engine.write_version(),
             )
             self.engine.sent_summary(now, summary)
@@ -295,7 +296,8 @@ class GossipNode:
             ids = {(o, s) for o, s in expand(action.ranges) if s not in held.get(o, ())}
             want = Want(action.provider, to_ranges(ids))
             payload = codec.encode_envelope(
-                self.key, Envelope(self.hub, self._next_counter(), want),
+                self.key,
+                Envelope(self.hub, self._next_counter(), want),
                 self.engine.write_version(),
             )
             self.engine.sent_want(action.provider, ids, now)

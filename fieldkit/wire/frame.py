@@ -17,11 +17,14 @@ Frame layout::
 
 The *version byte* stands alone so that a hub speaking another version is told so
 (``DecodeError("version")``) before anything else is tried; it is still covered by the tag.
-This codec reads versions 1 to 3 and writes the lowest that holds the frame: version 1 (the
+This codec reads versions 1 to 4 and writes the lowest that holds the frame: version 1 (the
 bytes of every earlier release, pinned by ``tests/data/golden``) unless an op needs an
 extended code (version 2) or carries a causal counter (version 3; see
 :mod:`fieldkit.wire.ops_body`), and never more than the ``version`` the caller says the
 receivers read (the lower of ours and the neighbour's).
+Version 4 is a *sealed* frame: version 3's layout with every bit after the header (type,
+sender, counter) enciphered under the network key (:func:`_encipher`), written when the caller
+says the receivers read 4 (``version=SEALED_VERSION``); the tag covers the enciphered bytes.
 The *tag* is HMAC-SHA256 truncated to 8 bytes, over everything before it, keyed with a
 subkey of the network key (``HMAC(network key, "fieldkit wire frame v1")``), so the same key
 can serve other purposes without one forging the other. 64 bits: a forger gets one guess per

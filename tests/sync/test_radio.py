@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fieldkit.app.hub import Hub, create_identity
-from fieldkit.core.records import Category, Draft, Kind, Urgency
+from fieldkit.core.records import Category, Contact, Draft, Kind, Urgency
 from fieldkit.mesh import sim_topology
 from fieldkit.mesh.memory_transport import MemoryMedium
 from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
@@ -94,6 +94,49 @@ async def test_three_hubs_on_simulated_radios_converge(
     assert status["wire_version"] == SEALED_VERSION
     assert {p["reads_wire_version"] for p in status["peers"]} == {SEALED_VERSION}
     assert (status["ops_held_back"], status["ops_waiting_for_upgrade"]) == (0, 0)
+
+
+async def test_a_listener_on_the_channel_reads_no_contact_from_the_hubs_frames(
+    line_of_three: tuple[list[Hub], list[RadioSync], Simulator],
+) -> None:
+    """Issue 11: on air, what hubs send is sealed under the network key, consented contact
+    details included; a radio on the channel without the network key reads none of it."""
+    hubs, _, sim = line_of_three
+    listener = MeshtasticTransport(sim.url(3))
+    await listener.connect()
+    stranger = b"s" * 32
+    heard: list[bytes] = []
+    try:
+        draft = Draft(
+            Kind.NEED, Category.MEDICATION, Urgency.CRITICAL, "riverside",
+            note="insulin gone warm", share_contact=True,
+            contact=Contact("Marisol Ortega", "+15551234567", "blue door by the laundromat"),
+        )  # fmt: skip
+        await hubs[0].submit(draft)
+        await until(lambda: _holds(hubs[1], 1), hubs)  # hub 1 took it off the air
+        async with asyncio.timeout(WAIT):
+            while not any(frame[0] == codec.SEALED_VERSION for frame in heard):
+                frame = await listener.recv()
+                if frame.sender == sim.node_num(0):
+                    heard.append(frame.payload)
+    finally:
+        await listener.close()
+    for payload in heard:
+        assert payload[0] == codec.SEALED_VERSION
+        try:  # the tag is only a signature: sign again with a key of one's own, and decode
+            seen = repr(codec.decode_envelope(stranger, codec.seal(stranger, payload[:-8])))
+        except codec.DecodeError:
+            seen = ""
+        for secret in ("Marisol", "5551234567", "laundromat", "insulin", "riverside"):
+            assert secret not in seen
+        assert b"Marisol" not in payload
+        assert b"laundromat" not in payload
+    stored = [r.contact.name for r in await hubs[1].store.list_records()]
+    assert stored == ["Marisol Ortega"]  # a hub holding the key reads it
+
+
+async def _holds(hub: Hub, records: int) -> bool:
+    return len(await hub.store.list_records()) >= records
 
 
 async def test_forged_and_replayed_frames_are_rejected_and_counted(

@@ -35,6 +35,7 @@ with atheris.instrument_imports(include=["fieldkit"]) if atheris else contextlib
     from fieldkit.core.records import Kind, Status
     from fieldkit.wire.frame import (
         REASONS,
+        SEALED_VERSION,
         TAG_BYTES,
         WIRE_VERSION,
         DecodeError,
@@ -43,6 +44,7 @@ with atheris.instrument_imports(include=["fieldkit"]) if atheris else contextlib
         seal,
     )
     from fieldkit.wire.messages import Envelope, Ops, Summary, Want
+    from fieldkit.wire.ops_body import WIRE_VERSIONS
 
 KEY = b"fuzzing network key, 32 bytes..."
 HUB, OTHER = 0x3FA9C2D1, 0x0B0B0B0B
@@ -53,8 +55,9 @@ FIELDS: dict[str, FieldValue] = {
     "share_contact": True, "contact_name": "Ana", "contact_phone": "555 0100",
     "contact_location": "blue door",
 }  # fmt: skip
-SEEDS = [
-    encode_envelope(KEY, Envelope(HUB, 7, message))
+SEEDS = [  # each message in the clear and sealed (wire version 4, as hubs send it on air)
+    encode_envelope(KEY, Envelope(HUB, 7, message), version)
+    for version in (WIRE_VERSIONS[-1], SEALED_VERSION)
     for message in (
         Summary({HUB: 40, OTHER: 12}, {OTHER: (15, 16)}),
         Want(OTHER, {OTHER: ((3, 5), (9, 9))}),

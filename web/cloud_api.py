@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from fieldkit.app.cloud import Delivering, digest, redeem
+from fieldkit.app.cloud import CODE_VALID_S, Delivering, digest, redeem
 from fieldkit.app.hub import Hub
 from fieldkit.core.ops import hub_name
 from fieldkit.store.cloud_port import CloudPort
@@ -100,7 +100,11 @@ def cloud_routes(
         secret = code.removeprefix("fkcloud1.").partition(".")[0]
         found = await redeem(store, secret, hub_id)
         if found is None:
-            return _refuse("unknown or used enrollment code: ask for a new one", 403)
+            return _refuse(
+                "unknown, used or expired enrollment code (a code lasts"
+                f" {CODE_VALID_S // 3600} hours): ask for a new one",
+                403,
+            )
         name, credential = found
         return JSONResponse(
             {"name": name, "credential": credential, "cloud": hub_name(cloud.id)},

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 CODE_PREFIX = "fkcloud1."
 CREDENTIAL_PREFIX = "fkhub1."
 CODE_BYTES = 18
+#: An enrollment code not used within this time is refused (enroll the hub again).
+CODE_VALID_S = 72 * 3600
 CREDENTIAL_BYTES = 32
 LINK_KEY = "cloud_link"  # meta: the cloud this hub joined (address, credential, trust)
 STATUS_KEY = "cloud_sync"  # meta: the last sync with it (when, how far, what went wrong)
@@ -132,10 +134,16 @@ async def enroll(store: CloudPort, name: str, fingerprint_text: str | None) -> E
     return code
 
 
-async def redeem(store: CloudPort, secret: str, hub_id: int) -> tuple[str, str] | None:
-    """The hub's name and its new credential for an unused code, or None."""
+async def redeem(
+    store: CloudPort, secret: str, hub_id: int, now: int | None = None
+) -> tuple[str, str] | None:
+    """The hub's name and its new credential for an unused code at most
+    :data:`CODE_VALID_S` old, or None."""
     credential = CREDENTIAL_PREFIX + _b64(secrets.token_bytes(CREDENTIAL_BYTES))
-    name = await store.redeem_code(digest(secret), digest(credential), hub_id, int(time.time()))
+    now = int(time.time()) if now is None else now
+    name = await store.redeem_code(
+        digest(secret), digest(credential), hub_id, now, now - CODE_VALID_S
+    )
     return None if name is None else (name, credential)
 
 

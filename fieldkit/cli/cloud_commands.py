@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fieldkit.app.cloud import (
+    CODE_VALID_S,
     ENROLLED_KEY,
     enroll,
     join_cloud,
@@ -154,7 +155,9 @@ async def cmd_cloud_enroll(args: argparse.Namespace, env: Mapping[str, str]) -> 
         code = await enroll(store, args.name, certificate.fingerprint if self_made else None)
     url = f"https://{config.cloud.hostname}:{config.cloud.port}"
     name = args.name.strip()
-    print(f"one-time code for hub “{name}” (on the hub: fieldkit cloud join {url} CODE):")
+    hours = CODE_VALID_S // 3600
+    print(f"one-time code for hub “{name}”, valid for {hours} hours"
+          f" (on the hub: fieldkit cloud join {url} CODE):")  # fmt: skip
     print(code)
     print("warning: the code lets one hub join this cloud; give it only to that hub's operator",
           file=sys.stderr)  # fmt: skip

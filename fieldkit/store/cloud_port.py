@@ -41,9 +41,10 @@ class CloudPort(StorePort, Protocol):
         ...
 
     async def redeem_code(
-        self, code_hash: bytes, credential_hash: bytes, hub_id: int, now: int
+        self, code_hash: bytes, credential_hash: bytes, hub_id: int, now: int, issued_after: int
     ) -> str | None:
-        """Trade an unused one-time code for a credential: the hub's name, or None."""
+        """Trade an unused one-time code made after ``issued_after`` for a credential: the
+        hub's name, or None."""
         ...
 
     async def revoke_hub(self, name: str, now: int) -> bool:

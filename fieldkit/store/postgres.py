@@ -217,12 +217,13 @@ class _CloudTables:
         )
 
     async def redeem_code(
-        self, code_hash: bytes, credential_hash: bytes, hub_id: int, now: int
+        self, code_hash: bytes, credential_hash: bytes, hub_id: int, now: int, issued_after: int
     ) -> str | None:
         rows = await self._write(
             "UPDATE cloud_hubs SET code_hash = NULL, credential_hash = %s, hub_id = %s,"
-            " joined_at = %s WHERE code_hash = %s AND revoked_at IS NULL RETURNING name",
-            (credential_hash, hub_id, now, code_hash),
+            " joined_at = %s WHERE code_hash = %s AND revoked_at IS NULL AND enrolled_at > %s"
+            " RETURNING name",
+            (credential_hash, hub_id, now, code_hash, issued_after),
         )
         return str(rows[0][0]) if rows else None
 

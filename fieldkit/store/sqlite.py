@@ -246,14 +246,15 @@ class _CloudTables:
         )
 
     async def redeem_code(
-        self, code_hash: bytes, credential_hash: bytes, hub_id: int, now: int
+        self, code_hash: bytes, credential_hash: bytes, hub_id: int, now: int, issued_after: int
     ) -> str | None:
         async with (
             self.transaction(),
             self._db.execute(
                 "UPDATE cloud_hubs SET code_hash = NULL, credential_hash = ?, hub_id = ?,"
-                " joined_at = ? WHERE code_hash = ? AND revoked_at IS NULL RETURNING name",
-                (credential_hash, hub_id, now, code_hash),
+                " joined_at = ? WHERE code_hash = ? AND revoked_at IS NULL"
+                " AND enrolled_at > ? RETURNING name",
+                (credential_hash, hub_id, now, code_hash, issued_after),
             ) as cur,
         ):
             row = await cur.fetchone()

@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -27,10 +28,13 @@ import pytest
 import trustme
 
 from fieldkit.app.cloud import (
+    CODE_VALID_S,
     CloudLink,
+    enroll,
     join_cloud,
     keep_syncing,
     open_cloud_store,
+    redeem,
     sync_now,
     sync_status,
 )
@@ -333,7 +337,7 @@ async def test_an_unknown_or_revoked_hub_and_a_used_code_are_refused(
     stranger = dataclasses.replace(link, credential="fkhub1.not-a-credential-of-this-cloud")
     with pytest.raises(FieldkitError, match="unknown hub"):
         await sync_now(hub, KEY, stranger, 20)
-    with pytest.raises(FieldkitError, match="unknown or used enrollment code"):
+    with pytest.raises(FieldkitError, match="unknown, used or expired enrollment code"):
         await join_cloud(hub2, served.url, cloud.codes["one"], cloud.ca_pem)
     await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside"))
     async with cloud.opened() as (store, _):
@@ -345,6 +349,20 @@ async def test_an_unknown_or_revoked_hub_and_a_used_code_are_refused(
         other = await client.get(f"https://127.0.0.1:{served.port}/sync/v1/challenge",
                                  extensions={"sni_hostname": "localhost"})  # fmt: skip
     assert other.status_code == 400
+
+
+async def test_an_enrollment_code_lasts_72_hours_and_then_is_refused(cloud: Cloud) -> None:
+    async with cloud.opened() as (store, _):
+        old = await enroll(store, "late", None)
+        fresh = await enroll(store, "early", None)
+        issued = int(time.time())
+        assert await redeem(store, old.secret, 0x51, issued + CODE_VALID_S + 2) is None
+        taken = await redeem(store, fresh.secret, 0x52, issued + CODE_VALID_S - 60)
+        assert taken is not None
+        assert taken[0] == "early"
+        # the late hub is enrolled again: its new code works
+        again = await enroll(store, "late", None)
+        assert await redeem(store, again.secret, 0x51) is not None
 
 
 async def test_only_consented_contacts_reach_the_cloud_and_a_redaction_erases_them_there(

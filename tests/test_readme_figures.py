@@ -46,3 +46,16 @@ def test_the_saved_scale_run_counted_exactly_at_every_size() -> None:
     columns = bench("scale.py").parse_output((ROOT / "bench" / "scale-output.txt").read_text())
     assert columns, "bench/scale-output.txt holds no run"
     assert all(column["counts_exact"] == "yes" for column in columns)
+
+
+def test_the_whole_fuzz_run_tried_a_million_cases_a_target_and_the_readme_says_so() -> None:
+    saved = dict(
+        line.split(": ", 1)
+        for line in (ROOT / "bench" / "fuzz-1m-output.txt").read_text().splitlines()
+        if ": " in line
+    )
+    targets = ("codec", "node", "bundle", "form")
+    assert all(int(saved[f"{t}_cases"]) >= 1_000_000 for t in targets)
+    assert saved["crashes"] == "0"
+    minutes = sum(float(saved[f"{t}_seconds"]) for t in targets) / 60
+    assert f"for each of the four targets in {minutes:.1f} minutes, 0 crashes" in README.read_text()

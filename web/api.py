@@ -157,24 +157,27 @@ class Api:
         routes += [Route(op.path, self._endpoint(op), methods=[op.method.upper()])
                    for op in OPERATIONS]  # fmt: skip
 
-        async def http_error(request: Request, exc: Exception) -> Response:
-            status = exc.status_code if isinstance(exc, HTTPException) else 500
-            headers = getattr(exc, "headers", None) or {}
-            if status == 404:
-                error = ApiError(404, "not_found", N_("There is no such path in the API."))
-            elif status == 405:
-                error = ApiError(405, "method_not_allowed", N_("That method is not served here."),
-                                 headers=headers)  # fmt: skip
-            else:
-                error = ApiError(status, "http_error", str(getattr(exc, "detail", "")))
-            return error.response(self.language(request))
-
         async def server_error(request: Request, exc: Exception) -> Response:
             return ApiError(500, "server_error", N_("Something went wrong on this hub.")).response()
 
         handlers: dict[int | type[Exception], Callable[[Request, Exception], Awaitable[Response]]]
-        handlers = {HTTPException: http_error, 500: server_error}
+        handlers = {HTTPException: self.http_error, 500: server_error}
         return Starlette(routes=routes, exception_handlers=handlers)
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's errors (no such path, method) as the API's JSON errors; the console
+        answers with it too for a path under the API's prefix that its mount did not take
+        (Starlette's mount does not match a path holding a newline)."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        headers = getattr(exc, "headers", None) or {}
+        if status == 404:
+            error = ApiError(404, "not_found", N_("There is no such path in the API."))
+        elif status == 405:
+            error = ApiError(405, "method_not_allowed", N_("That method is not served here."),
+                             headers=headers)  # fmt: skip
+        else:
+            error = ApiError(status, "http_error", str(getattr(exc, "detail", "")))
+        return error.response(self.language(request))
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(self.document, headers={"cache-control": "no-cache"})

@@ -71,6 +71,9 @@ def create_console_app(
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
+        path = request.url.path
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            return await api.http_error(request, exc)  # a program's request: JSON, not a page
         if status == 404:
             return pages.message(request, 404, N_("There is no such page in the console."))
         return pages.message(request, status, str(getattr(exc, "detail", "")))

@@ -9,6 +9,8 @@ have passed.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -58,3 +60,18 @@ async def stop_task(task: asyncio.Task[Any], *, within: float, what: str) -> Non
         raise AssertionError(f"{what} still running {within:g} s after it was cancelled")
     if not task.cancelled() and (exc := task.exception()) is not None:
         raise exc
+
+
+def until_listening(proc: subprocess.Popen[str], what: str = "fieldkit run") -> None:
+    """Returns once the server ``proc`` (its stderr a text pipe) says uvicorn listens; fails
+    with its log if it exits first. Its log is drained afterwards, or a chatty server would
+    block once the pipe is full."""
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "Uvicorn running on" in line:
+            break
+    else:
+        raise AssertionError(f"{what} did not start:\n" + "".join(seen))
+    threading.Thread(target=proc.stderr.read, daemon=True).start()

@@ -50,6 +50,16 @@ ASK_EVERY_MS = 60_000
 KEYS_RELOAD_S = 1.0
 
 
+async def reserve_counters(hub: Hub, used: int) -> int:
+    """Reserve the next block of frame counters, past ``used`` and past every block reserved
+    before (in one write transaction); returns the block's end."""
+
+    def after(kept: str | None) -> str:
+        return str(max(int(kept or 0), used) + COUNTER_BLOCK)
+
+    return int(await hub.store.update_meta(COUNTER_KEY, after))
+
+
 class RadioSync:
     def __init__(
         self,
@@ -103,17 +113,10 @@ class RadioSync:
     @classmethod
     async def start_counter(cls, hub: Hub) -> int:
         """Frame counters survive restarts: reserve a fresh block in the database."""
-        start = int(await hub.store.meta(COUNTER_KEY) or 0)
-        await hub.store.set_meta(COUNTER_KEY, str(start + COUNTER_BLOCK))
-        return start
+        return await reserve_counters(hub, 0) - COUNTER_BLOCK
 
     async def _reserve_counters(self, used: int) -> int:
-        """The next block of frame counters, past ``used`` and past any other's reservation."""
-
-        def after(kept: str | None) -> str:
-            return str(max(int(kept or 0), used) + COUNTER_BLOCK)
-
-        return int(await self.hub.store.update_meta(COUNTER_KEY, after))
+        return await reserve_counters(self.hub, used)
 
     async def _keep_counters(self, tops: dict[int, int]) -> None:
         await self.hub.store.set_meta(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fieldkit.cli.main import main
+from tests.waiting import until_listening
 
 SAMPLE = Path(__file__).parents[2] / "fieldkit" / "data" / "sample.jsonl"
 
@@ -62,16 +62,8 @@ def running_hub(hub: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
         [sys.executable, "-m", "fieldkit", "run", *args],
         cwd=hub, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert proc.stderr is not None
     try:
-        seen = []
-        for line in proc.stderr:
-            seen.append(line)
-            if "Uvicorn running on" in line:
-                break
-        else:
-            raise AssertionError("fieldkit run did not start:\n" + "".join(seen))
-        threading.Thread(target=proc.stderr.read, daemon=True).start()
+        until_listening(proc)
         yield proc
     finally:
         proc.terminate()  # as systemd stops it

@@ -8,13 +8,14 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from tests.waiting import until_listening
 
 AREAS = ("riverside=Riverside", "downtown=Downtown", "hillside=Hillside")
 
@@ -51,16 +52,7 @@ def running_hub(
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
-        assert proc.stderr is not None
-        seen = []
-        for line in proc.stderr:  # uvicorn says when it is listening
-            seen.append(line)
-            if "Uvicorn running on" in line:
-                break
-        else:
-            raise AssertionError("fieldkit run did not start:\n" + "".join(seen))
-        # keep reading its log, or the server blocks once the pipe is full
-        threading.Thread(target=proc.stderr.read, daemon=True).start()
+        until_listening(proc)
         yield proc
     finally:
         proc.terminate()

@@ -18,11 +18,11 @@ from fieldkit.wire.frame import (
     decode_envelope,
     encode_envelope,
     pack_ops,
-    seal,
 )
 from fieldkit.wire.messages import Envelope, Ops, Summary
 from fieldkit.wire.ops_body import WIRE_VERSIONS
 from tests.codec_strategies import envelopes
+from tests.stranger import read_as_stranger
 
 KEY = b"k" * 32
 HUB = 0x3FA9C2D1
@@ -51,16 +51,6 @@ def test_every_envelope_survives_a_round_trip_sealed_and_costs_no_byte_more(env:
     assert frame[0] == SEALED_VERSION
     assert decode_envelope(KEY, frame) == env
     assert len(frame) == len(encode_envelope(KEY, env))
-
-
-def read_as_stranger(frame: bytes) -> str:
-    """What someone without the key reads: the tag is only a signature, so they sign the frame
-    again with a key of their own and decode it (or get an error)."""
-    stranger = b"s" * 32
-    try:
-        return repr(decode_envelope(stranger, seal(stranger, frame[:-TAG_BYTES])))
-    except DecodeError as exc:
-        return f"refused: {exc.reason}"
 
 
 def test_a_stranger_on_air_reads_no_name_phone_place_or_note() -> None:

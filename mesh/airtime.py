@@ -14,6 +14,7 @@ costs ``16 + 3 (portnum) + 1..2 (payload tag, length) + n + 2`` bytes: 231 paylo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fieldkit.mesh.transport import PRIVATE_APP
@@ -133,3 +134,9 @@ def packet_airtime_s(payload_len: int, modem: ModemPreset, portnum: int = PRIVAT
 
 def packet_airtime_ms(payload_len: int, modem: ModemPreset, portnum: int = PRIVATE_APP) -> float:
     return packet_airtime_s(payload_len, modem, portnum) * 1000.0
+
+
+def pacer(modem: ModemPreset) -> Callable[[int], int]:
+    """A PRIVATE_APP payload's length -> its whole ms on air (rounded up): what a hub paces
+    its sends by (:class:`fieldkit.sync.node.GossipNode`'s ``airtime_ms``)."""
+    return lambda payload_len: math.ceil(packet_airtime_ms(payload_len, modem))

@@ -71,7 +71,10 @@ class GossipSimulation:
 
     def _node(self, hub_id: int, replica: Replica, counter: int = 0) -> GossipNode:
         engine = SyncEngine(hub_id, self.settings, random.Random(self.rng.random()))
-        return GossipNode(hub_id, replica, self.key, engine, budget=self.budget, counter=counter)
+        return GossipNode(
+            hub_id, replica, self.key, engine, budget=self.budget, counter=counter,
+            airtime_ms=airtime.pacer(self.modem),
+        )  # fmt: skip
 
     @property
     def now_ms(self) -> int:

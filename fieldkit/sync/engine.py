@@ -89,7 +89,8 @@ class SyncSettings:
     jitter: int = 4_000  # random spread of every scheduled send: hubs must not fall in step
     forward: int = 30_000  # new ops wait up to this long before we pass them on, so that a
     # neighbour that passes them on first is overheard and we need not
-    frame: int = 2_200  # airtime of a full frame (LongFast); paces requests and bursts
+    frame: int = 2_200  # airtime of a full frame (LongFast): how long an answer's frames take
+    # (patience, windows); a hub that knows each frame's airtime paces its sends by that
     burst: int = 8  # frames a provider sends per request before the requester asks again
     push_limit: int = 10_000  # ops pushed at once to a neighbour whose summary shows it lacks them
     heartbeat_min: int = 150_000  # first heartbeat after a change; doubles while quiet
@@ -191,6 +192,9 @@ class SyncEngine:
     serve_budget: int = 0  # frames left in the current burst
     request: Request | None = None
     want_at: int | None = None  # ask then (a random wait: others may be asking too)
+    #: Per neighbour, until when it is taken to be still sending us ops we lacked unasked
+    #: (pushing a backlog): we do not ask it meanwhile, as what we would ask for is coming.
+    pushing_until: dict[int, int] = field(default_factory=dict)
     pushed: set[tuple[int, int]] = field(default_factory=set)  # own ops already pushed
     forwarding: dict[tuple[int, int], int] = field(default_factory=dict)  # op id → not before
     own_floor: int | None = None  # own ops up to here predate this engine: never pushed
@@ -212,6 +216,7 @@ class SyncEngine:
     gaps_told: dict[tuple[int, int], int] = field(default_factory=dict)  # lost op → told at
     settle_at: int | None = None  # summarise then, if nothing changes before
     gap_at: int | None = None  # summarise then, if we still hold ops past a gap
+    gap_since: int | None = None  # when the gap ``gap_at`` is for first showed
     noise_at: int | None = None  # summarise then: we heard frames we could not read
 
     def __post_init__(self) -> None:
@@ -276,9 +281,18 @@ class SyncEngine:
         got = set(ids)
         for op_id in got:
             self.forwarding.pop(op_id, None)
+        fresh = False
         for op_id in new:
+            fresh = True
             if self._someone_lacks(op_id, sender):
                 self.forwarding[op_id] = now + self.rng.randrange(self._window() + 1)
+        if fresh:
+            until = self.pushing_until[sender] = now + self._patience()
+            if self.gap_at is not None and self.gap_at < until:
+                # ops it pushes come most urgent first, not in seq order: a gap among them is
+                # no loss while they keep coming (but told within a debounce all the same)
+                first = now if self.gap_since is None else self.gap_since
+                self.gap_at = max(self.gap_at, min(until, first + self.settings.debounce))
         self._peer(sender, None, now)
         req = self.request
         if req is not None:
@@ -314,6 +328,7 @@ class SyncEngine:
             self.gaps_told = dict.fromkeys(lost, now)
             wait = self._settle_wait()
             self.gap_at = now + wait if self.gap_at is None else min(self.gap_at, now + wait)
+            self.gap_since = now if self.gap_since is None else self.gap_since
 
     def heard_noise(self, now: int) -> None:
         """A frame we could not read (junk, a collision's remains, another network): what we
@@ -362,13 +377,14 @@ class SyncEngine:
         return replace(summary_of(vector, held), reads=reads, partial=True)
 
     def sent_summary(
-        self, now: int, summary: Summary | None = None, *, riding: bool = False
-    ) -> None:
+        self, now: int, summary: Summary | None = None, *, riding: bool = False,
+        airtime: int | None = None,
+    ) -> None:  # fmt: skip
         if summary is not None:
             self.listed.update(summary.vector)
             if summary.partial:
                 self.rotation = self._planned_rotation
-        self.summary_due = self.gap_at = self.noise_at = None
+        self.summary_due = self.gap_at = self.gap_since = self.noise_at = None
         if not (riding and summary is not None and summary.partial):  # (a share of the
             self.settle_at = None  # origins rode on data: the settle summary is still due)
         self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
@@ -376,9 +392,11 @@ class SyncEngine:
         if not self.peers:  # alone: a runner may pass by any minute, so speak up more often
             self.heartbeat = min(self.heartbeat, self.settings.heartbeat_alone)
         self.next_heartbeat = now + self._spread(self.heartbeat)
-        self._pace(now)
+        self._pace(now, airtime)
 
-    def sent_ops(self, ids: Iterable[tuple[int, int]], now: int) -> None:
+    def sent_ops(
+        self, ids: Iterable[tuple[int, int]], now: int, airtime: int | None = None
+    ) -> None:
         for op_id in ids:
             self.serving.pop(op_id, None)
             self.forwarding.pop(op_id, None)
@@ -387,7 +405,7 @@ class SyncEngine:
         self.serve_budget = max(0, self.serve_budget - 1)
         if self.serve_budget == 0:
             self.serving.clear()  # the burst is over: the asker will ask again
-        self._pace(now)
+        self._pace(now, airtime)
 
     def held_back(self, ids: Iterable[tuple[int, int]], now: int) -> None:
         """These ops need a newer wire version than a neighbour reads: not sent, so not marked
@@ -435,16 +453,18 @@ class SyncEngine:
 
     def gap_filled(self) -> None:
         """The gap a summary was due for filled before it went: no summary."""
-        self.gap_at = None
+        self.gap_at = self.gap_since = None
 
     def summary_may_ride(self, now: int) -> bool:
         """A summary is pending and due within half the debounce: let it ride on data."""
         times = [t for t in (self.summary_due, self.gap_at) if t is not None]
         return bool(times) and min(times) - now <= self.settings.debounce // 2
 
-    def sent_want(self, provider: int, ids: set[tuple[int, int]], now: int) -> None:
+    def sent_want(
+        self, provider: int, ids: set[tuple[int, int]], now: int, airtime: int | None = None
+    ) -> None:
         self.request = Request(provider, ids, now + self._patience())
-        self._pace(now)
+        self._pace(now, airtime)
 
     def _peer(self, sender: int, summary: Summary | None, now: int) -> Peer:
         peer = self.peers.get(sender)
@@ -488,15 +508,17 @@ class SyncEngine:
         random: two askers that cannot hear each other must not ask again in step)."""
         return 3 * self.settings.frame + self.rng.randrange(self.settings.jitter + 1)
 
-    def _pace(self, now: int) -> None:
-        """After each frame a random gap when two or more neighbours could collide.
+    def _pace(self, now: int, airtime: int | None) -> None:
+        """No send before the frame just sent is off the air (``airtime`` ms, when the caller
+        knows it; else a full frame's), then a random gap when two or more neighbours could
+        collide.
 
         Neighbours that cannot hear each other (hidden terminals) would otherwise keep the
         channel busy at a hub between them; with a single neighbour there is no one to
         collide with, and the gap would only waste a runner's short contact.
         """
         gap = self._spread_small() if len(self.peers) > 1 else 0
-        self.not_before = now + self.settings.frame + gap
+        self.not_before = now + (self.settings.frame if airtime is None else airtime) + gap
 
     # --- what to do next ----------------------------------------------------------------
 
@@ -585,6 +607,10 @@ class SyncEngine:
             lacking,
             key=lambda h: (-self.peers[h].strikes, len(lacking[h]), self.rng.random()),
         )
+        if self.pushing_until.get(provider, 0) > now:  # its frames are still coming: wait
+            self.want_at = self.pushing_until[provider]
+            return None
+        self.pushing_until = {h: t for h, t in self.pushing_until.items() if t > now}
         ranges = missing(self.peers[provider].summary.vector, Summary(dict(mine)))
         if self.unreadable:
             ranges = to_ranges(lacking[provider])

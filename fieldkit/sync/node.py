@@ -139,8 +139,12 @@ class GossipNode:
         keep_counters: Callable[[dict[int, int]], Awaitable[None]] | None = None,
         reserve_counters: Callable[[int], Awaitable[int]] | None = None,
         counters_until: int | None = None,
+        airtime_ms: Callable[[int], int] | None = None,
     ) -> None:
         self.hub = hub
+        #: A payload's time on air in ms (the radio's modem preset), to pace sends by; None:
+        #: every frame is paced as a full one (``SyncSettings.frame``).
+        self.airtime_ms = airtime_ms
         #: Our frame counters are reserved in blocks that survive a restart (a restarted hub
         #: never sends a counter twice: its neighbours would refuse the frame as a replay):
         #: ``counters_until`` is the end of the block held; before a frame would pass it,
@@ -236,16 +240,17 @@ class GossipNode:
             new = await self.replica.receive(msg.ops)
             self.stats.ops_in_new += new
             self.stats.ops_in_dup += len(msg.ops) - new
+            if msg.summary is not None:  # a summary that rode along: as if sent on its own
+                # (and first: a neighbour first heard so has told us what it holds)
+                vector = await self.replica.version_vector()
+                riding = self._without_revoked(msg.summary) if self.revoked else msg.summary
+                self.engine.heard_summary(env.sender, riding, vector, now)
             self.engine.heard_ops(env.sender, ids, now, fresh)
             if new:
                 self.engine.changed(now)
                 beyond = await self.replica.held_beyond()
                 if beyond:
                     self.engine.gaps(await self.replica.version_vector(), beyond, now)
-            if msg.summary is not None:  # a summary that rode along: as if sent on its own
-                vector = await self.replica.version_vector()
-                riding = self._without_revoked(msg.summary) if self.revoked else msg.summary
-                self.engine.heard_summary(env.sender, riding, vector, now)
         elif isinstance(msg, Want):
             mine = await self.replica.version_vector()
             self.engine.heard_want(env.sender, msg.provider, msg.ranges, mine, now)
@@ -258,6 +263,9 @@ class GossipNode:
 
     async def _summary(self, mine: Mapping[int, int], *, riding: bool = False) -> Summary:
         return self.engine.summary(mine, await self.replica.held_beyond(), riding=riding)
+
+    def _airtime(self, payload: bytes) -> int | None:
+        return None if self.airtime_ms is None else self.airtime_ms(len(payload))
 
     async def next_payload(self, now: int) -> Outgoing | int | None:
         """What to send now, or the time to ask again (None: when something happens)."""
@@ -286,7 +294,7 @@ class GossipNode:
                 Envelope(self.hub, self._next_counter(), summary),
                 self.engine.write_version(),
             )
-            self.engine.sent_summary(now, summary)
+            self.engine.sent_summary(now, summary, airtime=self._airtime(payload))
             self.stats.summaries_out += 1
             self.stats.frames_out += 1
             self.stats.control_bytes_out += len(payload)
@@ -300,7 +308,7 @@ class GossipNode:
                 Envelope(self.hub, self._next_counter(), want),
                 self.engine.write_version(),
             )
-            self.engine.sent_want(action.provider, ids, now)
+            self.engine.sent_want(action.provider, ids, now, self._airtime(payload))
             self.stats.wants_out += 1
             self.stats.frames_out += 1
             self.stats.control_bytes_out += len(payload)
@@ -336,7 +344,7 @@ class GossipNode:
                         self.engine.sent_summary(now, riding_summary, riding=True)
                         self.stats.summaries_out += 1
             sent = ops[:fitted]
-            self.engine.sent_ops(((op.origin, op.seq) for op in sent), now)
+            self.engine.sent_ops(((op.origin, op.seq) for op in sent), now, self._airtime(payload))
             self.stats.frames_out += 1
             self.stats.ops_out += len(sent)
             self.stats.control_bytes_out += riding

@@ -88,6 +88,7 @@ class RadioSync:
             hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload,
             counter=counter, clock_sample=self._clock_sample, keep_counters=self._keep_counters,
             reserve_counters=self._reserve_counters, counters_until=counter + COUNTER_BLOCK,
+            airtime_ms=airtime.pacer(self.modem),
         )  # fmt: skip
         self.node.old_keys = old_keys  # the previous network key, during a rotation's grace
         self.old_keys_until_ms = old_keys_until_ms

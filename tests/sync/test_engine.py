@@ -201,6 +201,43 @@ def test_frames_are_paced_only_when_two_neighbours_could_collide() -> None:
     assert min(gaps) >= 0
 
 
+def test_a_hub_that_knows_a_frames_airtime_paces_by_it_not_by_a_full_frame() -> None:
+    one = engine(mine={A: 1})
+    one.heard_summary(B, Summary({}), {A: 1}, now=0)
+    one.sent_ops([(A, 1)], 0, airtime=1_400)
+    assert one.not_before == 1_400  # the next frame may go once this one is off the air
+    one.sent_summary(5_000, airtime=600)
+    assert one.not_before == 5_600
+
+
+def test_no_want_goes_to_a_neighbour_while_it_is_pushing_us_what_we_lack() -> None:
+    a = engine(mine={})
+    a.heard_summary(B, Summary({B: 40}), {}, now=0)
+    mine: dict[int, int] = {}
+    for frame in range(9):  # its push, frame by frame, most urgent first: not in seq order
+        t = 1_000 + frame * QUICK.frame
+        got = [(B, seq) for seq in range(40 - 4 * frame, 36 - 4 * frame, -1)]
+        a.heard_ops(B, got, t, got)
+        assert not isinstance(a.next_action(mine, t), SendWant)
+        last = t
+    # its frames stopped with B 1..4 still lacking: asked for once it had time to send more
+    action, when = run_until_action(a, mine, last + 1)
+    assert isinstance(action, SendWant)
+    assert when >= last + 3 * QUICK.frame
+
+
+def test_a_gap_among_ops_a_neighbour_is_pushing_is_told_after_the_push_within_a_debounce() -> None:
+    a = in_sync_with_b()
+    a.heard_summary(B, Summary({A: 1, B: 30}), {A: 1}, now=0)
+    a.gaps({A: 1}, {B: [30]}, now=0)  # its push starts with B 30: B 1..29 look lost
+    assert a.gap_at is not None
+    for t in range(2_000, SETTLED.debounce + 100_000, SETTLED.frame):
+        a.heard_ops(B, [(B, 1)], t, [(B, 1)])  # a push that goes on and on
+        a.gaps({A: 1}, {B: [30]}, now=t)
+        assert a.gap_at >= min(t, SETTLED.debounce)  # postponed, but not forever
+    assert a.gap_at == SETTLED.debounce
+
+
 def test_a_hub_that_hears_nobody_announces_itself_every_couple_of_minutes() -> None:
     alone = engine()
     for _ in range(5):

@@ -216,3 +216,19 @@ async def test_a_gap_that_filled_before_its_summary_costs_no_frame() -> None:
     )
     assert node.stats.summaries_out == before
     assert node.engine.gap_at is None
+
+
+async def test_a_neighbour_first_heard_with_its_summary_riding_on_ops_is_not_sent_ours() -> None:
+    from fieldkit.wire import frame as codec
+    from fieldkit.wire.messages import Ops
+
+    node = GossipNode(0xB, MemoryReplica(), KEY, SyncEngine(0xB, FAST, random.Random(1)))
+    due = node.engine.next_action({}, 0)  # our start-up summary, at a random moment
+    assert isinstance(await node.next_payload(getattr(due, "until", 0)), Outgoing)
+    assert node.engine.summary_due is None
+    pushed = Ops((create(0xA, 2),), Summary({0xA: 2}))  # it heard ours and pushes, its own riding
+    await node.receive(codec.encode_envelope(KEY, Envelope(0xA, 1, pushed)), 1_000)
+    assert node.engine.peers[0xA].summary.vector == {0xA: 2}
+    # it told us what it holds: no summary for it, only the debounce's for the change
+    assert node.engine.summary_due is not None
+    assert node.engine.summary_due >= 1_000 + FAST.debounce

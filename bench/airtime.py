@@ -8,9 +8,9 @@ Create op its hub would have logged, as it may leave the hub: without the reside
 gossip sends); with ``--strip-notes`` its note too (:func:`fieldkit.core.ops.strip_private`).
 
 * **codec**: one hub relays all of them, most urgent first (as the gossip orders them),
-  packed into frames of at most
-  ``--budget`` bytes with :func:`fieldkit.wire.frame.pack_ops` (header and MAC included); the
-  airtime of each frame as a PRIVATE_APP packet is summed.
+  packed into frames of at most ``--budget`` bytes as the gossip packs them
+  (:func:`fieldkit.wire.frame.pack_frame`, header and MAC included); the airtime of each frame
+  as a PRIVATE_APP packet is summed.
 * **baseline**: what a volunteer would do today — paste each record's public JSON (compact,
   UTF-8) into the Meshtastic app as text messages of at most 200 bytes each.
 
@@ -32,7 +32,7 @@ from fieldkit.core.ops import Create, Op, RecordId, shareable, strip_private
 from fieldkit.core.records import Urgency
 from fieldkit.mesh.airtime import TEXT_MESSAGE_APP, packet_airtime_s, preset
 from fieldkit.mesh.transport import MAX_PAYLOAD, PRIVATE_APP
-from fieldkit.wire.frame import TAG_BYTES, pack_ops
+from fieldkit.wire.frame import TAG_BYTES, pack_frame
 from fieldkit.wire.ops_body import OpsWriter
 from fieldkit.wire.text import deflate, pack_text
 
@@ -75,12 +75,13 @@ def urgency_first(ops: Sequence[Op]) -> list[Op]:
     return sorted(ops, key=key)
 
 
-def pack_all(ops: Sequence[Op], budget: int) -> list[tuple[bytes, int]]:
-    frames, start, counter = [], 0, 1000
-    while start < len(ops):
-        frame, n = pack_ops(KEY, RELAY, counter, ops[start:], budget)
-        frames.append((frame, n))
-        start += n
+def pack_all(ops: Sequence[Op], budget: int) -> list[tuple[bytes, list[Op]]]:
+    """Every op in frames, as the gossip packs them (:func:`fieldkit.wire.frame.pack_frame`)."""
+    frames, rest, counter = [], list(ops), 1000
+    while rest:
+        frame, taken = pack_frame(KEY, RELAY, counter, rest, budget)
+        frames.append((frame, [rest[i] for i in taken]))
+        rest = [op for i, op in enumerate(rest) if i not in taken]
         counter += 1
     return frames
 
@@ -106,7 +107,7 @@ def main() -> None:
     frames = pack_all(ops, args.budget)
     codec_bytes = sum(len(f) for f, _ in frames)
     codec_air = sum(packet_airtime_s(len(f), modem, PRIVATE_APP) for f, _ in frames)
-    full = [k for _, k in frames[:-1]] or [frames[-1][1]]
+    full = [len(held) for _, held in frames[:-1]] or [len(frames[-1][1])]
     plain = [o for o in ops if not has_note(o)]
     noted = [o for o in ops if has_note(o)]
 
@@ -116,12 +117,10 @@ def main() -> None:
         return f"{sum(len(f) for f, _ in pack_all(subset, args.budget)) / len(subset):.1f}"
 
     text_plain = text_dict = text_nodict = 0
-    start = 0
-    for _, k in frames:
+    for _, held in frames:
         writer = OpsWriter(RELAY)
-        for op in ops[start : start + k]:
+        for op in held:
             writer.add(op)
-        start += k
         raw = b"".join(writer.texts)
         text_plain += len(raw)
         text_dict += len(pack_text(raw)[1])

@@ -27,11 +27,11 @@ A, B = 0xC0000001, 0xC0000002
 
 def airtime_per_op(ops: list, modem: airtime.ModemPreset) -> float:  # type: ignore[type-arg]
     """Seconds of airtime per op when packed into full frames (the physical best)."""
-    total_s, start = 0.0, 0
-    while start < len(ops):
-        frame, fitted = codec.pack_ops(KEY, A, 1, ops[start:], MAX_PAYLOAD)
+    total_s, rest = 0.0, list(ops)
+    while rest:
+        frame, taken = codec.pack_frame(KEY, A, 1, rest, MAX_PAYLOAD)
         total_s += airtime.packet_airtime_s(len(frame), modem)
-        start += fitted
+        rest = [op for i, op in enumerate(rest) if i not in taken]
     return total_s / len(ops)
 
 

@@ -325,7 +325,7 @@ class GossipNode:
                 if not ops:  # the engine holds them back now: ask it again
                     return await self.next_payload(now)
             counter = self._next_counter()
-            payload, fitted = codec.pack_ops(
+            payload, taken = codec.pack_frame(
                 self.key, self.hub, counter, ops, self.budget, None, version, self.fields
             )
             riding = 0
@@ -334,16 +334,16 @@ class GossipNode:
                 riding_summary = await self._summary(mine, riding=True)
             if riding_summary is not None:
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
-                    both, fitted_both = codec.pack_ops(
+                    both, taken_both = codec.pack_frame(
                         self.key, self.hub, counter, ops, self.budget, riding_summary, version,
                         self.fields,
                     )  # fmt: skip
-                    if fitted_both == fitted:  # only if it displaces no op
+                    if taken_both == taken:  # only if it displaces no op
                         riding = len(both) - len(payload)
                         payload = both
                         self.engine.sent_summary(now, riding_summary, riding=True)
                         self.stats.summaries_out += 1
-            sent = ops[:fitted]
+            sent = [ops[i] for i in taken]
             self.engine.sent_ops(((op.origin, op.seq) for op in sent), now, self._airtime(payload))
             self.stats.frames_out += 1
             self.stats.ops_out += len(sent)

@@ -50,6 +50,11 @@ class BitWriter:
     def bit_length(self) -> int:
         return len(self._out) * 8 + self._nacc
 
+    def copy(self) -> BitWriter:
+        twin = BitWriter()
+        twin._out, twin._acc, twin._nacc = bytearray(self._out), self._acc, self._nacc
+        return twin
+
     def bits(self, value: int, width: int) -> None:
         """Write ``value`` (0 ≤ value < 2**width) in ``width`` bits."""
         if not 0 <= value < 1 << width:

@@ -47,6 +47,7 @@ every op while clocks behave, cost nothing and keep the frame at version 1 or 2.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -198,6 +199,21 @@ class OpsWriter:
         self._prev_seq: dict[int, int] = {}
         self._prev_ms = 0
         self.count = 0
+
+    def copy(self) -> OpsWriter:
+        """A writer in the same state, to try an op on without touching this one."""
+        twin = copy.copy(self)
+        twin.hubs, twin._hub_index = list(self.hubs), dict(self._hub_index)
+        twin.bits, twin.texts, twin._areas = self.bits.copy(), list(self.texts), dict(self._areas)
+        twin._prev_seq = dict(self._prev_seq)
+        return twin
+
+    def shares(self, op: Op) -> tuple[bool, bool]:
+        """Whether the frame already names ``op``'s area and its origin (each then costs a
+        few bits, not its text or 32 bits)."""
+        body = op.body
+        area = body.fields.get("area") if isinstance(body, Create | Update) else None
+        return (area in self._areas, op.origin in self._hub_index)
 
     def _hub(self, hub: int) -> int:
         if hub not in self._hub_index:

@@ -25,6 +25,7 @@ from fieldkit.wire.frame import (
     DecodeError,
     decode_envelope,
     encode_envelope,
+    pack_frame,
     pack_ops,
     seal,
 )
@@ -152,6 +153,48 @@ def test_packing_fills_the_budget_keeps_order_and_takes_the_longest_prefix(
     assert decode_envelope(KEY, data) == Envelope(HUB, 5, Ops(tuple(batch[:fitted])))
     for longer in range(fitted + 1, len(batch) + 1):
         assert len(frame(Ops(tuple(batch[:longer])), counter=5)) > budget
+
+
+@settings(max_examples=60, deadline=None)
+@given(realistic_ops(), st.integers(60, 231), st.integers(0, 8))
+def test_a_filled_frame_starts_with_the_first_op_and_takes_none_from_beyond_the_lookahead(
+    batch: list[Op], budget: int, lookahead: int
+) -> None:
+    try:
+        data, taken = pack_frame(KEY, HUB, 5, batch, budget, lookahead=lookahead)
+    except ValueError:
+        assert len(frame(Ops(tuple(batch[:1])), counter=5)) > budget
+        return
+    assert len(data) <= budget
+    assert taken[0] == 0
+    assert len(set(taken)) == len(taken)
+    assert decode_envelope(KEY, data) == Envelope(HUB, 5, Ops(tuple(batch[i] for i in taken)))
+    for i in taken:  # overtaking at most the lookahead's worth of ops left for later
+        assert sum(1 for j in range(i) if j not in taken) < max(lookahead, 1)
+
+
+def test_a_filled_frame_prefers_ops_whose_area_and_origin_it_already_names() -> None:
+    other = 0x5C1D09F3
+    batch = [
+        create(1, area="riverside", note="insulin needs to stay cold"),
+        create(2, MS + 1, origin=other, area="north-end"),
+        create(3, MS + 2, area="riverside"),
+    ]
+    one_more = len(frame(Ops((batch[0], batch[2])))) + 1
+    data, taken = pack_frame(KEY, HUB, 9, batch, one_more)
+    assert taken == (0, 2)  # same area, same hub: cheaper than the op given before it
+    assert decode_envelope(KEY, data).message == Ops((batch[0], batch[2]))
+
+
+def test_a_filled_frame_takes_a_later_op_that_fits_where_the_next_does_not() -> None:
+    long_note = "Roof blew off the back bedroom, rain coming in. Need a tarp " * 3
+    batch = [create(1), create(2, MS + 1, note=long_note), create(3, MS + 2)]
+    budget = len(frame(Ops((batch[0], batch[2])))) + 2
+    assert len(frame(Ops(tuple(batch[:2])))) > budget  # the prefix stops at one op
+    _, fitted = pack_ops(KEY, HUB, 9, batch, budget)
+    _, taken = pack_frame(KEY, HUB, 9, batch, budget)
+    assert fitted == 1
+    assert taken == (0, 2)
 
 
 def test_an_op_too_big_for_a_frame_alone_is_refused() -> None:

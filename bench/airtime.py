@@ -9,8 +9,9 @@ gossip sends); with ``--strip-notes`` its note too (:func:`fieldkit.core.ops.str
 
 * **codec**: one hub relays all of them, most urgent first (as the gossip orders them),
   packed into frames of at most ``--budget`` bytes as the gossip packs them
-  (:func:`fieldkit.wire.frame.pack_frame`, header and MAC included); the airtime of each frame
-  as a PRIVATE_APP packet is summed.
+  (:func:`fieldkit.wire.frame.pack_frame`, header and MAC included), as compact sealed frames
+  (wire version 5) of a network whose area table holds the corpus's six areas; the airtime of
+  each frame as a PRIVATE_APP packet is summed.
 * **baseline**: what a volunteer would do today — paste each record's public JSON (compact,
   UTF-8) into the Meshtastic app as text messages of at most 200 bytes each.
 
@@ -24,7 +25,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from workload import create_op, fallback_ref, json_text, split_utf8
+from workload import NETWORK_AREAS, create_op, fallback_ref, json_text, split_utf8
 
 from fieldkit.core.clock import HybridClock
 from fieldkit.core.interchange import json_line_fields, parse_iso, row_from_fields
@@ -32,7 +33,7 @@ from fieldkit.core.ops import Create, Op, RecordId, shareable, strip_private
 from fieldkit.core.records import Urgency
 from fieldkit.mesh.airtime import TEXT_MESSAGE_APP, packet_airtime_s, preset
 from fieldkit.mesh.transport import MAX_PAYLOAD, PRIVATE_APP
-from fieldkit.wire.frame import TAG_BYTES, pack_frame
+from fieldkit.wire.frame import COMPACT_VERSION, TAG_BYTES, pack_frame
 from fieldkit.wire.ops_body import OpsWriter
 from fieldkit.wire.text import deflate, pack_text
 
@@ -79,7 +80,9 @@ def pack_all(ops: Sequence[Op], budget: int) -> list[tuple[bytes, list[Op]]]:
     """Every op in frames, as the gossip packs them (:func:`fieldkit.wire.frame.pack_frame`)."""
     frames, rest, counter = [], list(ops), 1000
     while rest:
-        frame, taken = pack_frame(KEY, RELAY, counter, rest, budget)
+        frame, taken = pack_frame(
+            KEY, RELAY, counter, rest, budget, version=COMPACT_VERSION, areas=NETWORK_AREAS
+        )
         frames.append((frame, [rest[i] for i in taken]))
         rest = [op for i, op in enumerate(rest) if i not in taken]
         counter += 1
@@ -118,7 +121,7 @@ def main() -> None:
 
     text_plain = text_dict = text_nodict = 0
     for _, held in frames:
-        writer = OpsWriter(RELAY)
+        writer = OpsWriter(RELAY, compact=True, areas=NETWORK_AREAS)
         for op in held:
             writer.add(op)
         raw = b"".join(writer.texts)

@@ -32,7 +32,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from workload import KEY, json_text, ops_at_hubs, split_utf8
+from workload import KEY, NETWORK_AREAS, json_text, ops_at_hubs, split_utf8
 
 from fieldkit.core.ops import Op
 from fieldkit.mesh import airtime, sim_topology
@@ -70,7 +70,9 @@ async def gossip(
     topo: sim_topology.Topology, schedule: list[Arrival], seed: int, limit_s: float = 24 * 3600
 ) -> dict[str, float]:
     replicas = [MemoryReplica() for _ in range(topo.n)]
-    sim = GossipSimulation(topo, replicas, KEY, seed=seed, hub_ids=hub_ids(topo.n))
+    sim = GossipSimulation(
+        topo, replicas, KEY, seed=seed, hub_ids=hub_ids(topo.n), areas=NETWORK_AREAS
+    )
     for t, index, op in schedule:
         await sim.run(t)
         replicas[index].add(op)
@@ -144,7 +146,9 @@ async def in_sync_confirmation(records: int, seed: int) -> dict[str, float]:
     for replica in replicas:
         for op in ops:
             replica.add(op)
-    sim = GossipSimulation(sim_topology.full(2, 0.0), replicas, KEY, seed=seed, hub_ids=ids)
+    sim = GossipSimulation(
+        sim_topology.full(2, 0.0), replicas, KEY, seed=seed, hub_ids=ids, areas=NETWORK_AREAS
+    )
     await sim.run(20.0)  # each announces itself once; nothing else is owed
     return {
         "frames_each": max(h.node.stats.frames_out for h in sim.hubs),
@@ -172,7 +176,7 @@ async def junk_burst(topo: sim_topology.Topology, seed: int, limit_s: float) -> 
     junk = topo.n
     for hub in [0, *topo.hearers(0)]:  # in range of hub 0 and of its neighbours
         jammed.connect(junk, hub)
-    sim = GossipSimulation(jammed, replicas, KEY, seed=seed, hub_ids=ids)
+    sim = GossipSimulation(jammed, replicas, KEY, seed=seed, hub_ids=ids, areas=NETWORK_AREAS)
     await sim.run(1800.0)  # they meet and settle
     rng = random.Random(seed)
     start, sent = sim.now, 0

@@ -34,6 +34,7 @@ with atheris.instrument_imports(include=["fieldkit"]) if atheris else contextlib
     from fieldkit.core.ops import Create, FieldValue, Match, Op, RecordId, SetStatus, Update
     from fieldkit.core.records import Kind, Status
     from fieldkit.wire.frame import (
+        COMPACT_VERSION,
         REASONS,
         SEALED_VERSION,
         TAG_BYTES,
@@ -55,9 +56,10 @@ FIELDS: dict[str, FieldValue] = {
     "share_contact": True, "contact_name": "Ana", "contact_phone": "555 0100",
     "contact_location": "blue door",
 }  # fmt: skip
-SEEDS = [  # each message in the clear and sealed (wire version 4, as hubs send it on air)
-    encode_envelope(KEY, Envelope(HUB, 7, message), version)
-    for version in (WIRE_VERSIONS[-1], SEALED_VERSION)
+AREAS = ("port", "riverside")  # the network's area table: compact frames code these by index
+SEEDS = [  # each message in the clear, sealed (version 4) and compact (5, as hubs send it)
+    encode_envelope(KEY, Envelope(HUB, 7, message), version, areas=AREAS)
+    for version in (WIRE_VERSIONS[-1], SEALED_VERSION, COMPACT_VERSION)
     for message in (
         Summary({HUB: 40, OTHER: 12}, {OTHER: (15, 16)}),
         Want(OTHER, {OTHER: ((3, 5), (9, 9))}),
@@ -77,7 +79,7 @@ counts: Counter[str] = Counter()
 def one_input(data: bytes) -> None:
     for frame in candidates(data):
         try:
-            decode_envelope(KEY, frame)
+            decode_envelope(KEY, frame, areas=AREAS)
         except DecodeError as exc:
             if exc.reason not in REASONS:
                 raise AssertionError(f"undocumented reason {exc.reason!r}") from exc
@@ -128,7 +130,7 @@ def main() -> None:
         run_hypothesis(10_000)
         return
     for seed in SEEDS:  # the seeds themselves must decode
-        decode_envelope(KEY, seed)
+        decode_envelope(KEY, seed, areas=AREAS)
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()
 

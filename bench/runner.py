@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from workload import KEY, ops_at_hubs, urgency_of
+from workload import KEY, NETWORK_AREAS, ops_at_hubs, urgency_of
 
 from fieldkit.mesh import airtime, sim_topology
 from fieldkit.mesh.gossip_sim import GossipSimulation
@@ -29,7 +29,9 @@ def airtime_per_op(ops: list, modem: airtime.ModemPreset) -> float:  # type: ign
     """Seconds of airtime per op when packed into full frames (the physical best)."""
     total_s, rest = 0.0, list(ops)
     while rest:
-        frame, taken = codec.pack_frame(KEY, A, 1, rest, MAX_PAYLOAD)
+        frame, taken = codec.pack_frame(
+            KEY, A, 1, rest, MAX_PAYLOAD, version=codec.COMPACT_VERSION, areas=NETWORK_AREAS
+        )
         total_s += airtime.packet_airtime_s(len(frame), modem)
         rest = [op for i, op in enumerate(rest) if i not in taken]
     return total_s / len(ops)
@@ -50,7 +52,8 @@ async def main() -> None:
     for op in ops:
         carrier.add(op)
     sim = GossipSimulation(sim_topology.full(2), [carrier, other], KEY, seed=args.seed,
-                           hub_ids=[A, B], settings=SYNC_PROFILES[args.profile])  # fmt: skip
+                           hub_ids=[A, B], settings=SYNC_PROFILES[args.profile],
+                           areas=NETWORK_AREAS)  # fmt: skip
     await sim.run(args.contact)
 
     crossed = list(other.ops.values())

@@ -7,6 +7,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from make_corpus import AREAS
+
 from fieldkit.core.clock import HybridClock
 from fieldkit.core.fold import fold
 from fieldkit.core.interchange import json_line_fields, row_from_fields, to_public
@@ -16,6 +18,9 @@ from fieldkit.core.refcode import format_code
 from fieldkit.mesh.transport import MAX_PAYLOAD
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
+#: The area table of the corpus's network (``network.areas``): every benchmark hub holds it, as
+#: hubs that joined one network do, so compact frames send these areas as indices.
+NETWORK_AREAS = AREAS
 KEY = b"benchmark network key, 32 bytes!"
 
 

@@ -50,6 +50,7 @@ class GossipSimulation:
     settings: SyncSettings = field(default_factory=SyncSettings)
     hub_ids: Sequence[int] | None = None
     budget: int = MAX_PAYLOAD
+    areas: Sequence[str] = ()  # the network's area table (every hub holds the same)
 
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
@@ -73,7 +74,7 @@ class GossipSimulation:
         engine = SyncEngine(hub_id, self.settings, random.Random(self.rng.random()))
         return GossipNode(
             hub_id, replica, self.key, engine, budget=self.budget, counter=counter,
-            airtime_ms=airtime.pacer(self.modem),
+            airtime_ms=airtime.pacer(self.modem), areas=self.areas,
         )  # fmt: skip
 
     @property

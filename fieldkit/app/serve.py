@@ -130,6 +130,7 @@ async def serve_hub(
         transport = MeshtasticTransport(config.radio_url)
         await transport.start()  # keeps trying in the background until the radio answers
         counter = await RadioSync.start_counter(hub)
+        network = await saved_network(hub.store)  # its areas go by index in compact frames
         radio = RadioSync(
             hub,
             transport,
@@ -140,6 +141,7 @@ async def serve_hub(
             old_keys=old_keys,
             old_keys_until_ms=until,
             keyring=keyring,
+            areas=tuple(area.id for area in network.areas) if network else (),
         )
         gossip = asyncio.create_task(radio.run())
     routes = sync_routes(

@@ -140,8 +140,12 @@ class GossipNode:
         reserve_counters: Callable[[int], Awaitable[int]] | None = None,
         counters_until: int | None = None,
         airtime_ms: Callable[[int], int] | None = None,
+        areas: Sequence[str] = (),
     ) -> None:
         self.hub = hub
+        #: The network's area table (``network.areas`` ids): in compact frames (wire version
+        #: 5) those areas go as indices. Every hub of the network holds the same.
+        self.areas = tuple(areas)
         #: A payload's time on air in ms (the radio's modem preset), to pace sends by; None:
         #: every frame is paced as a full one (``SyncSettings.frame``).
         self.airtime_ms = airtime_ms
@@ -191,7 +195,9 @@ class GossipNode:
             return
         old_key = False
         try:
-            env = codec.decode_envelope(self.key, payload, self.engine.reads, self.fields)
+            env = codec.decode_envelope(
+                self.key, payload, self.engine.reads, self.fields, self.areas
+            )
         except codec.DecodeError as exc:
             old = self._decode_under_old_keys(payload) if exc.reason == "auth" else None
             if old is None:
@@ -218,7 +224,9 @@ class GossipNode:
     def _decode_under_old_keys(self, payload: bytes) -> Envelope | None:
         for key in self.old_keys:
             with contextlib.suppress(codec.DecodeError):
-                return codec.decode_envelope(key, payload, self.engine.reads, self.fields)
+                return codec.decode_envelope(
+                    key, payload, self.engine.reads, self.fields, self.areas
+                )
         return None
 
     async def handle(self, env: Envelope, now: int) -> None:
@@ -326,8 +334,9 @@ class GossipNode:
                     return await self.next_payload(now)
             counter = self._next_counter()
             payload, taken = codec.pack_frame(
-                self.key, self.hub, counter, ops, self.budget, None, version, self.fields
-            )
+                self.key, self.hub, counter, ops, self.budget, None, version, self.fields,
+                self.areas,
+            )  # fmt: skip
             riding = 0
             riding_summary = None
             if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
@@ -336,7 +345,7 @@ class GossipNode:
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
                     both, taken_both = codec.pack_frame(
                         self.key, self.hub, counter, ops, self.budget, riding_summary, version,
-                        self.fields,
+                        self.fields, self.areas,
                     )  # fmt: skip
                     if taken_both == taken:  # only if it displaces no op
                         riding = len(both) - len(payload)

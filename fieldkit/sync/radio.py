@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fieldkit.app.hub import Hub
@@ -76,6 +76,7 @@ class RadioSync:
         old_keys: tuple[bytes, ...] = (),
         old_keys_until_ms: int | None = None,
         keyring: KeyRing | None = None,
+        areas: Sequence[str] = (),
     ) -> None:
         self.hub = hub
         self.modem = airtime.preset(preset)
@@ -88,7 +89,7 @@ class RadioSync:
             hub.id, StoreReplica(hub), key, engine, budget=transport.max_payload,
             counter=counter, clock_sample=self._clock_sample, keep_counters=self._keep_counters,
             reserve_counters=self._reserve_counters, counters_until=counter + COUNTER_BLOCK,
-            airtime_ms=airtime.pacer(self.modem),
+            airtime_ms=airtime.pacer(self.modem), areas=areas,
         )  # fmt: skip
         self.node.old_keys = old_keys  # the previous network key, during a rotation's grace
         self.old_keys_until_ms = old_keys_until_ms

@@ -85,6 +85,16 @@ class BitWriter:
     def svar(self, value: int, chunk: int) -> None:
         self.uvar(zigzag(value), chunk)
 
+    def sized(self, value: int) -> None:
+        """An unsigned integer (< 2**63) as its bit length n in 6 bits, then its n - 1 bits
+        below the top one (which is 1): a value of any size costs 6 bits over its own."""
+        if not 0 <= value < 1 << 63:
+            raise ValueError(f"{value} does not fit in 63 bits")
+        n = value.bit_length()
+        self.bits(n, 6)
+        if n > 1:
+            self.bits(value - (1 << (n - 1)), n - 1)
+
     def extend(self, other: BitWriter) -> None:
         """Append everything ``other`` holds, bit for bit."""
         for byte in other._out:
@@ -142,6 +152,11 @@ class BitReader:
 
     def svar(self, chunk: int) -> int:
         return unzigzag(self.uvar(chunk))
+
+    def sized(self) -> int:
+        """What :meth:`BitWriter.sized` wrote (one form for each value: always canonical)."""
+        n = self.bits(6)
+        return 0 if n == 0 else 1 << (n - 1) | self.bits(n - 1)
 
     def padding_is_zero(self) -> bool:
         """True if the bits left in the current byte are all zero."""

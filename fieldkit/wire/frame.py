@@ -17,7 +17,7 @@ Frame layout::
 
 The *version byte* stands alone so that a hub speaking another version is told so
 (``DecodeError("version")``) before anything else is tried; it is still covered by the tag.
-This codec reads versions 1 to 4 and writes the lowest that holds the frame: version 1 (the
+This codec reads versions 1 to 5 and writes the lowest that holds the frame: version 1 (the
 bytes of every earlier release, pinned by ``tests/data/golden``) unless an op needs an
 extended code (version 2) or carries a causal counter (version 3; see
 :mod:`fieldkit.wire.ops_body`), and never more than the ``version`` the caller says the
@@ -25,6 +25,9 @@ receivers read (the lower of ours and the neighbour's).
 Version 4 is a *sealed* frame: version 3's layout with every bit after the header (type,
 sender, counter) enciphered under the network key (:func:`_encipher`), written when the caller
 says the receivers read 4 (``version=SEALED_VERSION``); the tag covers the enciphered bytes.
+Version 5 is sealed the same way, with its ops in the *compact layout* (fewer bits per op, the
+network's areas as indices: :mod:`fieldkit.wire.ops_body`): what hubs of this release send on
+air once every neighbour reads it (``version=COMPACT_VERSION``).
 The *tag* is HMAC-SHA256 truncated to 8 bytes, over everything before it, keyed with a
 subkey of the network key (``HMAC(network key, "fieldkit wire frame v1")``), so the same key
 can serve other purposes without one forging the other. 64 bits: a forger gets one guess per
@@ -86,8 +89,12 @@ WIRE_VERSION = 1
 #: counter) enciphered under the network key, so a stranger on air reads no record, summary
 #: or want; the same length as in the clear (see :func:`_encipher`).
 SEALED_VERSION = 4
+#: A sealed frame in the compact layout (:mod:`fieldkit.wire.ops_body`): fewer bits per op
+#: and areas of the network's area table as indices; written when the caller says the
+#: receivers read 5. Summaries and wants are as in version 4.
+COMPACT_VERSION = 5
 #: Every version byte this codec reads.
-FRAME_VERSIONS = (*WIRE_VERSIONS, SEALED_VERSION)
+FRAME_VERSIONS = (*WIRE_VERSIONS, SEALED_VERSION, COMPACT_VERSION)
 TAG_BYTES = 8
 REASONS = frozenset({
     "version",  # another wire version (or not a fieldkit frame)
@@ -100,6 +107,7 @@ REASONS = frozenset({
     "bad_message",  # a summary or want out of order or with impossible seqs
     "trailing",  # bytes or bits left over after the message
     "newer",  # an op (not the frame) with a code from a newer fieldkit: left out, in Ops.skipped
+    "areas",  # areas coded by another network area table than ours (a hand-edited network.json)
 })  # fmt: skip
 MAX_TEXT_BYTES = 1 << 24  # a frame never inflates to more than this, whatever it announces
 
@@ -173,13 +181,15 @@ def _header(kind: int, sender: int, counter: int) -> BitWriter:
 
 def encode_envelope(
     key: bytes, env: Envelope, version: int = WIRE_VERSIONS[-1],
-    fields: tuple[FieldSpec, ...] = FIELDS,
+    fields: tuple[FieldSpec, ...] = FIELDS, areas: Sequence[str] = (),
 ) -> bytes:  # fmt: skip
     """One frame holding ``env``; raises ValueError for a message that breaks the rules.
 
     ``version`` is the highest the receivers read (the lower of ours and the neighbour's):
     the frame is written in the lowest version that holds it, so version 1 unless an op needs
-    an extended code; an op that needs more than ``version`` is a ValueError.
+    an extended code; an op that needs more than ``version`` is a ValueError. From version 4
+    every frame is sealed; from 5 ops are in the compact layout, with ``areas`` (the network's
+    area table) coded as indices.
     """
     frame_version = 1
     message = env.message
@@ -197,16 +207,23 @@ def encode_envelope(
         header_bits = w.bit_length
         if message.summary is not None:
             _write_summary(w, message.summary)
-        ops = OpsWriter(env.sender, min(version, WIRE_VERSIONS[-1]), fields)
+        ops = _writer(env.sender, version, fields, areas)
         for op in message.ops:
             ops.add(op)
         text = _finish_ops(w, ops)
         frame_version = ops.needs_version
     body = w.getvalue() + text
     if version >= SEALED_VERSION:
-        frame_version = SEALED_VERSION
+        frame_version = COMPACT_VERSION if version >= COMPACT_VERSION else SEALED_VERSION
         body = _encipher(key, env.sender, env.counter, body, header_bits)
     return seal(key, bytes([frame_version]) + body)
+
+
+def _writer(
+    sender: int, version: int, fields: tuple[FieldSpec, ...], areas: Sequence[str]
+) -> OpsWriter:
+    compact = version >= COMPACT_VERSION
+    return OpsWriter(sender, min(version, WIRE_VERSIONS[-1]), fields, compact=compact, areas=areas)
 
 
 def _finish_ops(w: BitWriter, ops: OpsWriter) -> bytes:
@@ -216,20 +233,22 @@ def _finish_ops(w: BitWriter, ops: OpsWriter) -> bytes:
     w.uvar(ops.count, 4)
     mode, stream = pack_text(b"".join(ops.texts))
     w.bits(mode, 2)
+    ops.write_mark(w)
     w.extend(ops.bits)
     return stream
 
 
 def decode_envelope(
     key: bytes, data: bytes, reads: int = FRAME_VERSIONS[-1],
-    fields: tuple[FieldSpec, ...] = FIELDS,
+    fields: tuple[FieldSpec, ...] = FIELDS, areas: Sequence[str] = (),
 ) -> Envelope:  # fmt: skip
     """The envelope in ``data``; raises :class:`DecodeError` for anything else.
 
     Checks, in order: the version byte, the tag (nothing unauthenticated is parsed), then the
     message and every op by the rules of :func:`fieldkit.core.ops.op_from_json`. ``reads``
     and ``fields`` make the decoder of another release (an older one reads only version 1;
-    a newer one knows more fields), for simulations of mixed fleets.
+    a newer one knows more fields), for simulations of mixed fleets; ``areas`` is the
+    network's area table (for version 5 frames that code areas by it).
     """
     if not data:
         raise DecodeError("truncated", "an empty frame")
@@ -254,22 +273,24 @@ def decode_envelope(
     if counter > _SEQ_MAX:
         raise DecodeError("bad_message", "counter out of range")
     layout = data[0]
-    if layout == SEALED_VERSION:  # the header stays in the clear: it names the nonce
+    compact = layout == COMPACT_VERSION
+    if layout >= SEALED_VERSION:  # the header stays in the clear: it names the nonce
         position = r.position
         stream = _encipher(key, sender, counter, stream, position)
         r = BitReader(stream)
         r.bits(position)
         layout = WIRE_VERSIONS[-1]
     message: Message
+    table = areas if compact else ()
     if kind == _SUMMARY:
         message = _read_summary(r)
     elif kind == _WANT:
         message = _read_want(r)
     elif kind == _OPS:
-        message = _read_ops(r, sender, stream, layout, fields)
+        message = _read_ops(r, sender, stream, layout, fields, compact, table)
     else:  # ops with the sender's summary riding along
         summary = _read_summary(r)
-        message = _read_ops(r, sender, stream, layout, fields, summary)
+        message = _read_ops(r, sender, stream, layout, fields, compact, table, summary)
     if kind in (_SUMMARY, _WANT) and r.byte_end != len(body) - 1:
         raise DecodeError("trailing", "bytes after the message")
     if not r.padding_is_zero():
@@ -282,7 +303,7 @@ def decode_envelope(
 
 def _read_ops(
     r: BitReader, sender: int, stream: bytes, version: int, fields: tuple[FieldSpec, ...],
-    summary: Summary | None = None,
+    compact: bool, table: Sequence[str], summary: Summary | None = None,
 ) -> Ops:  # fmt: skip
     hubs = [sender]
     for _ in range(r.uvar(C_INDEX)):
@@ -293,7 +314,8 @@ def _read_ops(
     mode = r.bits(2)
     if mode > TEXT_DEFLATE:
         raise BodyError("bad_enum", "unknown text mode 3")
-    reader = OpsReader(r, hubs, version, fields)
+    reader = OpsReader(r, hubs, version, fields, compact=compact, table=table)
+    reader.read_mark()
     for _ in range(count):
         reader.read()
     if not r.padding_is_zero():
@@ -315,7 +337,7 @@ def _read_ops(
 def pack_ops(
     key: bytes, sender: int, counter: int, ops: Sequence[Op], budget: int,
     summary: Summary | None = None, version: int = WIRE_VERSIONS[-1],
-    fields: tuple[FieldSpec, ...] = FIELDS,
+    fields: tuple[FieldSpec, ...] = FIELDS, areas: Sequence[str] = (),
 ) -> tuple[bytes, int]:  # fmt: skip
     """A frame of at most ``budget`` bytes holding the longest prefix of ``ops`` that fits
     (after ``summary``, when one rides along), for receivers that read up to ``version``
@@ -330,13 +352,13 @@ def pack_ops(
     if summary is not None:
         _write_summary(head, summary)
     header = head.bit_length
-    writer = OpsWriter(sender, min(version, WIRE_VERSIONS[-1]), fields)
+    writer = _writer(sender, version, fields, areas)
     sizes: list[tuple[int, int]] = []  # after each op: (bytes without text, texts so far)
     for op in ops:
         writer.add(op)
         extra_hubs = len(writer.hubs) - 1
         bits = header + uvar_bits(extra_hubs, C_INDEX) + 32 * extra_hubs
-        bits += uvar_bits(writer.count, 4) + 2 + writer.bits.bit_length
+        bits += uvar_bits(writer.count, 4) + 2 + writer.mark_bits() + writer.bits.bit_length
         fixed = 1 + (bits + 7) // 8 + TAG_BYTES
         if fixed > budget:  # the bitstream only grows: no longer prefix can fit
             break
@@ -345,7 +367,7 @@ def pack_ops(
         fixed, n_texts = sizes[k - 1]
         if fixed + len(pack_text(b"".join(writer.texts[:n_texts]))[1]) <= budget:
             env = Envelope(sender, counter, Ops(tuple(ops[:k]), summary))
-            frame = encode_envelope(key, env, version, fields)
+            frame = encode_envelope(key, env, version, fields, areas)
             assert len(frame) <= budget, (len(frame), budget)
             return frame, k
     raise ValueError(f"op {ops[0].origin:08x}-{ops[0].seq} does not fit in {budget} bytes")
@@ -359,7 +381,8 @@ _TRIES = 12  # candidates tried per slot before the frame is taken as full
 def pack_frame(
     key: bytes, sender: int, counter: int, ops: Sequence[Op], budget: int,
     summary: Summary | None = None, version: int = WIRE_VERSIONS[-1],
-    fields: tuple[FieldSpec, ...] = FIELDS, lookahead: int = LOOKAHEAD,
+    fields: tuple[FieldSpec, ...] = FIELDS, areas: Sequence[str] = (),
+    lookahead: int = LOOKAHEAD,
 ) -> tuple[bytes, tuple[int, ...]]:  # fmt: skip
     """A frame of at most ``budget`` bytes: ``ops[0]`` (put the most urgent first), then, while
     more fit, ops from the next ``lookahead`` not yet taken — those whose area and origin the
@@ -376,7 +399,7 @@ def pack_frame(
     if summary is not None:
         _write_summary(head, summary)
     header = head.bit_length
-    writer = OpsWriter(sender, min(version, WIRE_VERSIONS[-1]), fields)
+    writer = _writer(sender, version, fields, areas)
     writer.add(ops[0])
     if _packed_size(header, writer) > budget:
         raise ValueError(f"op {ops[0].origin:08x}-{ops[0].seq} does not fit in {budget} bytes")
@@ -396,7 +419,7 @@ def pack_frame(
         else:
             break
     env = Envelope(sender, counter, Ops(tuple(ops[i] for i in taken), summary))
-    frame = encode_envelope(key, env, version, fields)
+    frame = encode_envelope(key, env, version, fields, areas)
     assert len(frame) <= budget, (len(frame), budget)
     return frame, tuple(taken)
 
@@ -405,7 +428,7 @@ def _packed_size(header_bits: int, writer: OpsWriter) -> int:
     """The bytes of a frame holding what ``writer`` holds, after ``header_bits`` of header."""
     extra_hubs = len(writer.hubs) - 1
     bits = header_bits + uvar_bits(extra_hubs, C_INDEX) + 32 * extra_hubs
-    bits += uvar_bits(writer.count, 4) + 2 + writer.bits.bit_length
+    bits += uvar_bits(writer.count, 4) + 2 + writer.mark_bits() + writer.bits.bit_length
     return 1 + (bits + 7) // 8 + TAG_BYTES + len(pack_text(b"".join(writer.texts))[1])
 
 

@@ -12,12 +12,13 @@ Layout, all in one bitstream (see :mod:`fieldkit.wire.frame` for the frame aroun
 A record reference costs 1 bit when it is the op's own id (a Create names its record after
 itself), else 1 bit "same hub as the op" plus a zigzag seq distance, or a hub index plus the
 seq. Create: kind, status (2 bits each), created_at − clock ms (zigzag, usually 0), reference
-code (30 bits, or text), status message, then the fields. Fields: 1 bit "all eleven present"
-(else an 11-bit mask, bit = the field's ``wire_code`` in :data:`~fieldkit.core.fields.FIELDS`;
-every code comes from the literal tables there, never from declaration order), then per
-field: category 4 bits, urgency 2, quantity 1 (+ uvar), unit 2, area 2 (empty / new text /
-repeat of an area earlier in the frame + index), note 1, language 3 (empty / other text / en
-es ht vi zh ar), share_contact 1, name 1, phone 2 (empty / 4-bit symbols / text), location 1.
+code (2 bits: none, a standard code in 30 bits, or text), status message, then the fields.
+Fields: 1 bit "all eleven present" (else an 11-bit mask, bit = the field's ``wire_code`` in
+:data:`~fieldkit.core.fields.FIELDS`; every code comes from the literal tables there, never
+from declaration order), then per field: category 4 bits, urgency 2, quantity 1 (+ uvar), unit
+2, area 2 (empty / new text / repeat of an area earlier in the frame + index), note 1,
+language 3 (empty / other text / en es ht vi zh ar), share_contact 1, name 1, phone 2 (empty /
+4-bit symbols / text), location 1.
 A text costs its UTF-8 length in the bitstream and its bytes in the frame's text stream.
 
 Room to grow (wire version 2 only; today's records never need it, so they cost nothing):
@@ -39,6 +40,18 @@ an actor is its extended form with the ``actor`` attribute. A hub of an earlier 
 not know the codes, steps over the op and reports it (``newer``), as for a 17th category.
 Extension enums are varints in 2-bit groups (as every reader steps over them).
 
+The compact layout (sealed frames of wire version 5, see :mod:`fieldkit.wire.frame`): the ops
+as above, but an op's clock delta is :meth:`~fieldkit.wire.bits.BitWriter.sized` (its bit
+length in 6 bits, then its bits: ~27 bits where 7-bit groups take 32), a Create's created_at
+is 1 bit "same as its clock" (else 1 + the zigzag step), its status 1 bit "open" (else 1 + 2
+bits), its reference code 1 bit "a standard code" (else 1 bit: none, or text), a text's length
+comes in 6-bit groups and a phone number's count of symbols in 4-bit ones, and an area of the
+**network's area table** (the ids of ``network.areas``, sorted: every hub of a network holds
+the same, as it holds the same key) is area mode 3 and its index in just enough bits for the
+table (3 for 6 areas) instead of its name as text. A frame that uses the table says so after
+its text mode (1 bit) with the table's check byte (8 bits: :func:`table_check`); a hub whose
+table differs refuses the frame (reason ``areas``) rather than read wrong areas.
+
 Causal counters (wire version 3 only): an op whose causal counter is not 0 (its hub's clock
 was behind an op it held for the record, see :func:`fieldkit.core.fold.causal_after`) is
 preceded by op type 7 and uvar(counter − 1); then the op as above. Ops without one, which is
@@ -48,7 +61,8 @@ every op while clocks behave, cost nothing and keep the frame at version 1 or 2.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +123,18 @@ REF_MAX = 16
 RECORD_SEQ_MAX = 10**12 - 1  # the largest seq a RecordId's text form can hold
 _ALL_FIELDS = sum(1 << spec.wire_code for spec in FIELDS if spec.wire_code < BASE_FIELD_CODES)
 _FIELD_BITS = BASE_FIELD_CODES
+_OPEN = STATUS_CODES["open"]
+C_LEN_COMPACT = 6  # text lengths in the compact layout: a note of up to 64 bytes in 7 bits
+C_PHONE_COMPACT = 4  # a phone number's symbols, counted: up to 15 in 5 bits
+
+
+def table_check(areas: Sequence[str]) -> int:
+    """The check byte of a network's area table (its ids, in any order)."""
+    return hashlib.sha256("\n".join(sorted(set(areas))).encode()).digest()[0]
+
+
+def _table_width(size: int) -> int:
+    return max(size - 1, 0).bit_length()
 
 
 def _decoding(codes: Mapping[str, int]) -> dict[int, str]:
@@ -183,10 +209,15 @@ class OpsWriter:
     """Encodes ops one at a time; :attr:`bits` and :attr:`texts` grow with each."""
 
     def __init__(
-        self, sender: int, version: int = WIRE_VERSIONS[-1], fields: tuple[FieldSpec, ...] = FIELDS
-    ) -> None:
+        self, sender: int, version: int = WIRE_VERSIONS[-1], fields: tuple[FieldSpec, ...] = FIELDS,
+        *, compact: bool = False, areas: Sequence[str] = (),
+    ) -> None:  # fmt: skip
         self.version = version  # the highest version the receivers read
         self.needs_version = 1  # the lowest version that holds what was added
+        self.compact = compact  # the compact layout (module docstring)
+        self._table = {a: i for i, a in enumerate(sorted(set(areas)))} if compact else {}
+        self._table_check = table_check(areas)
+        self.table_used = False  # an area went as an index into the network's table
         self._specs = {spec.name: spec for spec in fields}
         self._wire_fields = tuple(sorted(fields, key=lambda spec: spec.wire_code))
         self._table_is_ours = fields is FIELDS
@@ -209,11 +240,23 @@ class OpsWriter:
         return twin
 
     def shares(self, op: Op) -> tuple[bool, bool]:
-        """Whether the frame already names ``op``'s area and its origin (each then costs a
-        few bits, not its text or 32 bits)."""
+        """Whether the frame already names ``op``'s area (or the network's table holds it) and
+        its origin: each then costs a few bits, not its text or 32 bits."""
         body = op.body
         area = body.fields.get("area") if isinstance(body, Create | Update) else None
-        return (area in self._areas, op.origin in self._hub_index)
+        return (area in self._areas or area in self._table, op.origin in self._hub_index)
+
+    def mark_bits(self) -> int:
+        """Bits of the frame's table mark (the compact layout): see :meth:`write_mark`."""
+        return (1 + 8 * self.table_used) if self.compact else 0
+
+    def write_mark(self, w: BitWriter) -> None:
+        """In the compact layout: whether the frame codes areas by the network's table, and
+        the table's check byte if it does."""
+        if self.compact:
+            w.flag(self.table_used)
+            if self.table_used:
+                w.bits(self._table_check, 8)
 
     def _hub(self, hub: int) -> int:
         if hub not in self._hub_index:
@@ -223,7 +266,7 @@ class OpsWriter:
 
     def _text(self, text: str) -> None:
         raw = text.encode()  # a lone surrogate raises UnicodeEncodeError, a ValueError
-        self.bits.uvar(len(raw) - 1, C_LEN)
+        self.bits.uvar(len(raw) - 1, C_LEN_COMPACT if self.compact else C_LEN)
         self.texts.append(raw)
 
     def _opt_text(self, text: str) -> None:
@@ -277,15 +320,26 @@ class OpsWriter:
             w.svar(step, C_STEP)
         self._prev_seq[op.origin] = op.seq
         ms, counter = op.hlc >> 16, op.hlc & 0xFFFF
-        w.uvar(zigzag(ms - self._prev_ms) << 1 | (counter != 0), C_TIME)
+        time = zigzag(ms - self._prev_ms) << 1 | (counter != 0)
+        if self.compact:
+            w.sized(time)
+        else:
+            w.uvar(time, C_TIME)
         if counter:
             w.uvar(counter - 1, C_STEP)
         self._prev_ms = ms
         if isinstance(body, Create):
             self._own_or_ref(op, body.record)
             w.bits(KIND_CODES[body.kind], 2)
-            w.bits(STATUS_CODES[body.status], 2)
-            w.svar(body.created_at - ms, C_STEP)
+            status = STATUS_CODES[body.status]
+            if self.compact:
+                w.flag(status == _OPEN)
+            if not self.compact or status != _OPEN:
+                w.bits(status, 2)
+            if self.compact:
+                w.flag(body.created_at == ms)
+            if not self.compact or body.created_at != ms:
+                w.svar(body.created_at - ms, C_STEP)
             self._ref_code(body.ref)
             self._opt_text(body.status_message)
             self._fields(body.fields, create=True, ext=ext, attrs=attrs)
@@ -330,16 +384,24 @@ class OpsWriter:
             self.bits.uvar(record.seq - 1, C_SEQ)
 
     def _ref_code(self, ref: str) -> None:
+        standard = len(ref) == 7 and parse_code(ref) == ref
+        if self.compact:  # 1 bit "a standard code", else 1 bit "none"
+            self.bits.flag(standard)
+            if not standard:
+                self.bits.flag(bool(ref))
         if not ref:
-            self.bits.bits(0, 2)
-        elif len(ref) == 7 and parse_code(ref) == ref:
+            if not self.compact:
+                self.bits.bits(0, 2)
+        elif standard:
             value = 0
             for ch in ref.replace("-", ""):
                 value = value << 5 | ALPHABET.index(ch)
-            self.bits.bits(1, 2)
+            if not self.compact:
+                self.bits.bits(1, 2)
             self.bits.bits(value, 30)
         else:
-            self.bits.bits(2, 2)
+            if not self.compact:
+                self.bits.bits(2, 2)
             self._text(ref)
 
     def _needs_ext(self, fields: Mapping[str, FieldValue]) -> bool:
@@ -391,6 +453,10 @@ class OpsWriter:
             assert isinstance(value, str)
             if not value:
                 w.bits(0, 2)
+            elif value in self._table:
+                w.bits(3, 2)
+                w.bits(self._table[value], _table_width(len(self._table)))
+                self.table_used = True
             elif value in self._areas:
                 w.bits(2, 2)
                 w.uvar(self._areas[value], C_INDEX)
@@ -413,7 +479,7 @@ class OpsWriter:
                 plus, symbols = phone_symbols(value)
                 w.bits(1, 2)
                 w.flag(plus)
-                w.uvar(len(symbols), C_SMALL)
+                w.uvar(len(symbols), C_PHONE_COMPACT if self.compact else C_SMALL)
                 for symbol in symbols:
                     w.bits(symbol, 4)
             else:
@@ -478,8 +544,16 @@ class OpsReader:
         hubs: list[int],
         version: int = 1,
         fields: tuple[FieldSpec, ...] = FIELDS,
+        *,
+        compact: bool = False,
+        table: Sequence[str] = (),
     ) -> None:
         self.version = version
+        self.compact = compact
+        #: The network's area table, sorted, once the frame said it codes areas by it (and
+        #: its check byte matched ours: see :meth:`read_mark`).
+        self._table: list[str] = []
+        self._own_table = sorted(set(table))
         self._table_is_ours = (
             fields is FIELDS
         )  # a newer table (a simulated newer hub) has newer rules
@@ -499,6 +573,20 @@ class OpsReader:
         self._prev_ms = 0
         self._pending: list[tuple[int, int, int, int, int, dict[str, Any]]] = []
 
+    def read_mark(self) -> None:
+        """The compact layout's table mark: a frame coding areas by a table other than ours
+        is refused (``areas``), not read with wrong areas."""
+        if not self.compact or not self.r.flag():
+            return
+        check = self.r.bits(8)
+        if not self._own_table or check != table_check(self._own_table):
+            raise BodyError(
+                "areas",
+                "the frame codes areas by another network area table than this hub's "
+                f"({len(self._own_table)} areas): is network.json the same on every hub?",
+            )
+        self._table = self._own_table
+
     def _hub(self, index: int) -> int:
         if index >= len(self.hubs):
             raise BodyError("bad_op", f"hub index {index} beyond the frame's {len(self.hubs)}")
@@ -511,7 +599,7 @@ class OpsReader:
         return table[code]
 
     def _text(self, limit: int) -> Slot:
-        size = self.r.uvar(C_LEN) + 1
+        size = self.r.uvar(C_LEN_COMPACT if self.compact else C_LEN) + 1
         if size > 4 * limit:
             raise BodyError("bad_text", f"a text of {size} bytes where {limit} characters fit")
         self.lengths.append(size)
@@ -545,7 +633,7 @@ class OpsReader:
         if not 1 <= seq < 1 << 64:
             raise BodyError("bad_op", f"op seq {seq} out of range")
         self._prev_seq[origin] = seq
-        time = r.uvar(C_TIME)
+        time = r.sized() if self.compact else r.uvar(C_TIME)
         ms = self._prev_ms + unzigzag(time >> 1)
         counter = r.uvar(C_STEP) + 1 if time & 1 else 0
         if not 0 <= ms < 1 << 48 or counter > 0xFFFF:
@@ -563,8 +651,11 @@ class OpsReader:
             args["record"] = RecordId(origin, seq) if own else self._record(origin, seq)
         if op_type == CREATE:
             args["kind"] = Kind(self._enum(_KIND_OF, 2, "kind"))
-            args["status"] = Status(self._enum(_STATUS_OF, 2, "status"))
-            args["created_at"] = ms + r.svar(C_STEP)
+            if self.compact and r.flag():
+                args["status"] = Status.OPEN
+            else:
+                args["status"] = Status(self._enum(_STATUS_OF, 2, "status"))
+            args["created_at"] = ms if self.compact and r.flag() else ms + r.svar(C_STEP)
             args["ref"] = self._ref_code()
             args["status_message"] = self._opt_text(MESSAGE_MAX)
             args["fields"] = self._fields(create=True, ext=ext)
@@ -635,7 +726,10 @@ class OpsReader:
         return RecordId(hub, rseq)
 
     def _ref_code(self) -> Slot | str:
-        mode = self.r.bits(2)
+        if self.compact:
+            mode = 1 if self.r.flag() else (2 if self.r.flag() else 0)
+        else:
+            mode = self.r.bits(2)
         if mode == 0:
             return ""
         if mode == 1:
@@ -714,6 +808,11 @@ class OpsReader:
             if mode == 1:
                 self._areas.append(self._text(spec.limit))
                 return self._areas[-1]
+            if mode == 3 and self._table:
+                index = r.bits(_table_width(len(self._table)))
+                if index >= len(self._table):
+                    raise BodyError("bad_enum", f"area {index} beyond the network's table")
+                return self._table[index]
             index = r.uvar(C_INDEX)
             if mode == 3 or index >= len(self._areas):
                 raise BodyError("bad_enum", "unknown area mode or repeat")
@@ -729,7 +828,7 @@ class OpsReader:
             mode = r.bits(2)
             if mode == 1:
                 plus = r.flag()
-                count = r.uvar(C_SMALL)
+                count = r.uvar(C_PHONE_COMPACT if self.compact else C_SMALL)
                 if count > spec.limit:
                     raise BodyError("bad_text", "a phone number longer than 32 characters")
                 return phone_text(plus, [r.bits(4) for _ in range(count)])

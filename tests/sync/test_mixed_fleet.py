@@ -198,3 +198,23 @@ async def test_every_hub_gets_every_op_it_can_read_and_only_newer_ops_wait(
         assert node.stats.rejected["version"] == 0
     assert set(newer.engine.held) == {(op.origin, op.seq) for op in ops} - readable
     assert air.versions() <= set(range(1, min(reads) + 1))
+
+
+async def test_beside_a_hub_of_the_sealed_release_a_compact_hub_writes_sealed_frames() -> None:
+    """Issue 14's compact frames (version 5) beside a hub that reads up to version 4: what the
+    newer hub sends once it has heard it is sealed version 4, and both end with every op."""
+    table = ("riverside",)
+    newer = hub(A, codec.COMPACT_VERSION, FIELDS, create(A, 1), create(A, 2))
+    newer.areas = table
+    sealed = hub(B, codec.SEALED_VERSION, FIELDS, create(B, 1), create(B, 2))
+    sealed.areas = table
+    sealed.engine.not_before = 10_000  # the newer hub speaks first, before it has heard it
+    air = Air(newer, sealed)
+    await air.run(2 * HOUR, lambda: len(ops_of(newer)) == len(ops_of(sealed)) == 4)
+    assert set(ops_of(newer)) == set(ops_of(sealed)) == {(A, 1), (A, 2), (B, 1), (B, 2)}
+    assert air.versions(B) == {codec.SEALED_VERSION}
+    first, *after = [v for s, v in air.frames if s == A]
+    assert first == codec.COMPACT_VERSION  # alone, it writes its own version
+    assert set(after) == {codec.SEALED_VERSION}
+    assert sealed.stats.rejected["version"] == 1  # that frame, told as an older hub's
+    assert newer.engine.peers[B].reads == codec.SEALED_VERSION

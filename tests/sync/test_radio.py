@@ -19,7 +19,7 @@ from fieldkit.store.sqlite import Store
 from fieldkit.sync.engine import SyncSettings
 from fieldkit.sync.radio import COUNTER_BLOCK, RadioSync
 from fieldkit.wire import frame as codec
-from fieldkit.wire.frame import SEALED_VERSION
+from fieldkit.wire.frame import COMPACT_VERSION
 from fieldkit.wire.messages import Envelope, Summary
 from tests.stranger import read_as_stranger
 from tests.waiting import poll_until, stop_task
@@ -91,9 +91,9 @@ async def test_three_hubs_on_simulated_radios_converge(
     status = await syncs[1].status()
     assert {p["hub"] for p in status["peers"]} == {f"{hubs[0].id:08x}", f"{hubs[2].id:08x}"}
     assert status["frames_out"] > 0
-    # hubs of this release seal every frame (and nothing waits for a neighbour to upgrade)
-    assert status["wire_version"] == SEALED_VERSION
-    assert {p["reads_wire_version"] for p in status["peers"]} == {SEALED_VERSION}
+    # hubs of this release seal every frame, compact (and nothing waits for a neighbour to upgrade)
+    assert status["wire_version"] == COMPACT_VERSION
+    assert {p["reads_wire_version"] for p in status["peers"]} == {COMPACT_VERSION}
     assert (status["ops_held_back"], status["ops_waiting_for_upgrade"]) == (0, 0)
 
 
@@ -115,14 +115,14 @@ async def test_a_listener_on_the_channel_reads_no_contact_from_the_hubs_frames(
         await hubs[0].submit(draft)
         await until(lambda: _holds(hubs[1], 1), hubs)  # hub 1 took it off the air
         async with asyncio.timeout(WAIT):
-            while not any(frame[0] == codec.SEALED_VERSION for frame in heard):
+            while not any(frame[0] == codec.COMPACT_VERSION for frame in heard):
                 frame = await listener.recv()
                 if frame.sender == sim.node_num(0):
                     heard.append(frame.payload)
     finally:
         await listener.close()
     for payload in heard:
-        assert payload[0] == codec.SEALED_VERSION
+        assert payload[0] == codec.COMPACT_VERSION
         seen = read_as_stranger(payload)
         for secret in ("Marisol", "5551234567", "laundromat", "insulin", "riverside"):
             assert secret not in seen

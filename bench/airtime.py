@@ -94,8 +94,31 @@ def has_note(op: Op) -> bool:
     return bool(op.body.fields.get("note"))
 
 
+def markdown_table(output: str) -> str:
+    """README's table of a saved run (``--table FILE``)."""
+    v = dict(line.split(": ", 1) for line in output.splitlines() if ": " in line)
+
+    def ms(name: str) -> str:
+        return f"{float(v[name]):,.0f} ms"
+
+    return "\n".join([
+        "| | codec | JSON text |",
+        "|---|---|---|",
+        f"| bytes per record | {v['bytes_per_record_codec']} ({v['bytes_per_record_no_notes']} "
+        f"without a note, {v['bytes_per_record_with_notes']} with) | "
+        f"{v['bytes_per_record_json_text']} |",
+        f"| records per full frame | {v['records_per_full_frame']} | — |",
+        f"| airtime per record | {ms('airtime_ms_per_record_codec')} | "
+        f"{ms('airtime_ms_per_record_json_text')} |",
+        f"| records per hour at 10% duty | {v['records_per_hour_at_10pct_duty_codec']} | "
+        f"{v['records_per_hour_at_10pct_duty_json_text']} |",
+        f"| **airtime_ratio_vs_json_text** | **{v['airtime_ratio_vs_json_text']}×** less | |",
+    ])  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", type=Path, help="print the README table of a saved output")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--preset", default="LONG_FAST")
     parser.add_argument("--budget", type=int, default=MAX_PAYLOAD)
@@ -103,6 +126,9 @@ def main() -> None:
         "--strip-notes", action="store_true", help="without consent, send no note either"
     )
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(args.table.read_text()))
+        return
     modem = preset(args.preset)
     ops = urgency_first(load_ops(args.corpus, strip_notes=args.strip_notes))
     n = len(ops)

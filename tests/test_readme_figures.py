@@ -13,6 +13,7 @@ README = ROOT / "README.md"
 #: (benchmark, saved output, the command that prints the table)
 TABLES = [
     ("scale.py", "scale-output.txt", "markdown_table"),
+    ("airtime.py", "airtime-output.txt", "markdown_table"),
     ("convergence.py", "convergence-city-output.txt", "city_table"),
     ("soak.py", "soak-output.txt", "markdown_table"),
     ("cloud.py", "cloud-output.txt", "markdown_table"),

@@ -195,6 +195,9 @@ class SyncEngine:
     #: Per neighbour, until when it is taken to be still sending us ops we lacked unasked
     #: (pushing a backlog): we do not ask it meanwhile, as what we would ask for is coming.
     pushing_until: dict[int, int] = field(default_factory=dict)
+    #: Neighbours first heard without their summary, and when ours is due to introduce us;
+    #: one that pushes us what we lack needs no introduction (it heard our summary).
+    introduce: dict[int, int] = field(default_factory=dict)
     pushed: set[tuple[int, int]] = field(default_factory=set)  # own ops already pushed
     forwarding: dict[tuple[int, int], int] = field(default_factory=dict)  # op id → not before
     own_floor: int | None = None  # own ops up to here predate this engine: never pushed
@@ -287,6 +290,7 @@ class SyncEngine:
             if self._someone_lacks(op_id, sender):
                 self.forwarding[op_id] = now + self.rng.randrange(self._window() + 1)
         if fresh:
+            self.introduce.pop(sender, None)  # it sends what we lack: it knows what we hold
             until = self.pushing_until[sender] = now + self._patience()
             if self.gap_at is not None and self.gap_at < until:
                 # ops it pushes come most urgent first, not in seq order: a gap among them is
@@ -385,6 +389,7 @@ class SyncEngine:
             if summary.partial:
                 self.rotation = self._planned_rotation
         self.summary_due = self.gap_at = self.gap_since = self.noise_at = None
+        self.introduce.clear()
         if not (riding and summary is not None and summary.partial):  # (a share of the
             self.settle_at = None  # origins rode on data: the settle summary is still due)
         self.heartbeat = min(max(self.heartbeat * 2, self.settings.heartbeat_min),
@@ -441,13 +446,13 @@ class SyncEngine:
             self.forwarding.setdefault(op_id, now)
 
     def _summary_due(self) -> int | None:
-        pending = (self.summary_due, self.settle_at, self.gap_at, self.noise_at)
+        pending = (self.summary_due, self.settle_at, self.gap_at, self.noise_at, self._introduce())
         times = [t for t in pending if t is not None]
         return min(times) if times else None
 
     def only_for_a_gap(self, now: int) -> bool:
         """The summary due now is due only to show a gap (which may have filled since)."""
-        pending = (self.summary_due, self.settle_at, self.noise_at)
+        pending = (self.summary_due, self.settle_at, self.noise_at, self._introduce())
         others = [t for t in pending if t is not None and t <= now]
         return not others and self.gap_at is not None and self.gap_at <= now
 
@@ -457,8 +462,12 @@ class SyncEngine:
 
     def summary_may_ride(self, now: int) -> bool:
         """A summary is pending and due within half the debounce: let it ride on data."""
-        times = [t for t in (self.summary_due, self.gap_at) if t is not None]
+        pending = (self.summary_due, self.gap_at, self._introduce())
+        times = [t for t in pending if t is not None]
         return bool(times) and min(times) - now <= self.settings.debounce // 2
+
+    def _introduce(self) -> int | None:
+        return min(self.introduce.values()) if self.introduce else None
 
     def sent_want(
         self, provider: int, ids: set[tuple[int, int]], now: int, airtime: int | None = None
@@ -470,11 +479,13 @@ class SyncEngine:
         peer = self.peers.get(sender)
         if peer is None:
             peer = self.peers[sender] = Peer(summary or Summary({}), now)
-            if summary is None:  # someone new in range, who has not said what it holds:
-                # tell it what we hold, and it will tell us (after a window: others newly
-                # heard, e.g. all at once at start-up, are told in the same summary)
+            if summary is None and self.pushing_until.get(sender, 0) <= now:
+                # someone new in range, who has not said what it holds: tell it what we hold,
+                # and it will tell us (after a window: others newly heard, e.g. all at once
+                # at start-up, are told in the same summary). One that pushes us what we lack
+                # heard our summary already.
                 wait = self._window() + self.rng.randrange(self.settings.jitter + 1)
-                self._summary_at(now + wait)
+                self.introduce[sender] = now + wait
         peer.last_heard = now
         peer.frames += 1
         return peer

@@ -166,6 +166,17 @@ def test_someone_new_in_range_hears_our_summary_soon() -> None:
     assert when <= 1000 + QUICK.frame + QUICK.jitter + 1  # alone with it: a frame's wait
 
 
+def test_someone_new_that_pushes_us_what_we_lack_needs_no_introduction() -> None:
+    a = engine(mine={A: 2})
+    a.heard_ops(B, [(B, 1)], now=1_000, new=[(B, 1)])  # it answers our summary: it knows us
+    assert a.introduce == {}
+    c = engine(mine={A: 2})
+    c.heard_ops(C, [(A, 1)], now=1_000)  # nothing we lacked: it may not know us
+    assert set(c.introduce) == {C}
+    c.heard_ops(C, [(C, 1)], now=3_000, new=[(C, 1)])  # now it pushes: no introduction due
+    assert c.introduce == {}
+
+
 def test_a_change_is_summarised_within_the_debounce_however_many_follow() -> None:
     a = engine()
     a.changed(now=1000)

@@ -178,18 +178,7 @@ async def junk_burst(topo: sim_topology.Topology, seed: int, limit_s: float) -> 
         jammed.connect(junk, hub)
     sim = GossipSimulation(jammed, replicas, KEY, seed=seed, hub_ids=ids, areas=NETWORK_AREAS)
     await sim.run(1800.0)  # they meet and settle
-    rng = random.Random(seed)
-    start, sent = sim.now, 0
-    while sim.now < start + JUNK_S:
-        await sim.run(sim.now + 1 / JUNK_RATE)
-        if not sim.radio.queue_length(junk):  # back to back: the next as soon as one is out
-            payload = rng.randbytes(rng.randrange(16, MAX_PAYLOAD))
-            sent += 1
-            size = airtime.frame_size(len(payload))
-            packet = AirPacket(origin=sim.radio.node_nums[junk], dest=BROADCAST,
-                               packet_id=10**6 + sent, portnum=PRIVATE_APP, payload=payload,
-                               hop_limit=0, hop_start=0, size=size)  # fmt: skip
-            sim.radio.submit(junk, packet, sim.now)
+    sent = await sim.jam(junk, JUNK_S, random.Random(seed), JUNK_RATE)
     replicas[0].add(record)
     sim.changed(0)
     sent_at = sim.now

@@ -157,6 +157,24 @@ class GossipSimulation:
         hub.busy_until = self.now + spent  # one frame at a time through the radio
         hub.wake = hub.busy_until
 
+    async def jam(self, radio: int, seconds: float, rng: random.Random, rate: int = 100) -> int:
+        """Radio ``radio`` (one past the hubs') puts random junk frames on air back to back
+        for ``seconds``, offered ``rate`` a second (as many as the channel carries go out);
+        returns how many it sent. The hubs keep running meanwhile."""
+        start, sent = self.now, 0
+        while self.now < start + seconds:
+            await self.run(self.now + 1 / rate)
+            if not self.radio.queue_length(radio):  # the next as soon as one is out
+                payload = rng.randbytes(rng.randrange(16, MAX_PAYLOAD))
+                sent += 1
+                packet = AirPacket(
+                    origin=self.radio.node_nums[radio], dest=BROADCAST, packet_id=10**6 + sent,
+                    portnum=PRIVATE_APP, payload=payload, hop_limit=0, hop_start=0,
+                    size=airtime.frame_size(len(payload)),
+                )  # fmt: skip
+                self.radio.submit(radio, packet, self.now)
+        return sent
+
     def airtime_ms(self) -> float:
         """All airtime the radios spent (our frames, relays and ACKs)."""
         return sum(s.airtime_ms for s in self.radio.stats())

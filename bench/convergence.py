@@ -136,7 +136,12 @@ def as_json_text(op: Op) -> list[bytes]:
 
 
 def as_codec(op: Op) -> list[bytes]:
-    return [codec.pack_ops(KEY, op.origin, op.seq, [op], MAX_PAYLOAD)[0]]
+    """The record alone in a frame of our codec, as hubs write it (compact, version 5)."""
+    frame, _ = codec.pack_frame(
+        KEY, op.origin, op.seq, [op], MAX_PAYLOAD, version=codec.COMPACT_VERSION,
+        areas=NETWORK_AREAS,
+    )  # fmt: skip
+    return [frame]
 
 
 async def in_sync_confirmation(records: int, seed: int) -> dict[str, float]:

@@ -36,14 +36,17 @@ from fieldkit.core.ops import (
     op_to_json,
 )
 from fieldkit.core.records import Kind, QuantityUnit, Status
-from fieldkit.wire.frame import encode_envelope
+from fieldkit.wire.frame import COMPACT_VERSION, SEALED_VERSION, encode_envelope
 from fieldkit.wire.messages import Envelope, Message, Ops, Summary, Want
+from fieldkit.wire.ops_body import WIRE_VERSIONS
 
 GOLDEN = Path(__file__).with_name("data") / "golden"
 KEY = b"golden frames network key, 32 B!"
 HUB = 0x3FA9C2D1
 OTHER = 0x0A0B0C0D
 MS = 1_763_448_000_000
+#: The network area table of the compact cases (areas outside it travel as text).
+AREAS = ("downtown", "port", "riverside")
 
 ALL_FIELDS: dict[str, FieldValue] = {
     "category": "medication", "urgency": "critical", "quantity": 3, "quantity_unit": "people",
@@ -133,7 +136,21 @@ def _cases() -> dict[str, Envelope]:
         "ops_unusual_text": Envelope(OTHER, 2**40, Ops((unusual, foreign))),
         "ops_causal": Envelope(HUB, 7, Ops(causal)),
         "ops_extended": Envelope(HUB, 8, Ops(extended)),
+        "sealed_ops_each_type": Envelope(HUB, 9, Ops(every_op)),
+        "compact_ops_each_type": Envelope(HUB, 10, Ops(every_op)),
+        "compact_ops_summary": Envelope(HUB, 11, Ops((update, match, create_all), summary)),
+        "compact_ops_areas": Envelope(HUB, 12, Ops((unusual, foreign, *causal))),
+        "compact_summary": Envelope(HUB, 13, summary),
     }
+
+
+def layout(name: str) -> tuple[int, tuple[str, ...]]:
+    """The wire version a case is written in, and the network area table it is read with."""
+    if name.startswith("compact_"):
+        return COMPACT_VERSION, AREAS
+    if name.startswith("sealed_"):
+        return SEALED_VERSION, ()
+    return WIRE_VERSIONS[-1], ()
 
 
 CASES = _cases()
@@ -186,7 +203,9 @@ def write(force: bool = False) -> list[str]:
         hex_path, json_path = GOLDEN / f"{name}.hex", GOLDEN / f"{name}.json"
         if hex_path.exists() and not force:
             continue
-        hex_path.write_text(encode_envelope(KEY, env).hex() + "\n", encoding="ascii")
+        version, areas = layout(name)
+        frame = encode_envelope(KEY, env, version, areas=areas)
+        hex_path.write_text(frame.hex() + "\n", encoding="ascii")
         text = json.dumps(envelope_to_json(env), indent=1, ensure_ascii=False)
         json_path.write_text(text + "\n", encoding="utf-8")
         written.append(name)

@@ -135,6 +135,7 @@ class Peer:
     frames: int = 0
     strikes: int = 0  # requests it left unanswered
     reads: int = 1  # the highest wire version it reads, as far as we know
+    table_differs: bool = False  # it cannot read areas coded by our network's area table
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ class SyncEngine:
     not_before: int = 0  # pacing: no send before this time
     reads: int = FRAME_VERSIONS[-1]  # the highest wire version we read (and write)
     announcing: bool = False  # our summaries say what we read (once it matters)
+    table_differs: bool = False  # a neighbour's areas came coded by a table we do not hold
     held: dict[tuple[int, int], int] = field(default_factory=dict)  # op id → version too low
     #: Ops heard in a newer vocabulary than ours (left out by the decoder): asking for them
     #: again would only bring them again. They arrive once this hub is upgraded.
@@ -240,6 +242,7 @@ class SyncEngine:
         else:
             peer.summary = summary
         peer.reads = summary.reads
+        peer.table_differs = summary.table_differs
         if summary.reads > 1:
             self._announce(now)
         lacks = sorted(expand(missing(mine, summary)))[: self.settings.push_limit]
@@ -359,7 +362,7 @@ class SyncEngine:
         limit = self.settings.riding_origins if riding else self.settings.summary_origins
         reads = self.summary_reads()
         if len(mine) <= limit:
-            return replace(summary_of(mine, beyond), reads=reads)
+            return replace(summary_of(mine, beyond), reads=reads, table_differs=self.table_differs)
         origins = sorted(mine)
         changed = sorted(
             (o for o in origins if self.listed.get(o) != mine[o]),
@@ -378,7 +381,9 @@ class SyncEngine:
                 self._planned_rotation = origin
         vector = {o: mine[o] for o in sorted(chosen)}
         held = {o: seqs for o, seqs in beyond.items() if o in vector}
-        return replace(summary_of(vector, held), reads=reads, partial=True)
+        return replace(
+            summary_of(vector, held), reads=reads, partial=True, table_differs=self.table_differs
+        )
 
     def sent_summary(
         self, now: int, summary: Summary | None = None, *, riding: bool = False,
@@ -421,6 +426,18 @@ class SyncEngine:
             self.forwarding.pop(op_id, None)
             self.held[op_id] = version
         self._announce(now)
+
+    def table_refused(self, now: int) -> None:
+        """A neighbour's frame coded areas by an area table other than ours: say so in our
+        summaries from now on (soon, this once), and neighbours send areas by name."""
+        if not self.table_differs:
+            self.table_differs = True
+            self._summary_soon(now)
+
+    def codes_areas(self) -> bool:
+        """Whether our frames may code areas by the network's area table: no neighbour heard
+        lately said it cannot read them."""
+        return not any(peer.table_differs for peer in self.peers.values())
 
     def write_version(self) -> int:
         """The wire version our frames are written in: the lowest any neighbour heard lately

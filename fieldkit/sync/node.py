@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from fieldkit.core.fields import FIELDS, FieldSpec
@@ -202,6 +202,9 @@ class GossipNode:
             old = self._decode_under_old_keys(payload) if exc.reason == "auth" else None
             if old is None:
                 self.stats.rejected[exc.reason] += 1
+                if exc.reason == "areas":  # a neighbour with another area table: it is told
+                    self.engine.table_refused(now)
+                    return
                 self.engine.heard_noise(now)
                 if exc.reason == "auth" and self.key_events is not None:
                     await self.key_events.unreadable(payload)
@@ -267,7 +270,7 @@ class GossipNode:
         vector = {o: min(s, self.revoked.get(o, s)) for o, s in msg.vector.items()}
         extra = {o: tuple(x for x in xs if x <= self.revoked.get(o, x))
                  for o, xs in msg.extra.items()}  # fmt: skip
-        return Summary(vector, extra, msg.reads, msg.partial)
+        return replace(msg, vector=vector, extra=extra)
 
     async def _summary(self, mine: Mapping[int, int], *, riding: bool = False) -> Summary:
         return self.engine.summary(mine, await self.replica.held_beyond(), riding=riding)
@@ -333,10 +336,10 @@ class GossipNode:
                 if not ops:  # the engine holds them back now: ask it again
                     return await self.next_payload(now)
             counter = self._next_counter()
+            areas = self.areas if self.engine.codes_areas() else ()
             payload, taken = codec.pack_frame(
-                self.key, self.hub, counter, ops, self.budget, None, version, self.fields,
-                self.areas,
-            )  # fmt: skip
+                self.key, self.hub, counter, ops, self.budget, None, version, self.fields, areas
+            )
             riding = 0
             riding_summary = None
             if self.engine.summary_may_ride(now):  # cheaper than a frame of its own
@@ -345,7 +348,7 @@ class GossipNode:
                 with contextlib.suppress(ValueError):  # no room even for one op: not this time
                     both, taken_both = codec.pack_frame(
                         self.key, self.hub, counter, ops, self.budget, riding_summary, version,
-                        self.fields, self.areas,
+                        self.fields, areas,
                     )  # fmt: skip
                     if taken_both == taken:  # only if it displaces no op
                         riding = len(both) - len(payload)

@@ -119,6 +119,9 @@ VERSION_HUB = 0
 #: Among hub 0's extras, this value says the summary is partial (``Summary.partial``); a hub of
 #: an earlier release reads it as one more seq of an origin it never holds.
 PARTIAL_MARK = 1 << 16
+#: Among hub 0's extras, this value says ``Summary.table_differs``; a hub of an earlier release
+#: reads it as one more seq of an origin it never holds.
+TABLE_MARK = 1 << 18
 _MAC_LABEL = b"fieldkit wire frame v1"
 _CIPHER_LABEL = b"fieldkit wire cipher v1"
 _SEQ_MAX = (1 << 64) - 1
@@ -461,6 +464,8 @@ def _write_summary(w: BitWriter, summary: Summary) -> None:
     said: tuple[int, ...] = (summary.reads,) if summary.reads > 1 else ()
     if summary.partial:
         said += (PARTIAL_MARK,)
+    if summary.table_differs:
+        said += (TABLE_MARK,)
     if said:  # the version we read, and partial, ride as the extras of hub 0 (no origin)
         extra.insert(0, (VERSION_HUB, said))
     w.uvar(len(extra), 1)
@@ -503,7 +508,9 @@ def _read_summary(r: BitReader) -> Summary:
         extra[hub] = tuple(seqs)
     said = extra.pop(VERSION_HUB, ())
     reads = max((v for v in said if v < PARTIAL_MARK), default=1)
-    return Summary(vector, extra, reads, partial=PARTIAL_MARK in said)
+    return Summary(
+        vector, extra, reads, partial=PARTIAL_MARK in said, table_differs=TABLE_MARK in said
+    )
 
 
 def _write_want(w: BitWriter, want: Want) -> None:

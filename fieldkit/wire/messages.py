@@ -29,6 +29,9 @@ class Summary:
     extra: Mapping[int, Sequence[int]] = field(default_factory=dict)
     reads: int = 1
     partial: bool = False
+    #: The sender could not read a frame that coded areas by its network's area table (it
+    #: holds another table, or none): its neighbours then send areas by name.
+    table_differs: bool = False
 
 
 @dataclass(frozen=True)

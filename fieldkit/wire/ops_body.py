@@ -50,7 +50,8 @@ comes in 6-bit groups and a phone number's count of symbols in 4-bit ones, and a
 the same, as it holds the same key) is area mode 3 and its index in just enough bits for the
 table (3 for 6 areas) instead of its name as text. A frame that uses the table says so after
 its text mode (1 bit) with the table's check byte (8 bits: :func:`table_check`); a hub whose
-table differs refuses the frame (reason ``areas``) rather than read wrong areas.
+table differs refuses the frame (reason ``areas``) rather than read wrong areas, and says so
+in its summaries (``Summary.table_differs``), so that its neighbours send areas by name.
 
 Causal counters (wire version 3 only): an op whose causal counter is not 0 (its hub's clock
 was behind an op it held for the record, see :func:`fieldkit.core.fold.causal_after`) is

@@ -218,3 +218,20 @@ async def test_beside_a_hub_of_the_sealed_release_a_compact_hub_writes_sealed_fr
     assert set(after) == {codec.SEALED_VERSION}
     assert sealed.stats.rejected["version"] == 1  # that frame, told as an older hub's
     assert newer.engine.peers[B].reads == codec.SEALED_VERSION
+
+
+async def test_a_hub_without_the_networks_area_table_is_sent_areas_by_name_once_it_says_so() -> (
+    None
+):
+    """A hub that joined by key alone (`fieldkit init --network-key`) holds no area table: the
+    first frame that codes areas by the table is refused (``areas``), it says so in its
+    summary, and from then on its neighbours send areas by name; nothing is lost."""
+    with_table = hub(A, codec.COMPACT_VERSION, FIELDS, create(A, 1), create(A, 2))
+    with_table.areas = ("riverside",)
+    without = hub(B, codec.COMPACT_VERSION, FIELDS)
+    air = Air(with_table, without)
+    await air.run(2 * HOUR, lambda: len(ops_of(without)) == 2)
+    assert set(ops_of(without)) == {(A, 1), (A, 2)}
+    assert without.stats.rejected["areas"] >= 1
+    assert without.engine.table_differs
+    assert not with_table.engine.codes_areas()

@@ -117,3 +117,12 @@ def test_a_sized_integer_reads_back_and_costs_six_bits_over_its_own(values: list
     r = BitReader(w.getvalue())
     assert [r.sized() for _ in values] == values
     assert r.padding_is_zero()
+
+
+def test_a_summary_says_its_sender_cannot_read_the_area_table_in_every_version() -> None:
+    from fieldkit.wire.messages import Summary
+
+    summary = Summary({HUB: 40}, {}, reads=COMPACT_VERSION, partial=True, table_differs=True)
+    for version in (1, SEALED_VERSION, COMPACT_VERSION):
+        frame = encode_envelope(KEY, Envelope(HUB, 9, summary), version)
+        assert decode_envelope(KEY, frame).message == summary

@@ -59,8 +59,9 @@ Typical costs (bench/airtime.py, LongFast, 200-byte budget): an empty Ops or Sum
 adds 4. A Create op costs ~15 bytes of bitstream without note or contact (reference code 30
 bits, clock delta ~4-5 bytes, all enums ~3 bytes, area usually a 2-bit repeat), ~22 with a
 contact (phone in 4-bit symbols), plus its text: a typical 50-byte note deflates to ~25. That is
-~34 bytes a record without a note and ~67 with one, against ~384 bytes (2.3 text messages) as
-JSON: ~7x less airtime. Decoded sequences are tuples, mappings dicts.
+~34 bytes a record without a note and ~67 with one in version 1-3 frames, ~28 and ~57 in
+compact ones (version 5, packed by :func:`pack_frame`), against ~384 bytes (2.3 text
+messages) as JSON: ~8.8x less airtime. Decoded sequences are tuples, mappings dicts.
 """
 
 from __future__ import annotations

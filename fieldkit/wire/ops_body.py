@@ -673,7 +673,12 @@ class OpsReader:
         if "op" in attrs:
             if op_type != UPDATE:
                 raise BodyError("bad_op", "op attributes on an op that is not an update")
-            op_type, args = self._attr_op(args, attrs)
+            try:
+                op_type, args = self._attr_op(args, attrs)
+            except (TypeError, ValueError, KeyError) as exc:  # an attribute of the wrong kind
+                raise BodyError(
+                    "bad_op", f"a {attrs['op']} op with bad attributes: {exc}"
+                ) from None
         elif set(attrs) - {"actor"}:
             raise BodyError("bad_op", f"op attributes {sorted(attrs)} without an op")
         args["__actor"] = attrs.get("actor", "")

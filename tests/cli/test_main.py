@@ -216,16 +216,23 @@ def test_the_demo_runs_three_hubs_that_gossip_their_records_to_each_other(
     # 30x: the 80 s wait below is 40 minutes of radio time, past the slowest repair the
     # convergence benchmark measures on a line (~13 minutes), inside pytest's 120 s
     command = ["demo", "--dir", str(tmp_path / "demo"), "--port", str(port), "--time-scale", "30"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fieldkit", *command],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    log = tmp_path / "demo.err"  # a file, not a pipe nobody reads while the demo runs
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fieldkit", *command],
+            stdout=subprocess.PIPE, stderr=err, text=True,
+        )  # fmt: skip
     try:
         assert proc.stdout is not None
+        guide = ""
         for line in proc.stdout:  # the guide is printed once every hub is listening
             if "Ctrl-C stops the demo" in line:
+                guide = line
                 break
-        assert f"{tmp_path / 'demo'} keeps the hubs" in line  # where they are, as given
+        if not guide:
+            code = proc.wait(timeout=30)
+            pytest.fail(f"the demo ended ({code}) before it was ready: {log.read_text()[-3000:]}")
+        assert f"{tmp_path / 'demo'} keeps the hubs" in guide  # where they are, as given
 
         def statuses() -> list[dict[str, Any]]:
             return [httpx.get(f"http://127.0.0.1:{port + i}/hub/status.json", timeout=10).json()

@@ -27,7 +27,7 @@ from fieldkit.core.ops import (
 )
 from fieldkit.core.records import Kind, Status
 from fieldkit.errors import InvalidOp
-from fieldkit.wire.frame import decode_envelope, encode_envelope
+from fieldkit.wire.frame import DecodeError, decode_envelope, encode_envelope
 from fieldkit.wire.messages import Envelope, Ops
 from fieldkit.wire.ops_body import op_version
 from tests.golden_frames import CASES, KEY
@@ -165,3 +165,21 @@ def test_op_attributes_on_a_create_are_a_bad_op_not_a_crash() -> None:
     with pytest.raises(DecodeError) as info:
         decode_envelope(KEY, data)
     assert info.value.reason == "bad_op"
+
+
+def test_an_extended_op_whose_record_attribute_is_empty_is_a_bad_op_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by the bit-flip property test: a merge whose ``other_hub`` says "none" (its
+    count's flag cleared) must be refused like any malformed frame."""
+    from fieldkit.wire import ops_body
+
+    merge = Op(0xA, 3, 3 << 16, Merge(RecordId(0xA, 1), RecordId(0xA, 2), 1))
+    monkeypatch.setattr(ops_body, "op_attrs", lambda op: {"op": "merge", "other_hub": None,
+                                                          "other_seq": 2})  # fmt: skip
+    monkeypatch.setattr(ops_body, "_primary", lambda body: (body.record, None))
+    frame = encode_envelope(KEY, Envelope(0xA, 1, Ops((merge,))))
+    monkeypatch.undo()
+    with pytest.raises(DecodeError) as refused:
+        decode_envelope(KEY, frame)
+    assert refused.value.reason == "bad_op"

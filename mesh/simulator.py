@@ -140,6 +140,41 @@ class _Radio:
             s.send(message)
 
 
+class _TcpClient(asyncio.Protocol):
+    """One TCP client of a radio. Bytes are handed to the radio as they arrive, so what a
+    client wrote just before it reset the connection is still handled: Linux delivers it before
+    the reset, as a real radio's network stack would (a stream reader would drop it, raising
+    the reset first)."""
+
+    def __init__(self, radio: _Radio) -> None:
+        self._radio = radio
+        self._transport: asyncio.Transport | None = None
+        self._session: _Session | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+        def write(data: bytes) -> None:
+            if not transport.is_closing() and transport.get_write_buffer_size() < _WRITE_BUFFER_MAX:
+                transport.write(data)
+
+        self._session = _Session(self._radio, write, transport.close)
+        self._radio.sessions.add(self._session)
+
+    def data_received(self, data: bytes) -> None:
+        if self._session is not None:
+            self._session.feed(data)
+
+    def eof_received(self) -> bool | None:
+        return False  # the client is done writing: close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._session is not None:
+            self._radio.sessions.discard(self._session)
+            self._session = None
+
+
 class Simulator:
     """N simulated radios on one channel. ``port=0`` picks ephemeral ports."""
 
@@ -356,23 +391,10 @@ class Simulator:
     # -- networking ---------------------------------------------------------------------------
 
     async def _listen(self, radio: _Radio) -> None:
-        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            def write(data: bytes) -> None:
-                if writer.transport.get_write_buffer_size() < _WRITE_BUFFER_MAX:
-                    writer.write(data)
-
-            session = _Session(radio, write, writer.close)
-            radio.sessions.add(session)
-            try:
-                while data := await reader.read(_READ_CHUNK):
-                    session.feed(data)
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                radio.sessions.discard(session)
-                writer.close()
-
-        radio.server = await asyncio.start_server(serve, self.host, radio.port, reuse_address=True)
+        loop = asyncio.get_running_loop()
+        radio.server = await loop.create_server(
+            lambda: _TcpClient(radio), self.host, radio.port, reuse_address=True
+        )
         radio.port = radio.server.sockets[0].getsockname()[1]
 
     async def _shutdown(self, radio: _Radio, *, keep_link: bool) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,11 +143,19 @@ async def cli_on(sim: Simulator, *args: str, index: int = 0) -> str:
     return out
 
 
+async def applied(sim: Simulator, effect: Callable[[], object]) -> None:
+    """Wait for the radio to show what the CLI asked: the CLI may exit before the radio has read
+    its last message (it half-closes and waits only a quarter of a second)."""
+    async with asyncio.timeout(15):
+        await poll_until(effect)
+
+
 _LORA = config_pb2.Config.LoRaConfig
 
 
 async def test_set_region_and_preset_read_back_through_the_library(sim: Simulator) -> None:
     await cli_on(sim, "--set", "lora.region", "EU_868", "--set", "lora.modem_preset", "SHORT_FAST")
+    await applied(sim, lambda: sim.radio_state(0).region == "EU_868")
     got = await read_back(sim)
     assert _LORA.RegionCode.Name(got.config.lora.region) == "EU_868"
     assert _LORA.ModemPreset.Name(got.config.lora.modem_preset) == "SHORT_FAST"
@@ -166,6 +174,7 @@ async def test_seturl_sets_channel_name_key_and_lora_config(sim: Simulator) -> N
         "fieldkit", "EU_868", "MEDIUM_FAST", random_bytes=lambda n: bytes(range(n))
     )
     await cli_on(sim, "--seturl", channel_url(network))
+    await applied(sim, lambda: sim.radio_state(0).region == "EU_868")
     got = await read_back(sim)
     primary = got.channels[0]
     assert (primary.role, primary.settings.name, primary.settings.psk) == (
@@ -260,13 +269,14 @@ async def test_a_radio_on_another_key_no_longer_hears_the_mesh(sim: Simulator) -
 
 async def test_unimplemented_admin_is_refused_and_counted(sim: Simulator) -> None:
     await cli_on(sim, "--enter-dfu")
+    await applied(sim, lambda: sim.radio_state(0).unimplemented)
     assert sim.radio_state(0).unimplemented == {"enter_dfu_mode_request": 1}
     assert sim.stats()[0].admin_unimplemented == 1
 
 
 async def test_an_ignored_node_is_no_longer_heard(sim: Simulator) -> None:
     await cli_on(sim, "--set-ignored-node", f"!{sim.node_num(1):08x}")
-    assert sim.node_db(0).ignores(sim.node_num(1))
+    await applied(sim, lambda: sim.node_db(0).ignores(sim.node_num(1)))
     sim.announce(1)
     async with asyncio.timeout(15):
         await poll_until(lambda: sim.stats()[0].frames_received)

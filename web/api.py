@@ -262,7 +262,7 @@ class Api:
             raise ApiError(415, "unsupported_media_type", N_("Send the body as application/json."))
         declared = request.headers.get("content-length", "")
         too_large = ApiError(413, "too_large", N_("The body is too large."))
-        if declared.isdigit() and int(declared) > MAX_BODY:
+        if declared.isdecimal() and int(declared) > MAX_BODY:
             raise too_large
         raw = bytearray()
         async for chunk in request.stream():

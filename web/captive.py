@@ -94,7 +94,7 @@ def host_port(host_header: str) -> int | None:
     if tail.count(":") != 1:
         return 80 if ":" not in tail else None
     port = tail.split(":", 1)[1]
-    return int(port) if port.isdigit() and 0 < int(port) < 65536 else None
+    return int(port) if port.isdecimal() and 0 < int(port) < 65536 else None
 
 
 def find_probe(host: str, path: str) -> Probe | None:

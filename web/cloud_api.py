@@ -10,11 +10,14 @@ enrolled hubs only, their challenges kept in the database, and joining with a on
   challenge is kept in the database, so any cloud process may take it; what a request
   carries is stored with the name of the hub that delivered it; an answer carries at most the
   page the hub asks for (:mod:`fieldkit.sync.cloud`).
+- ``GET /sync/v1/openapi.json``: all of the above as OpenAPI 3.1 (:func:`cloud_openapi`, the
+  hubs' document with the credential in front), checked with schemathesis.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -28,12 +31,27 @@ from fieldkit.app.hub import Hub
 from fieldkit.core.ops import hub_name
 from fieldkit.store.cloud_port import CloudPort
 from fieldkit.sync.challenges import BYTES, TTL_S
-from fieldkit.sync.cloud import PAGE_HEADER, cloud_answer, page_asked
+from fieldkit.sync.cloud import PAGE, PAGE_HEADER, cloud_answer, page_asked
 from fieldkit.sync.http import CHALLENGE_HEADER, BodyTooLarge, parse_challenge
 from fieldkit.web.sync_api import MAX_BODY
+from fieldkit.web.sync_openapi import (
+    CHALLENGE_PATH,
+    SYNC_PATH,
+    Guard,
+    Schema,
+    method_not_allowed,
+    sync_openapi,
+    sync_openapi_routes,
+)
 from fieldkit.wire.bundle_format import BundleError
 
+JOIN_PATH = "/cloud/v1/join"
 JOIN_BODY = 4096
+CODE_PREFIX = "fkcloud1."
+HUB_PATTERN = re.compile(r"[0-9a-f]{8}")
+_NO_CREDENTIAL = "no hub credential: join this cloud with `fieldkit cloud join`"
+_UNKNOWN_HUB = "unknown hub: enroll it with `fieldkit cloud enroll`"
+_BAD_JOIN = f'expected {{"code": "{CODE_PREFIX}…", "hub": "HUB ID"}}'
 
 
 def _refuse(text: str, status: int) -> Response:
@@ -47,10 +65,10 @@ def cloud_routes(
         """The enrolled hub a request's credential names, or the refusal."""
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not credential:
-            return _refuse("no hub credential: join this cloud with `fieldkit cloud join`", 401)
+            return _refuse(_NO_CREDENTIAL, 401)
         found = await store.hub_for_credential(digest(credential.strip()))
         if found is None:
-            return _refuse("unknown hub: enroll it with `fieldkit cloud enroll`", 401)
+            return _refuse(_UNKNOWN_HUB, 401)
         name, revoked = found
         if revoked:
             return _refuse(f"hub {name!r} was revoked at this cloud", 403)
@@ -70,11 +88,11 @@ def cloud_routes(
         if isinstance(name, Response):
             return name
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
+        if declared.isdecimal() and int(declared) > MAX_BODY:
             return _refuse("bundle too large", 413)
         taken = parse_challenge(request.headers.get(CHALLENGE_HEADER))
         if taken is None or not await store.take_challenge(taken, clock(), TTL_S):
-            return _refuse("unknown or used sync challenge: ask GET /sync/v1/challenge", 403)
+            return _refuse(f"unknown or used sync challenge: ask GET {CHALLENGE_PATH}", 403)
         delivering = Delivering(cloud, store, name)
         page = page_asked(request.headers.get(PAGE_HEADER))
         try:  # checked whole as it streams in, and stored, before the answer starts
@@ -93,11 +111,15 @@ def cloud_routes(
                 return _refuse("join request too large", 413)
         try:
             data = json.loads(body)
-            code, hub_hex = str(data["code"]), str(data["hub"])
-            hub_id = int(hub_hex, 16)
+            code, hub_hex = data["code"], data["hub"]
         except (ValueError, KeyError, TypeError):
-            return _refuse('expected {"code": "fkcloud1.…", "hub": "HUB ID"}', 400)
-        secret = code.removeprefix("fkcloud1.").partition(".")[0]
+            return _refuse(_BAD_JOIN, 400)
+        if not (isinstance(code, str) and isinstance(hub_hex, str)) or not HUB_PATTERN.fullmatch(
+            hub_hex
+        ):
+            return _refuse(_BAD_JOIN, 400)
+        hub_id = int(hub_hex, 16)
+        secret = code.removeprefix(CODE_PREFIX).partition(".")[0]
         found = await redeem(store, secret, hub_id)
         if found is None:
             return _refuse(
@@ -112,7 +134,75 @@ def cloud_routes(
         )
 
     return [
-        Route("/cloud/v1/join", join, methods=["POST"]),
-        Route("/sync/v1/challenge", challenge),
-        Route("/sync/v1", exchange, methods=["POST"]),
+        Route(JOIN_PATH, join, methods=["POST"]),
+        Route(CHALLENGE_PATH, challenge, methods=["GET"]),
+        Route(SYNC_PATH, exchange, methods=["POST"]),
+        Route(JOIN_PATH, method_not_allowed("POST")),
+        *sync_openapi_routes(cloud_openapi()),
     ]
+
+
+#: The hub's credential in front of the sync operations, refused before anything is read.
+HUB_CREDENTIAL = Guard(
+    "hubCredential",
+    {"type": "http", "scheme": "bearer",
+     "description": "the credential `fieldkit cloud join` stored on the hub"},
+    {"401": f"{_NO_CREDENTIAL}, or {_UNKNOWN_HUB}", "403": "the hub was revoked at this cloud"},
+)  # fmt: skip
+
+
+def _join_path() -> Schema:
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    return {
+        JOIN_PATH: {
+            "post": {
+                "operationId": "cloudJoin",
+                "summary": "A hub's one-time enrollment code for its credential.",
+                "description": "The code `fieldkit cloud enroll NAME` printed, used once, "
+                f"within {CODE_VALID_S // 3600} hours; enrolling the name again voids the "
+                "hub's earlier credential. Needs no credential: the code is one.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["code", "hub"],
+                    "properties": {
+                        "code": {"type": "string", "description": f"`{CODE_PREFIX}…`"},
+                        "hub": {"type": "string", "pattern": f"^{HUB_PATTERN.pattern}$",
+                                "description": "the hub's id, 8 hex digits"},
+                    },
+                }}}},
+                "responses": {
+                    "200": {
+                        "description": "the hub's name at this cloud, its credential (shown "
+                        "once) and the cloud's own hub id",
+                        "headers": {"Cache-Control": {"schema": {"const": "no-store"}}},
+                        "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["name", "credential", "cloud"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "credential": {"type": "string"},
+                                "cloud": {"type": "string", "pattern": "^[0-9a-f]{8}$"},
+                            },
+                        }}},
+                    },
+                    "400": {"description": _BAD_JOIN, "content": text},
+                    "403": {"description": "an unknown, used or expired code", "content": text},
+                    "413": {"description": f"a body over {JOIN_BODY} bytes", "content": text},
+                },
+            },
+        },
+    }  # fmt: skip
+
+
+def cloud_openapi() -> Schema:
+    """The cloud's sync API: the hubs' document with the credential in front, and joining."""
+    document = sync_openapi(_join_path(), HUB_CREDENTIAL)
+    exchange = document["paths"][SYNC_PATH]["post"]
+    exchange["parameters"] = [*exchange["parameters"], {
+        "name": PAGE_HEADER,
+        "in": "header",
+        "required": False,
+        "description": f"how many ops the hub takes in this answer, at most {PAGE} (the "
+        "default); 0: none, the hub only pushes",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }]  # fmt: skip
+    document["info"] = {**document["info"], "title": "fieldkit cloud aggregator sync"}
+    return document

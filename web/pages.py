@@ -72,7 +72,7 @@ async def read_form(request: Request) -> dict[str, str]:
     """The request's urlencoded body, refusing oversized, foreign and undecodable ones."""
     check_content_type(request.headers.get("content-type", ""))
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isdecimal() and int(declared) > MAX_BODY:
         raise TOO_LARGE
     body = bytearray()
     async for chunk in request.stream():

@@ -96,7 +96,7 @@ def sync_routes(
 
     async def exchange(request: Request) -> Response:
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
+        if declared.isdecimal() and int(declared) > MAX_BODY:
             return refuse("bundle too large", 413)
         named = request.headers.get(CHALLENGE_HEADER)
         if named is None:  # what every release before sealed sync sends

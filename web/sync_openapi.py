@@ -9,12 +9,14 @@ inside a sealed body is the wire format's business (``docs/architecture.md``), n
 document's: nobody without the key can read or write one.
 
 The cloud role serves the same endpoints; it extends this document with what it adds
-(enrollment, its credentials) through :func:`sync_openapi`'s ``paths`` and ``schemes``.
+(enrollment, its credentials) through :func:`sync_openapi`'s ``paths`` and ``guard``
+(:func:`fieldkit.web.cloud_api.cloud_openapi`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -97,10 +99,34 @@ def _paths() -> Schema:
     }  # fmt: skip
 
 
-def sync_openapi(
-    paths: Mapping[str, Schema] | None = None, schemes: Mapping[str, Schema] | None = None
-) -> Schema:
-    """The document; ``paths`` and ``schemes`` (security schemes) add to it (the cloud's)."""
+@dataclass(frozen=True)
+class Guard:
+    """What a server adds in front of the sync operations (the cloud: a hub's credential):
+    the security scheme they require, and the refusals it answers before anything else."""
+
+    scheme: str
+    definition: Schema
+    refusals: Mapping[str, str]
+
+
+def _guarded(operation: Schema, guard: Guard) -> Schema:
+    responses = dict(operation["responses"])
+    for status, text in guard.refusals.items():
+        if status in responses:  # the guard's refusal first: it is checked first
+            text = f"{text}; or {responses[status]['description']}"
+        responses[status] = {"description": text, "content": _TEXT}
+    return {**operation, "security": [{guard.scheme: []}], "responses": responses}
+
+
+def sync_openapi(paths: Mapping[str, Schema] | None = None, guard: Guard | None = None) -> Schema:
+    """The document; ``paths`` add to it, ``guard`` requires its scheme on the sync operations
+    (the cloud's)."""
+    sync_paths = _paths()
+    if guard is not None:
+        sync_paths = {
+            path: {method: _guarded(op, guard) for method, op in item.items()}
+            for path, item in sync_paths.items()
+        }
     document: Schema = {
         "openapi": "3.1.0",
         "info": {
@@ -111,27 +137,29 @@ def sync_openapi(
             "STREAM, a key per purpose by HKDF). Anyone may ask: without the key nothing "
             "can be read or written.",
         },
-        "paths": {**_paths(), **(paths or {})},
+        "paths": {**sync_paths, **(paths or {})},
     }
-    if schemes:
-        document["components"] = {"securitySchemes": dict(schemes)}
+    if guard is not None:
+        document["components"] = {"securitySchemes": {guard.scheme: guard.definition}}
     return document
 
 
-def sync_openapi_routes() -> list[BaseRoute]:
-    """The document at :data:`DOCUMENT_PATH`, and 405 for methods the sync paths do not serve
-    (instead of the portal's redirect, which is for residents' browsers). Listed after
-    :func:`fieldkit.web.sync_api.sync_routes`."""
-    document = sync_openapi()
+def method_not_allowed(allowed: str) -> Response:
+    """The answer to a method a path does not serve: an ASGI app, so its route takes any."""
+    return PlainTextResponse("method not allowed\n", 405, headers={"allow": allowed})
+
+
+def sync_openapi_routes(document: Schema | None = None) -> list[BaseRoute]:
+    """``document`` (the hubs' by default) at :data:`DOCUMENT_PATH`, and 405 for methods the
+    sync paths do not serve (instead of the portal's redirect, which is for residents'
+    browsers, or the console's pages). Listed after the routes of the sync operations."""
+    document = document or sync_openapi()
 
     async def serve(request: Request) -> Response:
         return JSONResponse(document, headers={"cache-control": "no-cache"})
 
-    def not_here(allowed: str) -> Response:  # an ASGI app: its route takes any method
-        return PlainTextResponse("method not allowed\n", 405, headers={"allow": allowed})
-
     return [  # after sync_routes: the methods they serve match there first
         Route(DOCUMENT_PATH, serve, methods=["GET"]),
-        Route(CHALLENGE_PATH, not_here("GET, HEAD")),
-        Route(SYNC_PATH, not_here("POST")),
+        Route(CHALLENGE_PATH, method_not_allowed("GET, HEAD")),
+        Route(SYNC_PATH, method_not_allowed("POST")),
     ]

@@ -189,7 +189,7 @@ def _text(value: Any, key: str, *, allow_empty: bool = False, limit: int = 200) 
 
 
 def _port(value: Any, key: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
         raise ConfigError(key, f"expected a port number 1-65535, got {value!r}")

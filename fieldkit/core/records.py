@@ -223,7 +223,7 @@ def parse_draft(raw: Mapping[str, str], areas: Mapping[str, str] | None = None) 
     expires: int | None = None
     expires_text = raw.get("expires", "").strip()
     if expires_text:
-        if not expires_text.isdigit() or not 1 <= int(expires_text) <= FIELD["expires"].limit:
+        if not expires_text.isdecimal() or not 1 <= int(expires_text) <= FIELD["expires"].limit:
             errors.add("expires", "bad_time", "Please give a date and time for the expiry.")
         else:
             expires = int(expires_text)

@@ -31,7 +31,7 @@ PAGE_HEADER = "fieldkit-page"
 
 def page_asked(text: str | None) -> int:
     """The ops the hub takes in an answer (its header), at most :data:`PAGE`."""
-    return min(int(text), PAGE) if text and text.isdigit() else PAGE
+    return min(int(text), PAGE) if text and text.isdecimal() else PAGE
 
 
 async def first(ops: AsyncIterator[Op], count: int) -> AsyncIterator[Op]:

@@ -72,6 +72,13 @@ def test_quantity_must_be_a_sensible_whole_number() -> None:
     assert errors_of(GOOD | {"quantity": "2.5"}) == {"quantity": "not_a_number"}
 
 
+def test_numbers_take_any_scripts_digits_and_a_superscript_is_the_fields_error() -> None:
+    # A phone keyboard in Arabic types ٣; "²" looks like a digit to str.isdigit but is none.
+    assert parse_draft(GOOD | {"quantity": "٣"}, AREAS).quantity == 3
+    assert errors_of(GOOD | {"quantity": "²"}) == {"quantity": "not_a_number"}
+    assert errors_of(GOOD | {"expires": "1²"}) == {"expires": "bad_time"}
+
+
 def test_control_characters_are_dropped_and_scripts_kept_as_plain_text() -> None:
     draft = parse_draft(GOOD | {"note": "a\x00b\x1b[31m <b>hi</b>", "contact_name": "Zoë\u200b"})
     assert draft.note == "ab[31m <b>hi</b>"

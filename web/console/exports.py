@@ -116,7 +116,7 @@ class ConsoleExports:
     async def exports_page(self, request: Request) -> Response:
         q = request.query_params
         taken = None
-        if q.get("taken", "").isdigit() and q.get("seen", "").isdigit():
+        if q.get("taken", "").isdecimal() and q.get("seen", "").isdecimal():
             taken = {"new": int(q["taken"]), "seen": int(q["seen"])}
         return await self._signed_in(
             request, lambda session: self._page(request, session, taken=taken)
@@ -201,7 +201,7 @@ class ConsoleExports:
             )
         too_large = N_("This file is larger than the console takes (%(mb)s MB).")
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.bundle_max + _CHUNK:
+        if declared.isdecimal() and int(declared) > self.bundle_max + _CHUNK:
             return await self._page(request, session, 413, error=too_large)
         limited = Request(request.scope, _limited(request.receive, self.bundle_max + _CHUNK))
         try:

@@ -68,6 +68,8 @@ from fieldkit.web.pages import client_address, new_token, read_form
 from fieldkit.web.render import N_, Renderer
 
 PAGE = 50
+#: The furthest page a queue link may ask for (past the end it is empty, never an error).
+LAST_PAGE = 200_000
 #: Offers a suggestion list reads per area and status (or open needs for an offer): the
 #: ranking is exact while no area holds more serving offers of one category than this.
 CANDIDATES = 100
@@ -280,7 +282,8 @@ class ConsolePages:
         area = q.get("area", "").strip() or None
         text = q.get("q", "").strip()[:80] or None
         origin = _origin(q.get("origin", ""))
-        page = max(int(q["page"]) if q.get("page", "").isdigit() else 1, 1)
+        page = int(q["page"]) if q.get("page", "").isdecimal() else 1
+        page = min(max(page, 1), LAST_PAGE)
         records = await self.hub.store.list_records(
             kind=kind, status=status, category=category, area=area, origin=origin, text=text,
             limit=PAGE + 1, offset=(page - 1) * PAGE,
@@ -439,7 +442,7 @@ class ConsolePages:
             )  # fmt: skip
         need, offer = (record.id, other) if record.kind is Kind.NEED else (other, record.id)
         quantity_text = form.get("quantity", "").strip()
-        quantity = int(quantity_text) if quantity_text.isdigit() else None
+        quantity = int(quantity_text) if quantity_text.isdecimal() else None
         if quantity_text and not (quantity and 1 <= quantity <= 100_000):
             return await self._record_page(
                 request, session, record, 400, N_("Give the quantity as a whole number."),
@@ -538,7 +541,7 @@ class ConsolePages:
         if hours:
             raw["expires"] = (
                 str(self.hub.wall() + int(hours) * 3_600_000)
-                if hours.isdigit() and 0 < int(hours) <= 24 * 365
+                if hours.isdecimal() and 0 < int(hours) <= 24 * 365
                 else "bad"
             )
         return raw

@@ -146,3 +146,12 @@ async def test_an_unknown_record_is_a_clear_404(console: Console) -> None:
     for rid in ("0000beef-1", "not-an-id"):
         page = await console.client.get(f"/record/{rid}")
         assert page.status_code == 404
+
+
+async def test_a_page_number_that_is_no_number_or_far_past_the_end_shows_a_page(
+    console: Console,
+) -> None:
+    await sign_in(console.client)
+    for page in ("²", "٣", "0", "-1", "9" * 30):
+        answer = await console.client.get(f"/queue?kind=need&page={page}")
+        assert answer.status_code == 200, page

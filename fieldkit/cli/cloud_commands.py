@@ -1,5 +1,5 @@
-"""``fieldkit cloud init|enroll|revoke|hubs`` on the cloud aggregator, ``fieldkit cloud join``
-on a hub (see :mod:`fieldkit.app.cloud`)."""
+"""``fieldkit cloud init|enroll|revoke|hubs|user`` on the cloud aggregator, ``fieldkit cloud
+join`` on a hub (see :mod:`fieldkit.app.cloud`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import argparse
 import datetime
 import json
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from fieldkit.app.accounts import account_name, list_accounts, remove_account, set_account
 from fieldkit.app.cloud import (
     CODE_VALID_S,
     ENROLLED_KEY,
@@ -27,7 +29,6 @@ from fieldkit.app.config import (
 from fieldkit.app.hub import create_identity
 from fieldkit.app.netkey import ensure_network_key, format_key, parse_key
 from fieldkit.app.network import parse_join_code, save_network
-from fieldkit.app.passphrase import set_passphrase
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.cli.console_commands import read_passphrase
 from fieldkit.core.ops import hub_name
@@ -54,7 +55,9 @@ def add_cloud(sub: Subcommands, common: Parser) -> None:
     join_or_key = init.add_mutually_exclusive_group()
     join_or_key.add_argument("--join-code", metavar="CODE", help="the network's join code")
     join_or_key.add_argument("--network-key", metavar="KEY", help="the network's key")
-    init.add_argument("--passphrase", action="store_true", help="set the console passphrase")
+    init.add_argument(
+        "--user", metavar="NAME", help="a first coordinator's account (passphrase typed twice)"
+    )
     init.add_argument("--force", action="store_true", help="overwrite an existing config file")
     init.set_defaults(func=cmd_cloud_init)
     e = actions.add_parser("enroll", parents=[common], help="a one-time code for a hub to join")
@@ -66,6 +69,21 @@ def add_cloud(sub: Subcommands, common: Parser) -> None:
     h = actions.add_parser("hubs", parents=[common], help="the enrolled hubs")
     h.add_argument("--json", action="store_true", help="one object per line")
     h.set_defaults(func=cmd_cloud_hubs)
+    u = actions.add_parser("user", parents=[common], help="coordinators' console accounts")
+    users = u.add_subparsers(dest="user_action", required=True, metavar="ACTION",
+                             parser_class=Parser)  # fmt: skip
+    ua = users.add_parser(
+        "add", parents=[common],
+        help="add an account, or give it a new passphrase (typed twice, or one line on stdin; "
+        "its sessions end)",
+    )  # fmt: skip
+    ua.add_argument("name", help="the name the coordinator signs in with (the audit trail's)")
+    ua.set_defaults(func=cmd_cloud_user_add)
+    ur = users.add_parser("remove", parents=[common], help="remove an account (signs it out)")
+    ur.add_argument("name")
+    ur.set_defaults(func=cmd_cloud_user_remove)
+    ul = users.add_parser("list", parents=[common], help="the accounts")
+    ul.set_defaults(func=cmd_cloud_user_list)
     j = actions.add_parser("join", parents=[common], help="on a hub: join a cloud with its code")
     j.add_argument("url", help="the cloud, like https://cloud.example.org:8443")
     j.add_argument("code", help="the code from `fieldkit cloud enroll` (fkcloud1.…)")
@@ -110,7 +128,8 @@ async def cmd_cloud_init(args: argparse.Namespace, env: Mapping[str, str]) -> in
     path.write_text(text + _cloud_toml(args), encoding="utf-8")
     config = load_config(path, env)
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    passphrase = read_passphrase() if args.passphrase else None
+    user = account_name(args.user) if args.user else None
+    passphrase = read_passphrase() if user is not None else None
     async with await open_cloud_store(config.cloud) as store:
         cloud_id = await create_identity(store)
         if network is not None:
@@ -119,8 +138,8 @@ async def cmd_cloud_init(args: argparse.Namespace, env: Mapping[str, str]) -> in
         else:
             key = await ensure_network_key(store, given)
         await store.set_meta(ENROLLED_KEY, "cloud")
-        if passphrase is not None:
-            await set_passphrase(store, passphrase)
+        if user is not None and passphrase is not None:
+            await set_account(store, user, passphrase, int(time.time()))
         location = store.location
     from fieldkit.app.cloud_serve import cloud_certificate
 
@@ -132,8 +151,8 @@ async def cmd_cloud_init(args: argparse.Namespace, env: Mapping[str, str]) -> in
           f" SHA-256 {certificate.fingerprint}")  # fmt: skip
     if network is None and given is None:
         print(f"new network key (for `fieldkit init --network-key` on hubs): {format_key(key)}")
-    if passphrase is not None:
-        print("console passphrase set (kept as a scrypt hash)")
+    if user is not None:
+        print(f"console account “{user}” added (its passphrase kept as a scrypt hash)")
     return 0
 
 
@@ -165,13 +184,43 @@ async def cmd_cloud_enroll(args: argparse.Namespace, env: Mapping[str, str]) -> 
 
 
 async def cmd_cloud_revoke(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    import time
-
     _, store = await _cloud_store(args, env)
     async with store:
         if not await store.revoke_hub(args.name.strip(), int(time.time())):
             raise FieldkitError(f"no hub named {args.name!r} is enrolled here")
     print(f"hub “{args.name.strip()}” revoked: this cloud refuses it from now on")
+    return 0
+
+
+async def cmd_cloud_user_add(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    name = account_name(args.name)
+    passphrase = read_passphrase()
+    _, store = await _cloud_store(args, env)
+    async with store:
+        new = await set_account(store, name, passphrase, int(time.time()))
+    if new:
+        print(f"console account “{name}” added (its passphrase kept as a scrypt hash)")
+    else:
+        print(f"console account “{name}” has a new passphrase; its sessions have ended")
+    return 0
+
+
+async def cmd_cloud_user_remove(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    _, store = await _cloud_store(args, env)
+    async with store:
+        if not await remove_account(store, args.name):
+            raise FieldkitError(f"no console account named {args.name!r}")
+    print(f"console account “{' '.join(args.name.split())}” removed; its sessions have ended")
+    return 0
+
+
+async def cmd_cloud_user_list(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    _, store = await _cloud_store(args, env)
+    async with store:
+        accounts = await list_accounts(store)
+    for a in accounts:
+        since = datetime.datetime.fromtimestamp(a.since, datetime.UTC).strftime("%Y-%m-%d %H:%M")
+        print(f"{a.name:40} passphrase set {since}")
     return 0
 
 

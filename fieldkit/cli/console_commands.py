@@ -62,6 +62,11 @@ def add_passphrase(sub: Subcommands, common: Parser) -> None:
 
 async def cmd_passphrase(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     config = load(args, env)
+    if config.cloud.database:
+        raise UsageError(
+            "the cloud's console has personal accounts, not a shared passphrase: "
+            "`fieldkit cloud user add NAME`"
+        )
     passphrase = read_passphrase()
     async with open_hub(config) as hub:
         await set_passphrase(hub.store, passphrase)

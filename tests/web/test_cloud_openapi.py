@@ -117,3 +117,9 @@ def test_other_methods_on_the_clouds_api_are_405_not_the_console(live: Live) -> 
     for method, path, allowed in (("PUT", SYNC_PATH, "POST"), ("GET", JOIN_PATH, "POST")):
         answer = live.session.request(method, f"{live.url}{path}", allow_redirects=False)
         assert (answer.status_code, answer.headers["allow"]) == (405, allowed)
+
+
+def test_the_clouds_console_signs_in_with_personal_accounts(live: Live) -> None:
+    page = live.session.get(f"{live.url}/signin")
+    assert page.status_code == 200
+    assert "fieldkit cloud user add NAME" in page.text  # no account yet on this cloud

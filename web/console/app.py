@@ -53,7 +53,10 @@ def create_console_app(
     clock: Callable[[], float] = time.time,
     throttle: SignInThrottle | None = None,
     api_limits: ApiLimits | None = None,
+    accounts: bool = False,
 ) -> ASGIApp:
+    """The console; ``accounts``: coordinators sign in with personal accounts (the cloud's)
+    instead of the hub's shared passphrase."""
     renderer = Renderer(config, load_languages(config.languages))
 
     async def status_page(request: Request) -> Response:  # in the console's language
@@ -63,8 +66,9 @@ def create_console_app(
         return pages.page(request, "hub_status.html", s=status, session=session, csrf=csrf)
 
     pages = ConsolePages(
-        hub, config, renderer, clock=clock, throttle=throttle, status_page=status_page
-    )
+        hub, config, renderer, clock=clock, throttle=throttle, status_page=status_page,
+        accounts=accounts,
+    )  # fmt: skip
 
     async def stylesheet(request: Request) -> Response:
         return Response(str(renderer.css), media_type="text/css")

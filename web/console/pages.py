@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from fieldkit.app.accounts import account, check_account, list_accounts, stored_hash
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
 from fieldkit.app.passphrase import PASSPHRASE_KEY, session_key, verify_passphrase
@@ -52,6 +53,7 @@ from fieldkit.web.console.reasons import age_text, reason_text
 from fieldkit.web.console.session import (
     COOKIE,
     PRE_COOKIE,
+    SESSION_S,
     Revoked,
     Session,
     SignInThrottle,
@@ -95,8 +97,11 @@ class ConsolePages:
         clock: Callable[[], float] = time.time,
         throttle: SignInThrottle | None = None,
         status_page: Callable[[Request], Any] | None = None,
+        accounts: bool = False,
     ) -> None:
         self.hub = hub
+        #: Personal accounts (the cloud's console) instead of the hub's shared passphrase.
+        self.accounts = accounts
         self.config = config
         self.r = renderer
         self.clock = clock
@@ -151,7 +156,13 @@ class ConsolePages:
         if not cookie:
             return None
         found = unseal(await session_key(self.hub.store), cookie, self.clock())
-        return None if found is None or found in self.revoked else found
+        if found is None or found in self.revoked:
+            return None
+        if self.accounts:  # honoured while the account lasts, and only after its passphrase
+            owner = await account(self.hub.store, found.name)
+            if owner is None or found.expires - SESSION_S < owner.since:
+                return None
+        return found
 
     def _cookie(self, response: Response, name: str, value: str, max_age: int) -> None:
         response.set_cookie(
@@ -200,10 +211,14 @@ class ConsolePages:
     ) -> Response:
         pre = request.cookies.get(PRE_COOKIE) or new_token()
         key = await session_key(self.hub.store)
-        ready = await self.hub.store.meta(PASSPHRASE_KEY) is not None
+        if self.accounts:
+            ready = bool(await list_accounts(self.hub.store))
+        else:
+            ready = await self.hub.store.meta(PASSPHRASE_KEY) is not None
         response = self.page(
             request, "signin.html", status, csrf=csrf_token(key, pre), error=error,
-            name=name, ready=ready, next=_safe_next(request.query_params.get("next", "")),
+            name=name, ready=ready, accounts=self.accounts,
+            next=_safe_next(request.query_params.get("next", "")),
         )  # fmt: skip
         self._cookie(response, PRE_COOKIE, pre, 3600)
         return response
@@ -238,18 +253,26 @@ class ConsolePages:
             return await self._signin_page(
                 request, 403, N_("This form has expired: please sign in again.")
             )
-        stored = await self.hub.store.meta(PASSPHRASE_KEY)
-        if stored is None:
-            return await self._signin_page(request, 503)
         name = clean_name(form.get("name", ""))
         if name is None:
             return await self._signin_page(
                 request, 400, N_("Give the name you go by (at most 40 characters)."),
             )  # fmt: skip
         passphrase = form.get("passphrase", "")
-        if not await asyncio.to_thread(verify_passphrase, passphrase, stored):
-            self.throttle.failed(address)
-            return await self._signin_page(request, 401, N_("Wrong passphrase."), name)
+        if self.accounts:
+            stored = await stored_hash(self.hub.store, name)
+            if not await asyncio.to_thread(check_account, passphrase, stored):
+                self.throttle.failed(address)
+                return await self._signin_page(
+                    request, 401, N_("Unknown name or wrong passphrase."), name
+                )
+        else:
+            shared = await self.hub.store.meta(PASSPHRASE_KEY)
+            if shared is None:
+                return await self._signin_page(request, 503)
+            if not await asyncio.to_thread(verify_passphrase, passphrase, shared):
+                self.throttle.failed(address)
+                return await self._signin_page(request, 401, N_("Wrong passphrase."), name)
         self.throttle.succeeded(address)
         session = new_session(name, self.clock())
         target = _safe_next(form.get("next", "")) or "/queue"

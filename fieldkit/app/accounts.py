@@ -1,0 +1,90 @@
+"""Coordinators' personal accounts on the cloud aggregator (``fieldkit cloud user add NAME``).
+
+The cloud faces the internet: each coordinator signs in to its console with a name and a
+passphrase of their own, not a shared one, and the audit trail records that name. Accounts are
+kept in the database (the store's metadata, one JSON object: every cloud process sees the
+same), each passphrase as a scrypt hash (:mod:`fieldkit.app.passphrase`). Setting a new
+passphrase, or removing the account, ends that coordinator's sessions: a session is honoured
+only while its account exists and was signed in to after the account's passphrase was set.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+from fieldkit.app.passphrase import check_passphrase, hash_passphrase, verify_passphrase
+from fieldkit.errors import UsageError
+from fieldkit.store.port import StorePort
+from fieldkit.web.console.session import NAME_MAX, clean_name
+
+ACCOUNTS_KEY = "console_accounts"
+
+
+@functools.cache
+def _nobody() -> str:
+    """Checked against when a name has no account, so that a wrong name takes as long as a
+    wrong passphrase (nothing tells which names exist)."""
+    return hash_passphrase("no such account", salt=bytes(16))
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    since: int  # unix seconds its passphrase was set: sessions signed in before end
+
+
+async def _load(store: StorePort) -> dict[str, dict[str, object]]:
+    text = await store.meta(ACCOUNTS_KEY)
+    return {} if text is None else dict(json.loads(text))
+
+
+def account_name(text: str) -> str:
+    """The account's name as coordinators type it, or :class:`UsageError`."""
+    name = clean_name(text)
+    if name is None:
+        raise UsageError(f"an account's name is 1 to {NAME_MAX} characters of plain text")
+    return name
+
+
+async def set_account(store: StorePort, name: str, passphrase: str, now: int) -> bool:
+    """Add the account ``name`` or give it a new passphrase (its sessions end); True if new."""
+    name = account_name(name)
+    digest = hash_passphrase(check_passphrase(passphrase))
+    accounts = await _load(store)
+    new = name not in accounts
+    accounts[name] = {"hash": digest, "since": now}
+    await store.set_meta(ACCOUNTS_KEY, json.dumps(accounts, sort_keys=True))
+    return new
+
+
+async def remove_account(store: StorePort, name: str) -> bool:
+    """Remove the account (its sessions end at once); False if there was none."""
+    accounts = await _load(store)
+    if accounts.pop(" ".join(name.split()), None) is None:
+        return False
+    await store.set_meta(ACCOUNTS_KEY, json.dumps(accounts, sort_keys=True))
+    return True
+
+
+async def list_accounts(store: StorePort) -> list[Account]:
+    accounts = await _load(store)
+    return [Account(name, int(str(a["since"]))) for name, a in sorted(accounts.items())]
+
+
+async def account(store: StorePort, name: str) -> Account | None:
+    found = (await _load(store)).get(name)
+    return None if found is None else Account(name, int(str(found["since"])))
+
+
+async def stored_hash(store: StorePort, name: str) -> str:
+    """What ``name``'s passphrase is checked against (a hash nobody's passphrase matches if
+    there is no such account): verify it with :func:`check_account` off the event loop."""
+    found = (await _load(store)).get(name)
+    return _nobody() if found is None else str(found["hash"])
+
+
+def check_account(passphrase: str, stored: str) -> bool:
+    """True if ``passphrase`` is the account's (False always for a name with no account)."""
+    return verify_passphrase(passphrase, stored) and stored != _nobody()

@@ -35,9 +35,12 @@ class Account:
     since: int  # unix seconds its passphrase was set: sessions signed in before end
 
 
-async def _load(store: StorePort) -> dict[str, dict[str, object]]:
-    text = await store.meta(ACCOUNTS_KEY)
+def _parse(text: str | None) -> dict[str, dict[str, object]]:
     return {} if text is None else dict(json.loads(text))
+
+
+async def _load(store: StorePort) -> dict[str, dict[str, object]]:
+    return _parse(await store.meta(ACCOUNTS_KEY))
 
 
 def account_name(text: str) -> str:
@@ -52,20 +55,30 @@ async def set_account(store: StorePort, name: str, passphrase: str, now: int) ->
     """Add the account ``name`` or give it a new passphrase (its sessions end); True if new."""
     name = account_name(name)
     digest = hash_passphrase(check_passphrase(passphrase))
-    accounts = await _load(store)
-    new = name not in accounts
-    accounts[name] = {"hash": digest, "since": now}
-    await store.set_meta(ACCOUNTS_KEY, json.dumps(accounts, sort_keys=True))
-    return new
+    was: list[bool] = []
+
+    def change(text: str | None) -> str:  # read and written in one transaction
+        accounts = _parse(text)
+        was.append(name in accounts)
+        accounts[name] = {"hash": digest, "since": now}
+        return json.dumps(accounts, sort_keys=True)
+
+    await store.update_meta(ACCOUNTS_KEY, change)
+    return not was[-1]
 
 
 async def remove_account(store: StorePort, name: str) -> bool:
     """Remove the account (its sessions end at once); False if there was none."""
-    accounts = await _load(store)
-    if accounts.pop(" ".join(name.split()), None) is None:
-        return False
-    await store.set_meta(ACCOUNTS_KEY, json.dumps(accounts, sort_keys=True))
-    return True
+    name = " ".join(name.split())
+    found: list[bool] = []
+
+    def change(text: str | None) -> str:
+        accounts = _parse(text)
+        found.append(accounts.pop(name, None) is not None)
+        return json.dumps(accounts, sort_keys=True)
+
+    await store.update_meta(ACCOUNTS_KEY, change)
+    return found[-1]
 
 
 async def list_accounts(store: StorePort) -> list[Account]:

@@ -41,7 +41,7 @@ def cloud_certificate(config: Config) -> tuple[Certificate, bool]:
 
 
 def cloud_app(hub: Hub, store: CloudPort, config: Config, key: bytes) -> TrustedHostMiddleware:
-    console = create_console_app(hub, config, accounts=True)
+    console = create_console_app(hub, config, accounts=True, hub_names=store.hub_names)
     app = Starlette(routes=[*cloud_routes(hub, store, key), Mount("/", app=console)])
     return TrustedHostMiddleware(app, allowed_hosts=[config.cloud.hostname])
 

@@ -57,6 +57,10 @@ class CloudPort(StorePort, Protocol):
 
     async def enrolled_hubs(self) -> list[EnrolledHub]: ...
 
+    async def hub_names(self) -> dict[int, str]:
+        """The name each joined hub is enrolled by, by hub id (cheap: no counting)."""
+        ...
+
     async def issue_challenge(self, challenge: bytes, now: float, ttl: float) -> None:
         """Keep ``challenge`` until taken or ``ttl`` s old (older ones are dropped here)."""
         ...

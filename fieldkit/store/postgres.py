@@ -250,6 +250,12 @@ class _CloudTables:
         )
         return [EnrolledHub(str(n), i, e, j, r, int(d)) for n, i, e, j, r, d in rows]
 
+    async def hub_names(self) -> dict[int, str]:
+        rows = await self._read(
+            "SELECT hub_id, name FROM cloud_hubs WHERE hub_id IS NOT NULL ORDER BY name"
+        )
+        return {int(i): str(n) for i, n in rows}
+
     async def issue_challenge(self, challenge: bytes, now: float, ttl: float) -> None:
         async with self._readers.connection() as conn:  # autocommit: no write lock needed
             await conn.execute("DELETE FROM cloud_challenges WHERE issued_at < %s", (now - ttl,))

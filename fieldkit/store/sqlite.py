@@ -280,6 +280,12 @@ class _CloudTables:
         )
         return [EnrolledHub(*row) for row in rows]
 
+    async def hub_names(self) -> dict[int, str]:
+        rows = await self._read(
+            "SELECT hub_id, name FROM cloud_hubs WHERE hub_id IS NOT NULL ORDER BY name"
+        )
+        return {int(i): str(n) for i, n in rows}
+
     async def issue_challenge(self, challenge: bytes, now: float, ttl: float) -> None:
         async with self.transaction():
             await self._db.execute("DELETE FROM cloud_challenges WHERE issued_at < ?", (now - ttl,))

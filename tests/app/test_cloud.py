@@ -216,6 +216,7 @@ async def test_hubs_meet_through_the_cloud_and_the_cloud_records_who_delivered_w
         assert await store.delivered_by(need.id.hub, need.id.seq) == "one"
         assert await store.delivered_by(offer.id.hub, offer.id.seq) == "two"
         assert {h.name: h.delivered for h in await store.enrolled_hubs()} == {"one": 1, "two": 1}
+        assert await store.hub_names() == {hub.id: "one", hub2.id: "two"}  # the console's names
     again = await sync_now(hub, KEY, one, 20)
     assert (again.sent, again.received_new) == (0, 0)
 

@@ -54,9 +54,11 @@ def create_console_app(
     throttle: SignInThrottle | None = None,
     api_limits: ApiLimits | None = None,
     accounts: bool = False,
+    hub_names: Callable[[], Awaitable[dict[int, str]]] | None = None,
 ) -> ASGIApp:
     """The console; ``accounts``: coordinators sign in with personal accounts (the cloud's)
-    instead of the hub's shared passphrase."""
+    instead of the hub's shared passphrase; ``hub_names``: the names hubs go by (the cloud's
+    enrolled hubs), shown beside their ids and offered in the origin filter."""
     renderer = Renderer(config, load_languages(config.languages))
 
     async def status_page(request: Request) -> Response:  # in the console's language
@@ -67,7 +69,7 @@ def create_console_app(
 
     pages = ConsolePages(
         hub, config, renderer, clock=clock, throttle=throttle, status_page=status_page,
-        accounts=accounts,
+        accounts=accounts, hub_names=hub_names,
     )  # fmt: skip
 
     async def stylesheet(request: Request) -> Response:

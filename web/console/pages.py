@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -98,8 +98,11 @@ class ConsolePages:
         throttle: SignInThrottle | None = None,
         status_page: Callable[[Request], Any] | None = None,
         accounts: bool = False,
+        hub_names: Callable[[], Awaitable[dict[int, str]]] | None = None,
     ) -> None:
         self.hub = hub
+        #: The names hubs go by (the cloud's enrolled hubs): the queue offers them as origins.
+        self.hub_names = hub_names
         #: Personal accounts (the cloud's console) instead of the hub's shared passphrase.
         self.accounts = accounts
         self.config = config
@@ -322,6 +325,7 @@ class ConsolePages:
             flags=self.flags(records[:PAGE]), flag_labels=FLAG_LABELS,
             kinds=(Kind.NEED, Kind.OFFER), statuses=list(Status), categories=list(Category),
             now_ms=self.hub.wall(), query=lambda **c: urlencode({**filters, **c}),
+            hubs=await self.hub_names() if self.hub_names else {},
         )  # fmt: skip
 
     async def _csrf(self, session: Session) -> str:

@@ -1,7 +1,8 @@
 """The cloud's console: each coordinator signs in with a personal account (a name and a
 passphrase of their own, ``fieldkit cloud user add``), never the shared hub passphrase; a new
 passphrase or a removed account ends that coordinator's sessions; a wrong name and a wrong
-passphrase are refused alike."""
+passphrase are refused alike. Its queue names the enrolled hubs, and its exports hold every
+hub's records."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ import httpx
 import pytest
 
 from fieldkit.app.accounts import ACCOUNTS_KEY, list_accounts, remove_account, set_account
+from fieldkit.app.cloud import enroll, redeem
 from fieldkit.app.hub import Hub
 from fieldkit.app.passphrase import set_passphrase
 from fieldkit.cli.main import main
+from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.errors import UsageError
 from fieldkit.web.console.app import create_console_app
+from fieldkit.web.console.exports import FILES
 from fieldkit.web.console.session import COOKIE, SignInThrottle
 from tests.web.conftest import make_config
 from tests.web.console.conftest import CONSOLE, PASSPHRASE, Clock, Console, sign_in
@@ -142,3 +146,31 @@ def test_the_commands_add_list_and_remove_accounts_and_refuse_a_shared_passphras
     code, out = run(["--config", config, "passphrase"], ANA + "\n")
     assert code != 0, out
     assert "fieldkit cloud user add NAME" in out, out
+
+
+async def test_the_queue_names_each_enrolled_hub_and_exports_are_region_wide(
+    hub: Hub, hub2: Hub
+) -> None:
+    await hub2.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside"))
+    await hub.receive([op async for op, _ in hub2.store.iter_ops()])
+    code = await enroll(hub.store, "St. Mary's", None)
+    assert await redeem(hub.store, code.secret, hub2.id) is not None
+    assert await hub.store.hub_names() == {hub2.id: "St. Mary's"}
+    clock = Clock()
+    await set_account(hub.store, "Ana", ANA, int(clock.now))
+    app = create_console_app(
+        hub, make_config(), clock=clock, accounts=True, hub_names=hub.store.hub_names
+    )
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=CONSOLE) as client:
+        assert (await sign_in(client, ANA, "Ana")).status_code == 303
+        page = await client.get(f"/queue?kind=need&status=all&origin={hub2.id:08x}")
+        await hub.submit(Draft(Kind.OFFER, Category.WATER, Urgency.FLEXIBLE, "riverside"))
+        exported = {name: await client.get(f"/export/{name}") for name in FILES}
+    for name, answer in exported.items():  # every hub's records, the cloud's own too
+        assert answer.status_code == 200, name
+    for name in ("records.csv", "records-hxl.csv"):
+        assert f"{hub2.id:08x}-1" in exported[name].text, name
+        assert f"{hub.id:08x}-" in exported[name].text, name
+    assert f'<option value="{hub2.id:08x}">St. Mary&#39;s</option>' in page.text
+    assert f"<bdi>St. Mary&#39;s</bdi> {hub2.id:08x}" in page.text

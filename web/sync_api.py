@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from fieldkit.app.cloud import cloud_status
 from fieldkit.app.hub import Hub
 from fieldkit.core.ops import hub_name
 from fieldkit.sync.challenges import Challenges
@@ -45,6 +46,7 @@ async def hub_status(hub: Hub, name: str, radio: RadioStatus | None) -> dict[str
     return {
         **await hub.status(name),
         "radio": await radio() if radio else None,
+        "cloud": await cloud_status(hub.store),
         "time": time.time(),
     }
 

@@ -18,6 +18,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import inspect
 import json
 import logging
 import random
@@ -275,6 +276,15 @@ async def sync_status(store: StorePort) -> dict[str, Any] | None:
     return None if text is None else dict(json.loads(text))
 
 
+async def cloud_status(store: StorePort) -> dict[str, Any] | None:
+    """The cloud this hub joined and its last sync with it, or the one under way (None if it
+    joined none): for ``fieldkit status`` and the console's hub status."""
+    link = await saved_link(store)
+    if link is None:
+        return None
+    return {"url": link.url, "name": link.name, **(await sync_status(store) or {})}
+
+
 async def save_sync_status(store: StorePort, status: dict[str, Any]) -> None:
     await store.set_meta(STATUS_KEY, json.dumps(status))
 
@@ -305,10 +315,11 @@ async def sync_now(
     status.update(url=link.url, state="syncing", attempt_at=started)
     await save_sync_status(hub.store, status)
 
-    def told(report: CloudReport) -> None:
+    async def told(report: CloudReport) -> None:  # kept, so the console and status see it
         status.update(progress=asdict(report))
-        if progress is not None:
-            progress(report)
+        await save_sync_status(hub.store, status)
+        if progress is not None and inspect.isawaitable(shown := progress(report)):
+            await shown
 
     headers = {**link.headers(), **page_header(page, pull)}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fieldkit.app.certificate import ensure_certificate, load_certificate
+from fieldkit.app.cloud import cloud_status
 from fieldkit.app.config import (
     CONFIG_FILE,
     DEFAULT_WEB_PORT,
@@ -163,7 +164,7 @@ async def cmd_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     async with open_hub(config) as hub:
         status = await hub.status(config.hub_name)
         passphrase_set = await hub.store.meta(PASSPHRASE_KEY) is not None
-        status["cloud"] = await _cloud_status(hub)
+        status["cloud"] = await cloud_status(hub.store)
         status["database"] = hub.store.location
         status["keys"] = await _keys_status(hub)
     running = await _running_status(config)
@@ -188,16 +189,6 @@ async def _keys_status(hub: Hub) -> dict[str, Any]:
     from fieldkit.app.keyring import KeyRing
 
     return (await KeyRing.open(hub)).status()
-
-
-async def _cloud_status(hub: Hub) -> dict[str, Any] | None:
-    """The cloud this hub joined and its last sync with it (None if it joined none)."""
-    from fieldkit.app.cloud import saved_link, sync_status
-
-    link = await saved_link(hub.store)
-    if link is None:
-        return None
-    return {"url": link.url, "name": link.name, **(await sync_status(hub.store) or {})}
 
 
 def _print_cloud(out: TextIO, cloud: Mapping[str, Any] | None) -> None:

@@ -12,6 +12,7 @@ what had not landed. A page sent twice changes nothing: ops are known by their i
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -103,7 +104,8 @@ async def sync_cloud(
     progress: Callable[[CloudReport], object] | None = None,
 ) -> CloudReport:
     """The hub's side: requests of at most ``page`` ops each way until neither side lacks
-    what the other holds (``pull=False``: only send). ``progress`` is told after each."""
+    what the other holds (``pull=False``: only send). ``progress`` is told after each (and
+    awaited if it answers an awaitable)."""
     report, theirs = CloudReport(), None
     while True:
         challenge = await peer.challenge()
@@ -126,8 +128,8 @@ async def sync_cloud(
         report.received_new += taken.new
         report.held_back = written.held_back
         report.left_to_send = max(0, await _lacking_count(hub, theirs) - written.held_back)
-        if progress is not None:
-            progress(report)
+        if progress is not None and inspect.isawaitable(told := progress(report)):
+            await told
         cloud_has_more = missing(theirs.vector, await our_summary(hub))
         more_to_pull = pull and taken.seen > 0 and bool(cloud_has_more)
         more_to_push = report.left_to_send > 0 and (written.ops > 0 or report.requests == 1)

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -262,8 +263,18 @@ async def test_a_cloud_killed_mid_sync_finishes_after_a_restart_without_duplicat
         landed = (await store.version_vector())[ORIGIN]
         assert 0 < landed < total
         served = cloud.start(served.port)
-        resumed = await sync_now(hub, KEY, link, 20, page=100, pull=False)
+        kept: list[dict[str, Any]] = []
+
+        async def shown(report: object) -> None:  # what the console and `status` read meanwhile
+            kept.append(await sync_status(hub.store) or {})
+
+        resumed = await sync_now(hub, KEY, link, 20, page=100, pull=False, progress=shown)
         assert resumed.sent == total - landed  # what had landed is not sent again
+        assert len(kept) >= 2
+        assert {k["state"] for k in kept} == {"syncing"}  # each page's progress kept as it went
+        sent = [k["progress"]["sent"] for k in kept]
+        assert sent == sorted(sent)
+        assert sent[-1] == resumed.sent
         assert (await store.version_vector())[ORIGIN] == total
         assert await store.counts() == await hub.store.counts() == {("need", "open"): total}
         assert len(await hashes(store, hub.store)) == 1

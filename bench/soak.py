@@ -7,7 +7,9 @@ One process serves what ``fieldkit demo`` serves — three hubs in a line, each 
 pages over real HTTP and its radio through the real meshtastic library to the simulator — with
 ``--loss`` of the frames on every radio link lost and radio time ``--time-scale`` times faster
 than the wall clock (the defaults: 24 minutes are a day of radio time). Residents post the
-intake form at ``--rate`` a second, each at a random hub from an address of its own. Every
+intake form at ``--rate`` a second, each at a random hub, from one of ``--phones`` addresses
+(by default as many as the default hotspot's DHCP range leases: a hub never sees more phones
+at once than its range holds, however many residents come and go). Every
 ``--sample-s`` seconds the hub process's memory (RSS), open files and log size are read.
 
 Printed as ``name: value`` lines: the last sample of each as a ratio over the first one (a
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import os
 import random
 import signal
@@ -36,6 +39,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from faults import Submission, get, post
+
+from fieldkit.app.config import Hotspot
+from fieldkit.provisioning.render import dhcp_range
 
 HUBS = 3
 
@@ -66,15 +72,24 @@ def sample(pid: int, log: Path, started: float) -> Sample:
     )
 
 
-async def residents(ports: list[int], rate: float, until: float, soak: Soak, seed: int) -> None:
-    """Posts at ``rate`` a second on average (Poisson arrivals), each to a random hub."""
+def hotspot_phones() -> int:
+    """How many phones the default hotspot's DHCP range can lease addresses to."""
+    first, last = dhcp_range(Hotspot().network)
+    return int(ipaddress.IPv4Address(last)) - int(ipaddress.IPv4Address(first)) + 1
+
+
+async def residents(
+    ports: list[int], rate: float, until: float, soak: Soak, seed: int, phones: int
+) -> None:
+    """Posts at ``rate`` a second on average (Poisson arrivals), each to a random hub, from
+    one of ``phones`` addresses."""
     rng = random.Random(seed)
     tasks: set[asyncio.Task[None]] = set()
     n = 0
 
     async def one(hub: int, sub: Submission, n: int) -> None:
         try:
-            await post(f"http://127.0.0.1:{ports[hub]}", sub, n)
+            await post(f"http://127.0.0.1:{ports[hub]}", sub, n % phones + 1)
         except AssertionError:
             soak.refused += 1
         except OSError:
@@ -151,7 +166,7 @@ async def drive(args: argparse.Namespace, workdir: Path, ports: list[int],
     started = time.monotonic()
     until = started + args.minutes * 60
     soak.samples.append(sample(proc.pid, log, started))
-    load = asyncio.create_task(residents(ports, args.rate, until, soak, args.seed))
+    load = asyncio.create_task(residents(ports, args.rate, until, soak, args.seed, args.phones))
     while not load.done():
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(args.sample_s):
@@ -187,6 +202,7 @@ def report(args: argparse.Namespace, soak: Soak) -> None:
     print(f"minutes: {args.minutes:g}")
     print(f"radio_hours: {args.minutes * args.time_scale / 60:.2f}")
     print(f"loss: {args.loss:g}")
+    print(f"phones: {args.phones}")
     print(f"samples: {len(soak.samples)}")
     print(f"submissions: {len(soak.subs)}")
     print(f"acknowledged: {len(acknowledged)}")
@@ -298,6 +314,12 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=60.0, help="radio time x wall")
     parser.add_argument("--loss", type=float, default=0.1, help="per-link loss (default 0.1)")
     parser.add_argument("--rate", type=float, default=2.0, help="residents a second")
+    parser.add_argument(
+        "--phones",
+        type=int,
+        default=hotspot_phones(),
+        help="addresses they post from (default: the hotspot's DHCP range)",
+    )
     parser.add_argument("--sample-s", type=float, default=60.0, help="seconds between samples")
     parser.add_argument("--settle", type=float, default=120.0, help="repair time at the end, s")
     parser.add_argument("--port", type=int, default=0, help="first web port (default: random)")

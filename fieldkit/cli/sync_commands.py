@@ -11,11 +11,11 @@ from pathlib import Path
 
 from fieldkit.app.keyring import REJOIN_HINT, KeyRing
 from fieldkit.app.netkey import format_key, network_key
+from fieldkit.app.runner_bundle import take_bundle, write_bundle
 from fieldkit.app.safe_file import write_whole
 from fieldkit.cli.common import Parser, Subcommands, load, open_hub
 from fieldkit.core.interchange import parse_iso
-from fieldkit.errors import BundleError, FieldkitError, UsageError
-from fieldkit.sync.bundle_file import import_bundle_file, read_notices, stream_bundle
+from fieldkit.errors import FieldkitError, UsageError
 from fieldkit.sync.http import http_peer, sync_with, trade_notices
 
 # --- key --------------------------------------------------------------------------------
@@ -128,12 +128,8 @@ def add_bundle(sub: Subcommands, common: Parser) -> None:
 async def cmd_bundle_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     path = Path(args.file)
     async with open_hub(load(args, env)) as hub:
-        ring = await KeyRing.open(hub)
-        key, since = ring.keys.current, _since(args.since)
-        notices = ring.outgoing() if ring.moving() else []  # the new key, for hubs not moved
-        count, size = await write_whole(
-            path, lambda sink: stream_bundle(hub, key, sink, since, notices)
-        )
+        since = _since(args.since)
+        count, size = await write_whole(path, lambda sink: write_bundle(hub, sink, since))
     print(f"wrote {count} ops to {path} ({size} bytes)")
     return 0
 
@@ -141,7 +137,6 @@ async def cmd_bundle_export(args: argparse.Namespace, env: Mapping[str, str]) ->
 async def cmd_bundle_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     path = Path(args.file)
     async with open_hub(load(args, env)) as hub:
-        ring = await KeyRing.open(hub)
         try:  # non-blocking: opening a FIFO must not wait for a writer
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as exc:
@@ -150,20 +145,9 @@ async def cmd_bundle_import(args: argparse.Namespace, env: Mapping[str, str]) ->
             os.close(fd)
             raise FieldkitError(f"cannot read {path}: not a regular file")
         with os.fdopen(fd, "rb") as file:
-            notices, _ = read_notices(file)  # a move under way: the new key comes first
-            traded = await ring.take_many(notices)
-            keys = ring.accepted()
-            for tried, under in enumerate(keys, 1):
-                try:  # a bundle under the network's previous key, during a rotation's grace
-                    new, total = await import_bundle_file(hub, under, file)
-                    break
-                except BundleError as exc:
-                    if tried == len(keys):
-                        if "authentication" in str(exc):
-                            raise BundleError(f"{exc}; {REJOIN_HINT}") from None
-                        raise
-            _say_keys(traded, ring)
-    print(f"{new} new ops ({total} in the bundle)")
+            taken = await take_bundle(hub, file)
+        _say_keys(taken.notices, taken.ring)
+    print(f"{taken.new} new ops ({taken.total} in the bundle)")
     return 0
 
 

@@ -96,8 +96,12 @@ async def stream_bundle(
     return written.ops
 
 
-async def bundle_stream(hub: Hub, key: bytes, since_ms: int | None = None) -> AsyncIterator[bytes]:
+async def bundle_stream(
+    hub: Hub, key: bytes, since_ms: int | None = None, notices: Sequence[bytes] = ()
+) -> AsyncIterator[bytes]:
     """The chunks of :func:`stream_bundle` as an async iterator (an HTTP download)."""
+    if notices:
+        yield notices_preamble(notices)
     summary = await our_summary(hub)
     async for chunk in bundle_chunks(hub, key, summary, _every_op(hub, since_ms), Written()):
         yield chunk

@@ -6,7 +6,7 @@ Every route needs a signed-in coordinator. The printed list is public-safe by de
 category, urgency, quantity, age); contact details and notes appear only when the coordinator
 asks for them. An uploaded bundle is streamed to a spooled temporary file (bounded memory)
 with its size checked as it arrives, its CSRF token checked before it is read, and taken
-whole or not at all (:func:`fieldkit.sync.bundle_file.import_bundle_file`).
+whole or not at all, key notices first (:mod:`fieldkit.app.runner_bundle`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ from starlette.routing import Route
 from starlette.types import Message, Receive
 
 from fieldkit.app.import_export import export_geojson, export_hxl, export_records
-from fieldkit.app.netkey import network_key
 from fieldkit.app.passphrase import session_key
+from fieldkit.app.runner_bundle import bundle_chunks, take_bundle
 from fieldkit.core.fields import Kind, Status
 from fieldkit.core.ops import hub_name
 from fieldkit.errors import BundleError, FormBodyError
-from fieldkit.sync.bundle_file import bundle_stream, import_bundle_file
 from fieldkit.web.console.pages import NO_STORE, ConsolePages
 from fieldkit.web.console.session import Session, csrf_ok
 from fieldkit.web.render import N_
@@ -181,11 +180,10 @@ class ConsoleExports:
 
     async def download_bundle(self, request: Request) -> Response:
         async def send(session: Session) -> Response:
-            key = await network_key(self.hub.store)
             day = datetime.fromtimestamp(self.hub.wall() / 1000, UTC).strftime("%Y%m%d-%H%M")
             name = f"fieldkit-{hub_name(self.hub.id)}-{day}.fkb"
             return StreamingResponse(
-                bundle_stream(self.hub, key), 200, _attachment(name), "application/octet-stream"
+                bundle_chunks(self.hub), 200, _attachment(name), "application/octet-stream"
             )
 
         return await self._signed_in(request, send)
@@ -226,8 +224,7 @@ class ConsoleExports:
             if upload.size is not None and upload.size > self.bundle_max:
                 return await self._page(request, session, 413, error=too_large)
             try:
-                new, seen = await import_bundle_file(self.hub, await network_key(self.hub.store),
-                                                     upload.file)  # fmt: skip
+                taken = await take_bundle(self.hub, upload.file)  # a new key first, if it has one
             except BundleError as exc:
                 error = (
                     N_("This file is not a fieldkit bundle.")
@@ -239,4 +236,4 @@ class ConsoleExports:
                 return await self._page(request, session, 400, error=error)
         finally:
             await form.close()
-        return RedirectResponse(f"/exports?taken={new}&seen={seen}", 303, NO_STORE)
+        return RedirectResponse(f"/exports?taken={taken.new}&seen={taken.total}", 303, NO_STORE)

@@ -12,10 +12,12 @@ import httpx
 import pytest
 
 from fieldkit.app.hub import Hub
+from fieldkit.app.keyring import KeyRing
 from fieldkit.app.netkey import ensure_network_key
 from fieldkit.app.passphrase import set_passphrase
+from fieldkit.app.runner_bundle import bundle_chunks
 from fieldkit.core.records import Category, Contact, Draft, Kind, Status, Urgency
-from fieldkit.sync.bundle_file import export_bundle
+from fieldkit.sync.bundle_file import NOTICES_MAGIC, export_bundle
 from fieldkit.web.console import exports
 from fieldkit.web.console.app import create_console_app
 from fieldkit.web.console.session import SignInThrottle
@@ -171,3 +173,21 @@ async def test_a_bundle_larger_than_the_limit_is_refused_while_it_streams(
         )  # fmt: skip
     assert refused.status_code == 413
     assert "larger than the console takes (1 MB)" in refused.text
+
+
+async def test_during_a_key_move_console_bundles_carry_the_new_key_and_take_it(
+    console: Console, hub: Hub, hub2: Hub
+) -> None:
+    await ensure_network_key(hub.store, KEY)
+    await ensure_network_key(hub2.store, KEY)
+    new_key = await (await KeyRing.open(hub2)).rotate()  # hub2 moves the network to a new key
+    need = await hub2.submit(NEED)
+    bundle = b"".join([chunk async for chunk in bundle_chunks(hub2)])  # its console's download
+    assert bundle.startswith(NOTICES_MAGIC)
+    await sign_in(console.client)
+    taken = await upload(console.client, bundle)  # sealed under a key this hub did not hold
+    assert taken.status_code == 303, taken.text
+    assert (await KeyRing.open(hub)).keys.current == new_key
+    assert await hub.store.get(need.record.id) is not None
+    passed_on = await console.client.get("/bundle")  # and this hub passes the new key on
+    assert passed_on.content.startswith(NOTICES_MAGIC)

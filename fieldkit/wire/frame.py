@@ -352,18 +352,12 @@ def pack_ops(
     """
     if not ops:
         raise ValueError("no ops to pack")
-    head = _header(_OPS if summary is None else _OPS_SUMMARY, sender, counter)
-    if summary is not None:
-        _write_summary(head, summary)
-    header = head.bit_length
+    header = _ops_header_bits(sender, counter, summary)
     writer = _writer(sender, version, fields, areas)
     sizes: list[tuple[int, int]] = []  # after each op: (bytes without text, texts so far)
     for op in ops:
         writer.add(op)
-        extra_hubs = len(writer.hubs) - 1
-        bits = header + uvar_bits(extra_hubs, C_INDEX) + 32 * extra_hubs
-        bits += uvar_bits(writer.count, 4) + 2 + writer.mark_bits() + writer.bits.bit_length
-        fixed = 1 + (bits + 7) // 8 + TAG_BYTES
+        fixed = _fixed_size(header, writer)
         if fixed > budget:  # the bitstream only grows: no longer prefix can fit
             break
         sizes.append((fixed, len(writer.texts)))
@@ -399,10 +393,7 @@ def pack_frame(
     """
     if not ops:
         raise ValueError("no ops to pack")
-    head = _header(_OPS if summary is None else _OPS_SUMMARY, sender, counter)
-    if summary is not None:
-        _write_summary(head, summary)
-    header = head.bit_length
+    header = _ops_header_bits(sender, counter, summary)
     writer = _writer(sender, version, fields, areas)
     writer.add(ops[0])
     if _packed_size(header, writer) > budget:
@@ -428,12 +419,25 @@ def pack_frame(
     return frame, tuple(taken)
 
 
-def _packed_size(header_bits: int, writer: OpsWriter) -> int:
-    """The bytes of a frame holding what ``writer`` holds, after ``header_bits`` of header."""
+def _ops_header_bits(sender: int, counter: int, summary: Summary | None) -> int:
+    """The bits of an ops frame's header, with the summary riding on it."""
+    head = _header(_OPS if summary is None else _OPS_SUMMARY, sender, counter)
+    if summary is not None:
+        _write_summary(head, summary)
+    return head.bit_length
+
+
+def _fixed_size(header_bits: int, writer: OpsWriter) -> int:
+    """The bytes of a frame holding what ``writer`` holds, but for its packed text."""
     extra_hubs = len(writer.hubs) - 1
     bits = header_bits + uvar_bits(extra_hubs, C_INDEX) + 32 * extra_hubs
     bits += uvar_bits(writer.count, 4) + 2 + writer.mark_bits() + writer.bits.bit_length
-    return 1 + (bits + 7) // 8 + TAG_BYTES + len(pack_text(b"".join(writer.texts))[1])
+    return 1 + (bits + 7) // 8 + TAG_BYTES
+
+
+def _packed_size(header_bits: int, writer: OpsWriter) -> int:
+    """The bytes of a frame holding what ``writer`` holds, after ``header_bits`` of header."""
+    return _fixed_size(header_bits, writer) + len(pack_text(b"".join(writer.texts))[1])
 
 
 # --- summary and want ---------------------------------------------------------------------

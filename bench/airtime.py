@@ -25,7 +25,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from workload import NETWORK_AREAS, create_op, fallback_ref, json_text, split_utf8
+from workload import NETWORK_AREAS, create_op, fallback_ref, frames_of, json_text, split_utf8
 
 from fieldkit.core.clock import HybridClock
 from fieldkit.core.interchange import json_line_fields, parse_iso, row_from_fields
@@ -33,12 +33,11 @@ from fieldkit.core.ops import Create, Op, RecordId, shareable, strip_private
 from fieldkit.core.records import Urgency
 from fieldkit.mesh.airtime import TEXT_MESSAGE_APP, packet_airtime_s, preset
 from fieldkit.mesh.transport import MAX_PAYLOAD, PRIVATE_APP
-from fieldkit.wire.frame import COMPACT_VERSION, TAG_BYTES, pack_frame
+from fieldkit.wire.frame import TAG_BYTES
 from fieldkit.wire.ops_body import OpsWriter
 from fieldkit.wire.text import deflate, pack_text
 
 DEFAULT_CORPUS = Path(__file__).with_name("corpus.jsonl")
-KEY = b"benchmark network key, 32 bytes!"
 RELAY = 0x3FA9C2D1  # the hub that sends every frame
 NO_ID_START = parse_iso("2026-11-18T06:00:00Z")
 
@@ -77,16 +76,8 @@ def urgency_first(ops: Sequence[Op]) -> list[Op]:
 
 
 def pack_all(ops: Sequence[Op], budget: int) -> list[tuple[bytes, list[Op]]]:
-    """Every op in frames, as the gossip packs them (:func:`fieldkit.wire.frame.pack_frame`)."""
-    frames, rest, counter = [], list(ops), 1000
-    while rest:
-        frame, taken = pack_frame(
-            KEY, RELAY, counter, rest, budget, version=COMPACT_VERSION, areas=NETWORK_AREAS
-        )
-        frames.append((frame, [rest[i] for i in taken]))
-        rest = [op for i, op in enumerate(rest) if i not in taken]
-        counter += 1
-    return frames
+    """Every op in frames, as the gossip packs them, from one relay."""
+    return frames_of(ops, budget, RELAY, 1000)
 
 
 def has_note(op: Op) -> bool:

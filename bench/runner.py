@@ -13,28 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from workload import KEY, NETWORK_AREAS, ops_at_hubs, urgency_of
+from workload import KEY, NETWORK_AREAS, frames_of, ops_at_hubs, urgency_of
 
 from fieldkit.mesh import airtime, sim_topology
 from fieldkit.mesh.gossip_sim import GossipSimulation
 from fieldkit.mesh.transport import MAX_PAYLOAD
 from fieldkit.sync.engine import SYNC_PROFILES
 from fieldkit.sync.replica import MemoryReplica
-from fieldkit.wire import frame as codec
 
 A, B = 0xC0000001, 0xC0000002
 
 
 def airtime_per_op(ops: list, modem: airtime.ModemPreset) -> float:  # type: ignore[type-arg]
     """Seconds of airtime per op when packed into full frames (the physical best)."""
-    total_s, rest = 0.0, list(ops)
-    while rest:
-        frame, taken = codec.pack_frame(
-            KEY, A, 1, rest, MAX_PAYLOAD, version=codec.COMPACT_VERSION, areas=NETWORK_AREAS
-        )
-        total_s += airtime.packet_airtime_s(len(frame), modem)
-        rest = [op for i, op in enumerate(rest) if i not in taken]
-    return total_s / len(ops)
+    frames = frames_of(ops, MAX_PAYLOAD, A, 1, counter_step=0)
+    return sum(airtime.packet_airtime_s(len(frame), modem) for frame, _ in frames) / len(ops)
 
 
 async def main() -> None:

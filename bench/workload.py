@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from fieldkit.core.ops import Create, NewRecord, Op, RecordId, draft_fields, sha
 from fieldkit.core.records import Status
 from fieldkit.core.refcode import format_code
 from fieldkit.mesh.transport import MAX_PAYLOAD
+from fieldkit.wire.frame import COMPACT_VERSION, pack_frame
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
 #: The area table of the corpus's network (``network.areas``): every benchmark hub holds it, as
@@ -86,3 +88,23 @@ def split_utf8(data: bytes, limit: int = MAX_PAYLOAD) -> list[bytes]:
         pieces.append(data[:cut])
         data = data[cut:]
     return pieces
+
+
+def frames_of(
+    ops: Sequence[Op], budget: int, sender: int, counter: int, counter_step: int = 1
+) -> list[tuple[bytes, list[Op]]]:
+    """Every op in compact frames of at most ``budget`` bytes from ``sender``, as the gossip
+    packs them (:func:`fieldkit.wire.frame.pack_frame`): each frame with the ops it holds.
+    Frame counters start at ``counter`` and go up by ``counter_step`` (0: every frame sized
+    with the same counter)."""
+    frames: list[tuple[bytes, list[Op]]] = []
+    rest = list(ops)
+    while rest:
+        frame, taken = pack_frame(
+            KEY, sender, counter, rest, budget, version=COMPACT_VERSION, areas=NETWORK_AREAS
+        )
+        chosen = set(taken)
+        frames.append((frame, [rest[i] for i in taken]))
+        rest = [op for i, op in enumerate(rest) if i not in chosen]
+        counter += counter_step
+    return frames

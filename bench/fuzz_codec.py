@@ -31,7 +31,19 @@ except ImportError:
 
 # Coverage guidance for fieldkit's modules (atheris instruments them as they are imported).
 with atheris.instrument_imports(include=["fieldkit"]) if atheris else contextlib.nullcontext():
-    from fieldkit.core.ops import Create, FieldValue, Match, Op, RecordId, SetStatus, Update
+    from fieldkit.core.ops import (
+        Confirm,
+        Create,
+        FieldValue,
+        Link,
+        Match,
+        Merge,
+        Op,
+        RecordId,
+        Redact,
+        SetStatus,
+        Update,
+    )
     from fieldkit.core.records import Kind, Status
     from fieldkit.wire.frame import (
         COMPACT_VERSION,
@@ -69,6 +81,21 @@ SEEDS = [  # each message in the clear, sealed (version 4) and compact (5, as hu
                 Op(OTHER, 13, (MS + 5) << 16 | 1, Update(RecordId(HUB, 41), {"note": "二"})),
                 Op(HUB, 42, (MS + 9) << 16, SetStatus(RecordId(HUB, 41), Status.MATCHED, 0, "ok")),
                 Op(OTHER, 14, MS << 16, Match(RecordId(HUB, 41), RecordId(OTHER, 2), 0, 1, "")),
+            )
+        ),
+        Ops(  # the extended ops: an attribute of the wrong kind once escaped the decoder
+            (
+                Op(
+                    HUB,
+                    43,
+                    (MS + 11) << 16,
+                    Merge(RecordId(HUB, 41), RecordId(OTHER, 7), 1),
+                    0,
+                    "Ana",
+                ),
+                Op(OTHER, 15, (MS + 12) << 16, Link(RecordId(HUB, 41), RecordId(OTHER, 2))),
+                Op(HUB, 44, (MS + 13) << 16, Confirm(RecordId(HUB, 41), False, 3)),
+                Op(HUB, 45, (MS + 14) << 16, Redact(RecordId(HUB, 41))),
             )
         ),
     )

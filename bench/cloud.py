@@ -156,7 +156,7 @@ async def push(cloud: Cloud, served: CloudProcess, hubs: list[Hub]) -> tuple[flo
     ]
     started = time.perf_counter()
     reports = await asyncio.gather(
-        *(sync_now(hub, KEY, link, 300, pull=False) for hub, link in zip(hubs, links, strict=True))
+        *(sync_now(hub, link, 300, pull=False) for hub, link in zip(hubs, links, strict=True))
     )
     return time.perf_counter() - started, sum(r.requests for r in reports)
 
@@ -211,7 +211,7 @@ async def cut_at_half(cloud: Cloud, hub: Hub, total: int) -> dict[str, float]:
     link, _ = await join_cloud(hub, f"https://localhost:{served.port}", cloud.codes[0],
                                cloud.ca_pem)  # fmt: skip
     async with await cloud.store() as store:
-        syncing = asyncio.create_task(sync_now(hub, KEY, link, 300, pull=False))
+        syncing = asyncio.create_task(sync_now(hub, link, 300, pull=False))
         # the cloud process's database: read it again
         while (await store.version_vector()).get(hub.id, 0) < total // 2 and not syncing.done():  # noqa: ASYNC110
             await asyncio.sleep(0.005)
@@ -221,7 +221,7 @@ async def cut_at_half(cloud: Cloud, hub: Hub, total: int) -> dict[str, float]:
         landed = (await store.version_vector()).get(hub.id, 0)
         served = cloud.start(served.port)
         started = time.perf_counter()
-        resumed = await sync_now(hub, KEY, link, 300, pull=False)
+        resumed = await sync_now(hub, link, 300, pull=False)
         seconds = time.perf_counter() - started
         finished = (await store.version_vector()).get(hub.id, 0)
     served.kill()

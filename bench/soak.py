@@ -252,6 +252,7 @@ def markdown_table(text: str) -> str:
     rows = [
         ("radio time (wall minutes × time scale)", f"{float(v['radio_hours']):.0f} h "
          f"({float(v['minutes']):g} min), {float(v['loss']):.0%} loss on every link"),
+        ("phones (addresses) the residents post from", v.get("phones", "one each")),
         ("submissions / acknowledged", f"{v['submissions']} / {v['acknowledged']}"),
         ("stored at their own hub / at every hub", f"{v['stored_at_own_hub']} / "
          f"{v['stored_at_every_hub']}"),

@@ -28,14 +28,16 @@ from starlette.routing import BaseRoute, Route
 
 from fieldkit.app.cloud import CODE_VALID_S, Delivering, digest, redeem
 from fieldkit.app.hub import Hub
+from fieldkit.app.keyring import KeyRing
 from fieldkit.core.ops import hub_name
 from fieldkit.store.cloud_port import CloudPort
 from fieldkit.sync.challenges import BYTES, TTL_S
 from fieldkit.sync.cloud import PAGE, PAGE_HEADER, cloud_answer, page_asked
 from fieldkit.sync.http import CHALLENGE_HEADER, BodyTooLarge, parse_challenge
-from fieldkit.web.sync_api import MAX_BODY
+from fieldkit.web.sync_api import MAX_BODY, trade_notices_answer
 from fieldkit.web.sync_openapi import (
     CHALLENGE_PATH,
+    NOTICES_PATH,
     SYNC_PATH,
     Guard,
     Schema,
@@ -59,8 +61,11 @@ def _refuse(text: str, status: int) -> Response:
 
 
 def cloud_routes(
-    cloud: Hub, store: CloudPort, key: bytes, clock: Callable[[], float] = time.time
+    cloud: Hub, store: CloudPort, keyring: KeyRing, clock: Callable[[], float] = time.time
 ) -> list[BaseRoute]:
+    """``keyring``: the cloud's keys as the network moves (read again at each request, as
+    another cloud process may have taken a new key), traded with hubs before each sync."""
+
     async def hub_of(request: Request) -> str | Response:
         """The enrolled hub a request's credential names, or the refusal."""
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
@@ -93,15 +98,25 @@ def cloud_routes(
         taken = parse_challenge(request.headers.get(CHALLENGE_HEADER))
         if taken is None or not await store.take_challenge(taken, clock(), TTL_S):
             return _refuse(f"unknown or used sync challenge: ask GET {CHALLENGE_PATH}", 403)
+        await keyring.reload()  # the keys and revocations as any cloud process left them
+        current, *old = keyring.accepted()
         delivering = Delivering(cloud, store, name)
         page = page_asked(request.headers.get(PAGE_HEADER))
         try:  # checked whole as it streams in, and stored, before the answer starts
-            reply = await cloud_answer(delivering, key, taken, request.stream(), MAX_BODY, page)
+            reply = await cloud_answer(
+                delivering, current, taken, request.stream(), MAX_BODY, page, tuple(old)
+            )
         except BodyTooLarge:
             return _refuse("bundle too large", 413)
         except BundleError as exc:
             return _refuse(str(exc), 403)
         return StreamingResponse(reply, media_type="application/octet-stream")
+
+    async def notices(request: Request) -> Response:
+        name = await hub_of(request)
+        if isinstance(name, Response):
+            return name
+        return await trade_notices_answer(keyring, request)
 
     async def join(request: Request) -> Response:
         body = b""
@@ -137,6 +152,7 @@ def cloud_routes(
         Route(JOIN_PATH, join, methods=["POST"]),
         Route(CHALLENGE_PATH, challenge, methods=["GET"]),
         Route(SYNC_PATH, exchange, methods=["POST"]),
+        Route(NOTICES_PATH, notices, methods=["POST"]),
         Route(JOIN_PATH, method_not_allowed("POST")),
         *sync_openapi_routes(cloud_openapi()),
     ]

@@ -70,6 +70,23 @@ async def public_status(hub: Hub, name: str) -> dict[str, Any]:
     return {"hub": hub_name(hub.id), "name": name, "records": sum(counts.values())}
 
 
+async def trade_notices_answer(keyring: KeyRing, request: Request) -> Response:
+    """``POST /sync/v1/notices``: key notices in (packed:
+    :func:`fieldkit.wire.key_notice.pack_many`), ours out (a hub's, or the cloud's)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_NOTICES_BODY:
+            return Response("too many key notices\n", 413, media_type="text/plain")
+    try:
+        blobs = key_notice.unpack_many(body)
+    except key_notice.DecodeError as exc:
+        return Response(f"{exc}\n", 400, media_type="text/plain")
+    await keyring.reload()
+    await keyring.take_many(blobs)
+    return Response(key_notice.pack_many(keyring.outgoing()), media_type="application/octet-stream")
+
+
 def sync_routes(
     hub: Hub,
     key: bytes,
@@ -120,22 +137,9 @@ def sync_routes(
         return StreamingResponse(reply, media_type="application/octet-stream")
 
     async def notices(request: Request) -> Response:
-        """Key notices in (packed: :func:`fieldkit.wire.key_notice.pack_many`), ours out."""
         if keyring is None:
             return refuse("this hub passes on no key notices", 404)
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_NOTICES_BODY:
-                return refuse("too many key notices", 413)
-        try:
-            blobs = key_notice.unpack_many(body)
-        except key_notice.DecodeError as exc:
-            return refuse(str(exc), 400)
-        await keyring.reload()
-        await keyring.take_many(blobs)
-        return Response(key_notice.pack_many(keyring.outgoing()),
-                        media_type="application/octet-stream")  # fmt: skip
+        return await trade_notices_answer(keyring, request)
 
     async def status_json(request: Request) -> Response:
         if not from_this_machine(request):

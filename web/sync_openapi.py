@@ -27,10 +27,11 @@ from fieldkit import __version__
 from fieldkit.sync.challenges import BYTES as CHALLENGE_BYTES
 from fieldkit.sync.challenges import TTL_S
 from fieldkit.sync.http import CHALLENGE_HEADER
-from fieldkit.web.sync_api import MAX_BODY
+from fieldkit.web.sync_api import MAX_BODY, MAX_NOTICES_BODY
 
 CHALLENGE_PATH = "/sync/v1/challenge"
 SYNC_PATH = "/sync/v1"
+NOTICES_PATH = "/sync/v1/notices"
 DOCUMENT_PATH = "/sync/v1/openapi.json"
 SEALED = "application/octet-stream"
 Schema = dict[str, Any]
@@ -93,6 +94,30 @@ def _paths() -> Schema:
                         "or found as it streams in)",
                         "content": _TEXT,
                     },
+                },
+            },
+        },
+        NOTICES_PATH: {
+            "post": {
+                "operationId": "syncNotices",
+                "summary": "Key notices in, ours out: before a sync, so a key rotation or a "
+                "revocation travels first.",
+                "description": "Each notice is sealed on its own under the network key "
+                "(`fieldkit/wire/key_notice.py`); one that opens under no key held is dropped "
+                "and counted. The answer is this side's exchange key, the keys it pinned and "
+                "the rotation and revocation notices it passes on.",
+                "requestBody": {"required": False, "content": {SEALED: {"schema": {
+                    "type": "string", "format": "binary",
+                    "maxLength": MAX_NOTICES_BODY}}}},  # none: a side with nothing to pass on
+                "responses": {
+                    "200": {"description": "the notices this side passes on, packed",
+                            "content": _SEALED_BODY},
+                    "400": {"description": "the body is not a list of notices",
+                            "content": _TEXT},
+                    "404": {"description": "a hub that passes on no key notices",
+                            "content": _TEXT},
+                    "413": {"description": f"more than {MAX_NOTICES_BODY} bytes of notices",
+                            "content": _TEXT},
                 },
             },
         },
@@ -162,4 +187,5 @@ def sync_openapi_routes(document: Schema | None = None) -> list[BaseRoute]:
         Route(DOCUMENT_PATH, serve, methods=["GET"]),
         Route(CHALLENGE_PATH, method_not_allowed("GET, HEAD")),
         Route(SYNC_PATH, method_not_allowed("POST")),
+        Route(NOTICES_PATH, method_not_allowed("POST")),
     ]

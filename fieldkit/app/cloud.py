@@ -250,12 +250,13 @@ class Delivering(Hub):
     def __init__(self, cloud: Hub, store: CloudPort, delivered_by: str) -> None:
         super().__init__(cloud.store, cloud.id, cloud.clock, cloud.wall, cloud.random_bits)
         self.skew = cloud.skew
+        self.revoked = cloud.revoked  # the network's revocations, as the cloud's keys learnt
         self.on_change = cloud.on_change
         self.cloud_store = store
         self.delivered_by = delivered_by
 
     async def receive(self, ops: Iterable[Op]) -> int:
-        ops = list(ops)
+        ops = [op for op in ops if not self._made_after_revocation(op)]
         for op in ops:
             self.clock.observe(op.hlc, self.now_ms())
         async with self.cloud_store.transaction() as tx:
@@ -294,7 +295,6 @@ async def save_sync_status(store: StorePort, status: dict[str, Any]) -> None:
 
 async def sync_now(
     hub: Hub,
-    key: bytes,
     link: CloudLink,
     request_timeout: float,
     *,
@@ -303,11 +303,14 @@ async def sync_now(
     progress: Callable[[CloudReport], object] | None = None,
 ) -> CloudReport:
     """One sync with the cloud over HTTPS (its certificate checked against what the hub
-    trusts), its progress and outcome kept in the hub's metadata for ``fieldkit status``."""
+    trusts), its progress and outcome kept in the hub's metadata for ``fieldkit status``. Key
+    notices are traded first, as between hubs: a rotation or a revocation reaches the cloud
+    (or comes from it) before the sync, which is then sealed under the network's key now."""
     import httpx
 
+    from fieldkit.app.keyring import KeyRing
     from fieldkit.sync.cloud import PAGE, page_header, sync_cloud
-    from fieldkit.sync.http import http_peer
+    from fieldkit.sync.http import http_peer, trade_notices
 
     page = page or PAGE
     started = time.time()
@@ -333,8 +336,10 @@ async def sync_now(
             verify=link.ssl_context(), timeout=request_timeout, headers=headers,
             event_hooks={"response": [cloud_time]},
         ) as client:  # fmt: skip
-            report = await sync_cloud(hub, key, http_peer(client, link.url), page=page,
-                                      pull=pull, progress=told)  # fmt: skip
+            ring = await KeyRing.open(hub)
+            await trade_notices(client, link.url, ring)  # a cloud of an earlier release: none
+            report = await sync_cloud(hub, ring.keys.current, http_peer(client, link.url),
+                                      page=page, pull=pull, progress=told)  # fmt: skip
     except Exception as exc:
         status.update(state="failed", error=str(exc) or type(exc).__name__, failed_at=time.time())
         await save_sync_status(hub.store, status)
@@ -347,7 +352,6 @@ async def sync_now(
 
 async def keep_syncing(
     hub: Hub,
-    key: bytes,
     settings: CloudSettings,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     random_fraction: Callable[[], float] = random.random,
@@ -365,7 +369,7 @@ async def keep_syncing(
                 return
             changed.clear()
             try:
-                await sync_now(hub, key, link, settings.timeout_s)
+                await sync_now(hub, link, settings.timeout_s)
             except Exception as exc:  # never let the loop die: the hub serves residents on
                 log.info("cloud %s did not answer (%s); again in %.0f s", link.url, exc, backoff)
                 await sleep(backoff * (1 + random_fraction() / 10))

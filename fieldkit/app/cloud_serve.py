@@ -18,7 +18,7 @@ from starlette.routing import Mount
 from fieldkit.app.certificate import Certificate, ensure_certificate, fingerprint
 from fieldkit.app.config import Config
 from fieldkit.app.hub import Hub
-from fieldkit.app.netkey import network_key
+from fieldkit.app.keyring import KeyRing
 from fieldkit.app.server_limits import ServerLimits, guarded_protocol, raise_file_limit
 from fieldkit.core.ops import hub_name
 from fieldkit.store.cloud_port import CloudPort
@@ -40,9 +40,11 @@ def cloud_certificate(config: Config) -> tuple[Certificate, bool]:
     return made, True
 
 
-def cloud_app(hub: Hub, store: CloudPort, config: Config, key: bytes) -> TrustedHostMiddleware:
+def cloud_app(
+    hub: Hub, store: CloudPort, config: Config, keyring: KeyRing
+) -> TrustedHostMiddleware:
     console = create_console_app(hub, config, accounts=True, hub_names=store.hub_names)
-    app = Starlette(routes=[*cloud_routes(hub, store, key), Mount("/", app=console)])
+    app = Starlette(routes=[*cloud_routes(hub, store, keyring), Mount("/", app=console)])
     return TrustedHostMiddleware(app, allowed_hosts=[config.cloud.hostname])
 
 
@@ -71,11 +73,11 @@ async def serve_cloud(
     limits: ServerLimits | None = None,
 ) -> None:
     """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
-    key = await network_key(store)
+    keyring = await KeyRing.open(hub)  # the cloud's keys: a rotation reaches it as any hub
     certificate, _ = cloud_certificate(config)
     limits = limits or config.limits
     uv_config = uvicorn.Config(
-        cloud_app(hub, store, config, key), host=host, port=port, log_level=log_level,
+        cloud_app(hub, store, config, keyring), host=host, port=port, log_level=log_level,
         ssl_certfile=str(certificate.cert_path), ssl_keyfile=str(certificate.key_path),
         http=guarded_protocol(limits), timeout_keep_alive=int(limits.keep_alive),
         limit_concurrency=limits.max_connections,

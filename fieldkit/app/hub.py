@@ -384,12 +384,18 @@ class Hub:
             "disagrees_with_trusted": trusted["disagrees"],
         }
 
+    def _made_after_revocation(self, op: Op) -> bool:
+        """True (and counted) for an op its origin made after it was revoked: refused."""
+        if op.seq > self.revoked.get(op.origin, op.seq):
+            self.refused_revoked += 1
+            return True
+        return False
+
     async def receive(self, ops: Iterable[Op]) -> int:
         """Take ops from another hub (radio, runner, bundle, cloud); returns how many were new."""
         kept = []
         for op in ops:
-            if op.seq > self.revoked.get(op.origin, op.seq):  # made after its revocation
-                self.refused_revoked += 1
+            if self._made_after_revocation(op):
                 continue
             self.clock.observe(op.hlc, self.now_ms())
             kept.append(op)

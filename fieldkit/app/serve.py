@@ -165,7 +165,7 @@ async def serve_hub(
     server.data_dir = config.data_dir
     print(f"hub {hub_name(hub.id)} “{config.hub_name}” serving http://{host}:{port}/", flush=True)
     watcher = asyncio.create_task(watch_other_writers(hub), name="other-writers")
-    cloud = asyncio.create_task(keep_syncing(hub, key, config.cloud), name="cloud-sync")
+    cloud = asyncio.create_task(keep_syncing(hub, config.cloud), name="cloud-sync")
     console_stop = asyncio.Event()
     console = _console_server(hub, config, host, radio, console_stop, log_level, limits)
     try:

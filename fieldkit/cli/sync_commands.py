@@ -99,9 +99,8 @@ async def _sync_cloud(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         link = await saved_link(hub.store)
         if link is None:
             raise FieldkitError("this hub joined no cloud: `fieldkit cloud join URL CODE` first")
-        key = await network_key(hub.store)
         try:
-            report = await sync_now(hub, key, link, args.timeout, progress=bar)
+            report = await sync_now(hub, link, args.timeout, progress=bar)
         finally:
             print(file=sys.stderr)
     print(f"cloud {link.url}: received {report.received_new} new ops ({report.received} sent"

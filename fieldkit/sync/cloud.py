@@ -53,14 +53,16 @@ async def first(ops: AsyncIterator[Op], count: int) -> AsyncIterator[Op]:
 
 
 async def cloud_answer(
-    cloud: Hub, key: bytes, challenge: bytes, body: Body, limit: int, page: int
-) -> AsyncIterator[bytes]:
+    cloud: Hub, key: bytes, challenge: bytes, body: Body, limit: int, page: int,
+    old_keys: tuple[bytes, ...] = (),
+) -> AsyncIterator[bytes]:  # fmt: skip
     """The cloud's side of one request (its challenge taken already): the request's ops are
     stored before this returns; the answer — our summary and at most ``page`` ops the hub
-    lacks — streams as it is iterated."""
+    lacks — streams as it is iterated, under the key the request came under (``key``, or
+    one of ``old_keys`` during a rotation's grace)."""
     taken = await _receive(cloud, key, body, purpose="sync request", challenge=challenge,
-                           limit=limit)  # fmt: skip
-    return _answer(cloud, key, challenge, taken.summary, page)
+                           limit=limit, old_keys=old_keys)  # fmt: skip
+    return _answer(cloud, taken.key or key, challenge, taken.summary, page)
 
 
 async def _answer(
@@ -107,6 +109,7 @@ async def sync_cloud(
     what the other holds (``pull=False``: only send). ``progress`` is told after each (and
     awaited if it answers an awaitable)."""
     report, theirs = CloudReport(), None
+    left_before: int | None = None
     while True:
         challenge = await peer.challenge()
         written = Written()
@@ -132,9 +135,13 @@ async def sync_cloud(
             await told
         cloud_has_more = missing(theirs.vector, await our_summary(hub))
         more_to_pull = pull and taken.seen > 0 and bool(cloud_has_more)
+        # Pushing again only helps if the last push landed: ops the cloud does not keep (a
+        # revoked hub's, refused there) would otherwise be sent for ever.
+        landed = left_before is None or report.left_to_send < left_before
         more_to_push = report.left_to_send > 0 and (written.ops > 0 or report.requests == 1)
-        if not (more_to_pull or more_to_push):
+        if not (more_to_pull or (more_to_push and landed)):
             return report
+        left_before = report.left_to_send if written.ops else None
 
 
 def page_header(page: int, pull: bool) -> dict[str, str]:

@@ -41,7 +41,8 @@ from fieldkit.app.cloud import (
 )
 from fieldkit.app.config import load_config
 from fieldkit.app.hub import Hub
-from fieldkit.app.netkey import ensure_network_key, format_key
+from fieldkit.app.keyring import KeyRing
+from fieldkit.app.netkey import ensure_network_key, format_key, network_key
 from fieldkit.cli.main import main
 from fieldkit.core.ops import Create, Op, RecordId
 from fieldkit.core.records import Category, Contact, Draft, Kind, Status, Urgency
@@ -206,9 +207,9 @@ async def test_hubs_meet_through_the_cloud_and_the_cloud_records_who_delivered_w
     offer = (
         await hub2.submit(Draft(Kind.OFFER, Category.WATER, Urgency.FLEXIBLE, "riverside"))
     ).record
-    first = await sync_now(hub, KEY, one, 20)
-    await sync_now(hub2, KEY, two, 20)
-    await sync_now(hub, KEY, one, 20)
+    first = await sync_now(hub, one, 20)
+    await sync_now(hub2, two, 20)
+    await sync_now(hub, one, 20)
     assert first.sent == 1
     assert await hub.store.get(offer.id) is not None
     assert await hub2.store.get(need.id) is not None
@@ -218,7 +219,7 @@ async def test_hubs_meet_through_the_cloud_and_the_cloud_records_who_delivered_w
         assert await store.delivered_by(offer.id.hub, offer.id.seq) == "two"
         assert {h.name: h.delivered for h in await store.enrolled_hubs()} == {"one": 1, "two": 1}
         assert await store.hub_names() == {hub.id: "one", hub2.id: "two"}  # the console's names
-    again = await sync_now(hub, KEY, one, 20)
+    again = await sync_now(hub, one, 20)
     assert (again.sent, again.received_new) == (0, 0)
 
 
@@ -228,13 +229,13 @@ async def test_conflicting_edits_in_the_cloud_and_at_a_hub_converge_both_visible
     served = cloud.start()
     one, two = await joined(hub, cloud, served, "one"), await joined(hub2, cloud, served, "two")
     need = (await hub.submit(Draft(Kind.NEED, Category.FOOD, Urgency.TODAY, "riverside"))).record
-    await sync_now(hub, KEY, one, 20)
+    await sync_now(hub, one, 20)
     async with cloud.opened() as (store, coordinators):  # neither has seen the other's edit
         await coordinators.update(need.id, {"note": "the cloud says: family of five"})
         await coordinators.set_status(need.id, Status.MATCHED, "pick up at the depot", by="ana")
         await hub.update(need.id, {"note": "the hub says: family of four"})
-        await sync_now(hub, KEY, one, 20)
-        await sync_now(hub2, KEY, two, 20)
+        await sync_now(hub, one, 20)
+        await sync_now(hub2, two, 20)
         assert len(await hashes(store, hub.store, hub2.store)) == 1
         seen = await hub2.store.get(need.id)
     assert seen is not None
@@ -252,7 +253,7 @@ async def test_a_cloud_killed_mid_sync_finishes_after_a_restart_without_duplicat
     link = await joined(hub, cloud, served, "one")
     await hub.receive(relayed(total))
     async with cloud.opened() as (store, _):
-        syncing = asyncio.create_task(sync_now(hub, KEY, link, 20, page=100, pull=False))
+        syncing = asyncio.create_task(sync_now(hub, link, 20, page=100, pull=False))
         async with asyncio.timeout(30):
             while not 0 < (await store.version_vector()).get(ORIGIN, 0) < total:
                 assert not syncing.done(), "the sync ended before the cloud could be cut"
@@ -268,7 +269,7 @@ async def test_a_cloud_killed_mid_sync_finishes_after_a_restart_without_duplicat
         async def shown(report: object) -> None:  # what the console and `status` read meanwhile
             kept.append(await sync_status(hub.store) or {})
 
-        resumed = await sync_now(hub, KEY, link, 20, page=100, pull=False, progress=shown)
+        resumed = await sync_now(hub, link, 20, page=100, pull=False, progress=shown)
         assert resumed.sent == total - landed  # what had landed is not sent again
         assert len(kept) >= 2
         assert {k["state"] for k in kept} == {"syncing"}  # each page's progress kept as it went
@@ -348,14 +349,14 @@ async def test_an_unknown_or_revoked_hub_and_a_used_code_are_refused(
     link = await joined(hub, cloud, served, "one")
     stranger = dataclasses.replace(link, credential="fkhub1.not-a-credential-of-this-cloud")
     with pytest.raises(FieldkitError, match="unknown hub"):
-        await sync_now(hub, KEY, stranger, 20)
+        await sync_now(hub, stranger, 20)
     with pytest.raises(FieldkitError, match="unknown, used or expired enrollment code"):
         await join_cloud(hub2, served.url, cloud.codes["one"], cloud.ca_pem)
     await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside"))
     async with cloud.opened() as (store, _):
         assert await store.revoke_hub("one", 0)
         with pytest.raises(FieldkitError, match="revoked"):
-            await sync_now(hub, KEY, link, 20)
+            await sync_now(hub, link, 20)
         assert await store.counts() == {}
     async with client_for(link) as client:  # the cloud answers its own hostname only
         other = await client.get(f"https://127.0.0.1:{served.port}/sync/v1/challenge",
@@ -387,7 +388,7 @@ async def test_only_consented_contacts_reach_the_cloud_and_a_redaction_erases_th
                                      contact=ana, share_contact=True))).record  # fmt: skip
     private = (await hub.submit(Draft(Kind.NEED, Category.FOOD, Urgency.TODAY, "riverside",
                                       contact=Contact("Bo", "555 0199", "")))).record  # fmt: skip
-    await sync_now(hub, KEY, link, 20)
+    await sync_now(hub, link, 20)
     async with cloud.opened() as (store, _):
         there = await store.get(shared.id)
         assert there is not None
@@ -396,7 +397,7 @@ async def test_only_consented_contacts_reach_the_cloud_and_a_redaction_erases_th
         assert withheld is not None
         assert withheld.contact == Contact()
         await hub.redact(shared.id)
-        await sync_now(hub, KEY, link, 20)
+        await sync_now(hub, link, 20)
         erased = await store.get(shared.id)
         assert erased is not None
         assert erased.redacted
@@ -417,9 +418,9 @@ async def test_two_cloud_processes_on_one_postgresql_serve_hubs_syncing_through_
         by_one, by_two = through[turn % 2]
         await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside", f"{turn}"))
         await hub2.submit(Draft(Kind.OFFER, Category.FOOD, Urgency.FLEXIBLE, "riverside"))
-        await sync_now(hub, KEY, by_one, 20)
-        await sync_now(hub2, KEY, by_two, 20)
-    await sync_now(hub, KEY, one, 20)
+        await sync_now(hub, by_one, 20)
+        await sync_now(hub2, by_two, 20)
+    await sync_now(hub, one, 20)
     async with client_for(one) as ca, client_for(one) as cb:  # asked at one, posted at the other
         mixed = Peer(http_peer(ca, a.url).challenge, http_peer(cb, b.url).post)
         summary, _ = await _push(mixed, hub, [])
@@ -451,7 +452,7 @@ async def test_a_hub_retries_a_silent_cloud_with_doubling_back_off_then_syncs_by
             raise _Stop
 
     with pytest.raises(_Stop):
-        await keep_syncing(hub, KEY, settings, sleep=sleep, random_fraction=lambda: 0.0)
+        await keep_syncing(hub, settings, sleep=sleep, random_fraction=lambda: 0.0)
     assert waits == [10, 20, 40, 40, 40]
     status = await sync_status(hub.store)
     assert status is not None
@@ -461,7 +462,7 @@ async def test_a_hub_retries_a_silent_cloud_with_doubling_back_off_then_syncs_by
     cloud.start(served.port)  # connectivity returns
     need = (await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside"))).record
     fast = dataclasses.replace(settings, retry_min_s=0.05)
-    running = asyncio.create_task(keep_syncing(hub, KEY, fast))
+    running = asyncio.create_task(keep_syncing(hub, fast))
     try:
         async with cloud.opened() as (store, _), asyncio.timeout(20):
             while await store.get(need.id) is None:  # noqa: ASYNC110 -- another process's
@@ -527,7 +528,7 @@ async def test_a_hub_pins_a_self_made_cloud_certificate_by_the_fingerprint_its_c
         link, _ = await join_cloud(hub, served.url, codes[0], None)  # trust from the code
         assert "BEGIN CERTIFICATE" in link.ca_pem
         await hub.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "riverside"))
-        assert (await sync_now(hub, KEY, link, 20)).sent == 1
+        assert (await sync_now(hub, link, 20)).sent == 1
         secret, _, pin = codes[1].rpartition(".")
         forged = f"{secret}.{'0' * len(pin)}"  # a code naming another certificate
         with pytest.raises(FieldkitError, match="do not join"):
@@ -552,7 +553,7 @@ async def test_a_hub_a_year_off_takes_the_clouds_time_from_its_answers_and_corre
     off = year * 365 * 86_400_000
     hub.wall = lambda: time.time_ns() // 1_000_000 + off  # the injected clock, a year off
     assert hub.time_fix.correction_ms(hub.wall()) is None  # no trusted clock heard yet
-    await sync_now(hub, KEY, link, 20)
+    await sync_now(hub, link, 20)
     clock = (await hub.status("one"))["clock"]
     assert clock["trusted_source"] == "cloud"
     assert clock["disagrees_with_trusted"] is True
@@ -561,3 +562,30 @@ async def test_a_hub_a_year_off_takes_the_clouds_time_from_its_answers_and_corre
     ops = [op for op, _ in await hub.store.ops_for_offer({hub.id: [(1, 1)]}, limit=1)]
     assert abs(physical_ms(ops[0].hlc) - time.time() * 1000) < 5_000  # stamped at true time
     assert made.new
+
+
+async def test_a_key_rotation_and_a_revocation_reach_the_cloud_and_hubs_through_it(
+    cloud: Cloud, hub: Hub, hub2: Hub
+) -> None:
+    served = cloud.start()
+    one, two = await joined(hub, cloud, served, "one"), await joined(hub2, cloud, served, "two")
+    await sync_now(hub, one, 20)  # key notices traded: each side pins the other's exchange key
+    new = await (await KeyRing.open(hub)).rotate()
+    need = (await hub.submit(Draft(Kind.NEED, Category.FOOD, Urgency.TODAY, "riverside"))).record
+    await sync_now(hub, one, 20)  # sealed under the new key: the rotation went first
+    async with cloud.opened() as (store, _):
+        assert await network_key(store) == new
+        assert await store.get(need.id) is not None
+    await sync_now(hub2, two, 20)  # hub2 never met hub: it takes the new key from the cloud
+    assert (await KeyRing.open(hub2)).keys.current == new
+    assert await hub2.store.get(need.id) is not None
+    # hub revokes hub2 (a stolen hub): the cloud learns it and refuses hub2's later ops
+    await sync_now(hub2, two, 20)
+    _, wrapped_for = await (await KeyRing.open(hub)).revoke(hub2.id)
+    assert wrapped_for  # the cloud's exchange key, pinned at the first sync
+    await sync_now(hub, one, 20)
+    later = (await hub2.submit(Draft(Kind.NEED, Category.WATER, Urgency.TODAY, "port"))).record
+    with contextlib.suppress(FieldkitError):  # under a key the cloud still takes in the grace
+        await sync_now(hub2, two, 20)
+    async with cloud.opened() as (store, _):
+        assert await store.get(later.id) is None  # made after its revocation: refused

@@ -15,15 +15,18 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 from starlette.types import ASGIApp
 
 from fieldkit.app.cloud import enroll, redeem
 from fieldkit.app.cloud_serve import cloud_app
 from fieldkit.app.hub import Hub, create_identity
+from fieldkit.app.keyring import KeyRing
+from fieldkit.app.netkey import ensure_network_key
 from fieldkit.store.sqlite import Store
 from fieldkit.sync.http import CHALLENGE_HEADER
 from fieldkit.web.cloud_api import JOIN_PATH, cloud_openapi
-from fieldkit.web.sync_openapi import CHALLENGE_PATH, DOCUMENT_PATH, SYNC_PATH
+from fieldkit.web.sync_openapi import CHALLENGE_PATH, DOCUMENT_PATH, NOTICES_PATH, SYNC_PATH
 from fieldkit.wire.bundle_format import SEALED_MAGIC
 from tests.web.conftest import make_config
 from tests.web.live import serving_in_thread
@@ -64,7 +67,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             code = await enroll(store, "one", None)
             found = await redeem(store, code.secret, HUB)
             assert found is not None
-            yield cloud_app(cloud, store, config, KEY), found[1]
+            await ensure_network_key(store, KEY)
+            yield cloud_app(cloud, store, config, await KeyRing.open(cloud)), found[1]
 
     with serving_in_thread(build) as (url, credential):
         session = requests.Session()
@@ -85,9 +89,14 @@ def test_no_body_or_header_crashes_the_cloud_and_every_answer_is_documented(
         case.headers = {**(case.headers or {}), CHALLENGE_HEADER: live.challenge()}
         body = case.body if isinstance(case.body, bytes) else str(case.body).encode()
         case.body = SEALED_MAGIC + body  # past the first check, into the sealed layer's
+    # A schema cannot say "sealed key notices" (bytes are bytes): arbitrary bytes there are
+    # refused (400), though the schema allows them.
+    excluded = [positive_data_acceptance] if case.operation.path == NOTICES_PATH else []
     # A real credential is explicit auth: schemathesis also checks that the same request
     # without it, or with a made-up one, is refused.
-    case.call_and_validate(base_url=live.url, session=live.session, headers=auth)
+    case.call_and_validate(
+        base_url=live.url, session=live.session, headers=auth, excluded_checks=excluded
+    )
 
 
 def test_the_cloud_serves_its_document(live: Live) -> None:

@@ -106,9 +106,8 @@ def _paths() -> Schema:
                 "(`fieldkit/wire/key_notice.py`); one that opens under no key held is dropped "
                 "and counted. The answer is this side's exchange key, the keys it pinned and "
                 "the rotation and revocation notices it passes on.",
-                "requestBody": {"required": False, "content": {SEALED: {"schema": {
-                    "type": "string", "format": "binary",
-                    "maxLength": MAX_NOTICES_BODY}}}},  # none: a side with nothing to pass on
+                # none: a side with nothing to pass on; over the limit: 413 (below)
+                "requestBody": {"required": False, "content": _SEALED_BODY},
                 "responses": {
                     "200": {"description": "the notices this side passes on, packed",
                             "content": _SEALED_BODY},

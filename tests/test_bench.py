@@ -20,7 +20,8 @@ def run(script: str, *args: str) -> dict[str, float]:
         [sys.executable, str(BENCH / script), *args],
         capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip
-    lines = [line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line]
+    lines = [line.split(": ", 1) for line in done.stdout.splitlines()
+             if ": " in line and not line.startswith("#")]  # fmt: skip
     return {name: float(value) for name, value in lines}
 
 
@@ -59,6 +60,15 @@ def test_console_signs_in_and_times_every_page() -> None:
     assert out["records"] == 300
     for page in ("needs", "offers", "filtered", "text", "need_detail", "hub_status"):
         assert out[f"{page}_p99_over_static"] > 0
+
+
+def test_a_clouds_console_signs_in_with_an_account_and_times_every_page(tmp_path: Path) -> None:
+    out = run("console.py", "--cloud", f"sqlite:///{tmp_path}/cloud.sqlite3", "--records", "300",
+              "--requests", "10")  # fmt: skip
+    assert out["records"] == 300
+    for page in ("needs", "offers", "filtered", "text", "need_detail", "by_hub"):
+        assert out[f"{page}_p99_over_static"] > 0
+    assert "hub_status_p99_ms" not in out  # a cloud has no radio
 
 
 def test_the_fuzzer_tries_every_target_and_nothing_crashes() -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -123,8 +124,30 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX op_deliveries_by_hub ON op_deliveries (hub);
     """,
+    # 4: the console's queues at a million records (bench/console.py --cloud): each index in
+    # the queues' own order (NULLS FIRST, as the queries ask and SQLite sorts, then the
+    # tie-breakers), so a page reads its 50 rows and stops; by hub, for the cloud's filter by
+    # origin (its hub is a constant there: the order needs only seq after it); any status
+    """
+    DROP INDEX records_listing;
+    DROP INDEX records_by_category;
+    CREATE INDEX records_listing ON records (complete, kind, status,
+        urgency_rank NULLS FIRST, created_at NULLS FIRST, hub, seq);
+    CREATE INDEX records_by_category ON records (complete, kind, status, category, area,
+        urgency_rank NULLS FIRST, created_at NULLS FIRST, hub, seq);
+    CREATE INDEX records_by_origin ON records (complete, kind, status, hub,
+        urgency_rank NULLS FIRST, created_at NULLS FIRST, seq);
+    CREATE INDEX records_any_status ON records (complete, kind,
+        urgency_rank NULLS FIRST, created_at NULLS FIRST, hub, seq);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The text filter's trigram index (pg_trgm's, so ``search LIKE '%…%'`` reads the index, not
+#: every record): made when the server has the extension, outside the numbered migrations.
+TEXT_INDEX = "records_search_trigrams"
+#: Where this adapter installs pg_trgm when the database lacks it: a schema of the database's,
+#: not a cloud's (dropping one cloud's schema must not take the others' indexes with it).
+EXTENSION_SCHEMA = "fieldkit_extensions"
 #: The advisory lock's first key ("fk" in ASCII); the second is the schema's name hashed.
 LOCK_CLASS = 0x666B
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -148,6 +171,7 @@ STORED_STATES = (
     " JOIN records r ON r.hub = k.hub AND r.seq = k.seq"
 )
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+log = logging.getLogger(__name__)
 
 
 class PgTx(WriteTx):
@@ -363,6 +387,51 @@ class PostgresStore(_CloudTables):
                 )
             elif version != SCHEMA_VERSION:
                 await self._db.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
+            await self._text_index()
+
+    async def _text_index(self) -> None:
+        """The trigram index of the text filter, if it is missing and the server can make it.
+
+        pg_trgm ships with PostgreSQL (Debian's ``postgresql``, every managed service) and is a
+        trusted extension, so a database owner may create it. Without it the text filter still
+        answers, by reading every record of the queue (a warning says so); the next start
+        tries again."""
+        held = await self._db.execute(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s",
+            (TEXT_INDEX,),
+        )
+        if await held.fetchone():
+            return
+        try:
+            async with self._db.transaction():  # a savepoint: a refusal undoes only this
+                await self._db.execute(  # one creator at a time, whichever schema
+                    "SELECT pg_advisory_xact_lock(%s, hashtext('pg_trgm'))", (LOCK_CLASS,)
+                )
+                found = await self._db.execute(
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
+                    " ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+                )
+                row = await found.fetchone()
+                home = str(row[0]) if row else EXTENSION_SCHEMA
+                if row is None:
+                    await self._db.execute(
+                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(home))
+                    )
+                    await self._db.execute(
+                        sql.SQL("CREATE EXTENSION pg_trgm SCHEMA {}").format(sql.Identifier(home))
+                    )
+                await self._db.execute(
+                    sql.SQL("CREATE INDEX {} ON records USING gin (search {}.gin_trgm_ops)").format(
+                        sql.Identifier(TEXT_INDEX), sql.Identifier(home)
+                    )
+                )
+        except psycopg.Error as exc:
+            log.warning(
+                "database %s: no trigram index for the console's text filter (it reads every"
+                " record instead): %s. Install PostgreSQL's pg_trgm extension (CREATE EXTENSION"
+                " pg_trgm, as the database's owner) and restart.",
+                self._where, str(exc).strip().splitlines()[0],
+            )  # fmt: skip
 
     async def _lock(self) -> None:
         """The write lock of this schema, held until the transaction ends (every process)."""
@@ -457,26 +526,8 @@ class PostgresStore(_CloudTables):
         limit: int = 100,
         offset: int = 0,
     ) -> list[Record]:
-        where, params = ["complete"], []
-        for column, value in (
-            ("kind", kind), ("status", status), ("area", area), ("category", category),
-            ("hub", origin),
-        ):  # fmt: skip
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value if isinstance(value, int) else str(value))
-        if text:
-            escaped = text.casefold()
-            for special in ("\\", "%", "_"):
-                escaped = escaped.replace(special, "\\" + special)
-            where.append("search LIKE %s ESCAPE '\\'")
-            params.append(f"%{escaped}%")
-        return await self._records(
-            f"SELECT state FROM records WHERE {' AND '.join(where)}"
-            " ORDER BY urgency_rank NULLS FIRST, created_at NULLS FIRST, hub, seq"
-            " LIMIT %s OFFSET %s",
-            (*params, limit, offset),
-        )
+        query, params = listing_query(kind, status, area, category, origin, text)
+        return await self._records(query, (*params, limit, offset))
 
     async def history(self, record: RecordId) -> list[Logged]:
         rows = await self._fetch(
@@ -583,6 +634,37 @@ class PostgresStore(_CloudTables):
             out.extend([(op_from_json(json.loads(b)), bool(c), u) for b, c, u in rows])
         out.sort(key=lambda row: send_order(row[2], row[0]))
         return [(op, consented) for op, consented, _ in out[:limit]]
+
+
+def listing_query(
+    kind: Kind | None,
+    status: Status | None,
+    area: str | None,
+    category: Category | None,
+    origin: int | None,
+    text: str | None,
+) -> tuple[str, list[Any]]:
+    """A queue's query (its LIMIT and OFFSET last) in the order of migration 4's indexes."""
+    where, params = ["complete"], list[Any]()
+    for column, value in (
+        ("kind", kind), ("status", status), ("area", area), ("category", category),
+        ("hub", origin),
+    ):  # fmt: skip
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value if isinstance(value, int) else str(value))
+    if text:
+        escaped = text.casefold()
+        for special in ("\\", "%", "_"):
+            escaped = escaped.replace(special, "\\" + special)
+        where.append("search LIKE %s ESCAPE '\\'")
+        params.append(f"%{escaped}%")
+    query = (
+        f"SELECT state FROM records WHERE {' AND '.join(where)}"
+        " ORDER BY urgency_rank NULLS FIRST, created_at NULLS FIRST, hub, seq"
+        " LIMIT %s OFFSET %s"
+    )
+    return query, params
 
 
 def _describe(url: str, schema: str | None) -> str:

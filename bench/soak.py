@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import ipaddress
+import itertools
 import os
 import random
 import signal
@@ -262,6 +263,7 @@ def markdown_table(text: str) -> str:
         ("memory grown, first half of the run / second half",
          f"{v['rss_grown_first_half_mb']} / {v['rss_grown_second_half_mb']} MB"),
         ("memory by hour of radio time (MB)", hourly(text)),
+        *([("memory grown each day of radio time (MB)", daily(text))] if daily(text) else []),
         ("open files, first minute → end", f"{v['fds_first']} → {v['fds_last']} "
          f"({v['fds_ratio_vs_first']}×)"),
         ("log, bytes a second: first minute / after", f"{v['log_bytes_per_s_first']} / "
@@ -299,11 +301,26 @@ def start_tracing(out: Path, every_s: float) -> None:
     threading.Thread(target=loop, daemon=True, name="tracemalloc").start()
 
 
-def hourly(text: str, every: int = 6) -> str:
-    """The saved run's memory by radio hour, every ``every`` hours."""
+def hourly(text: str) -> str:
+    """The saved run's memory by radio hour, every 6 hours (every 12 past a day)."""
     line = next((x for x in text.splitlines() if x.startswith("rss_mb_by_radio_hour ")), "")
     pairs = [p.split("=") for p in line.split()[1:]]
+    every = 6 if len(pairs) <= 24 else 12
     return ", ".join(f"{h} {mb}" for h, mb in pairs if int(h[:-1]) % every == 0) or "–"
+
+
+def daily(text: str) -> str:
+    """The saved run's memory grown in each whole day of radio time ('' for a run of one day:
+    its halves say it)."""
+    line = next((x for x in text.splitlines() if x.startswith("rss_mb_by_radio_hour ")), "")
+    by_hour = {int(h[:-1]): float(mb) for h, mb in (p.split("=") for p in line.split()[1:])}
+    if not by_hour:
+        return ""
+    days = [min(by_hour), *(h for h in range(24, max(by_hour) + 1, 24) if h in by_hour)]
+    if len(days) < 3:
+        return ""
+    grown = (by_hour[b] - by_hour[a] for a, b in itertools.pairwise(days))
+    return ", ".join(f"day {n} +{mb:.1f}" for n, mb in enumerate(grown, 1))
 
 
 def main() -> None:

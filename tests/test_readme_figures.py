@@ -18,6 +18,7 @@ TABLES = [
     ("soak.py", "soak-output.txt", "markdown_table"),
     ("cloud.py", "cloud-output.txt", "markdown_table"),
     ("console.py", "console-output.txt", "markdown_table"),
+    ("console.py", "console-cloud-output.txt", "markdown_table"),
 ]
 
 

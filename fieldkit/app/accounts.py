@@ -69,7 +69,7 @@ async def set_account(store: StorePort, name: str, passphrase: str, now: int) ->
 
 async def remove_account(store: StorePort, name: str) -> bool:
     """Remove the account (its sessions end at once); False if there was none."""
-    name = " ".join(name.split())
+    name = clean_name(name) or ""  # named as when it was added; no account has an empty name
     found: list[bool] = []
 
     def change(text: str | None) -> str:

@@ -102,6 +102,8 @@ class SyncSettings:
     riding_origins: int = 8  # at most this many when it rides on a frame of ops
     settle: int = 3 * 60_000  # summarise this long after the last change, if none follows it:
     # a busy spell's last losses are repaired minutes after it ends, not at the next debounce
+    settle_echoes: int = 2  # no settle summary once this many neighbours said, since our last
+    # change, that they hold just what we hold (0: always send it)
 
 
 #: The timings a hub's config may set (``[sync]``, in seconds: ``debounce_s`` …).
@@ -136,6 +138,7 @@ class Peer:
     strikes: int = 0  # requests it left unanswered
     reads: int = 1  # the highest wire version it reads, as far as we know
     table_differs: bool = False  # it cannot read areas coded by our network's area table
+    summary_at: int = -1  # when its last summary was heard
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,7 @@ class SyncEngine:
     gap_at: int | None = None  # summarise then, if we still hold ops past a gap
     gap_since: int | None = None  # when the gap ``gap_at`` is for first showed
     noise_at: int | None = None  # summarise then: we heard frames we could not read
+    changed_at: int = 0  # our ops last changed then
 
     def __post_init__(self) -> None:
         if self.summary_due == 0:  # announce ourselves at start-up, not in step with others
@@ -243,6 +247,7 @@ class SyncEngine:
             peer.summary = summary
         peer.reads = summary.reads
         peer.table_differs = summary.table_differs
+        peer.summary_at = now
         if summary.reads > 1:
             self._announce(now)
         lacks = sorted(expand(missing(mine, summary)))[: self.settings.push_limit]
@@ -349,6 +354,7 @@ class SyncEngine:
         due = now + self.settings.debounce + self.rng.randrange(self.settings.jitter + 1)
         self.summary_due = due if self.summary_due is None else min(self.summary_due, due)
         self.settle_at = now + self._settle_wait()
+        self.changed_at = now
         self.heartbeat = self.settings.heartbeat_min
         self.next_heartbeat = due + self._spread(self.heartbeat)
 
@@ -467,6 +473,25 @@ class SyncEngine:
         times = [t for t in pending if t is not None]
         return min(times) if times else None
 
+    def _echoed(self, mine: Mapping[int, int], now: int) -> bool:
+        """The summary due now is only the settle summary, and ``settle_echoes`` neighbours
+        have said since our last change that they hold just what we hold: everyone who heard
+        them knows it; a neighbour that holds something else says so in its own."""
+        wanted = self.settings.settle_echoes
+        others = (self.summary_due, self.gap_at, self.noise_at, self._introduce())
+        if not wanted or self.settle_at is None or self.settle_at > now:
+            return False
+        if any(t is not None and t <= now for t in others):
+            return False
+        if len(mine) > self.settings.summary_origins:
+            return False  # ours would list a share of the origins in turn: it still must go
+        same = sum(
+            1 for peer in self.peers.values()
+            if peer.summary_at >= self.changed_at and not peer.summary.extra
+            and peer.summary.vector == mine
+        )  # fmt: skip
+        return same >= wanted
+
     def only_for_a_gap(self, now: int) -> bool:
         """The summary due now is due only to show a gap (which may have filled since)."""
         pending = (self.summary_due, self.settle_at, self.noise_at, self._introduce())
@@ -580,6 +605,9 @@ class SyncEngine:
         if now < self.not_before:
             return Wait(self.not_before)
         due_at = self._summary_due()
+        if due_at is not None and due_at <= now and self._echoed(mine, now):
+            self.settle_at = None  # neighbours said it for us
+            due_at = self._summary_due()
         if due_at is not None and due_at <= now:
             return SendSummary()
         if self.held:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from fieldkit.sync.engine import (
     SendOps,
@@ -331,3 +332,56 @@ def test_a_summary_of_a_share_of_the_origins_ends_the_settle_unless_it_rode_on_d
         assert summary.partial
         a.sent_summary(2_000, summary, riding=riding)
         assert (a.settle_at is not None) is settle_left
+
+
+def settle_summary_sent(echoes: dict[int, dict[int, int]], mine: dict[int, int]) -> bool:
+    """Whether A's settle summary goes, after a change at 1 s and then these neighbours'
+    summaries (hub → vector) heard at 2 s."""
+    a = engine(settings=SETTLED, mine=mine)
+    a.changed(now=1_000)
+    for hub, vector in echoes.items():
+        a.heard_summary(hub, Summary(vector), mine, now=2_000)
+    now = 2_001
+    while True:  # ops a neighbour lacks go first
+        action, now = run_until_action(a, mine, now)
+        if not isinstance(action, SendOps):
+            return isinstance(action, SendSummary) and now <= 1_000 + 3 * SETTLED.settle // 2
+        a.sent_ops(action.ids, now)
+
+
+#: As many neighbours as it takes to say what we hold for us (``settle_echoes``).
+ECHOES = [0xE0 + i for i in range(SETTLED.settle_echoes)]
+
+
+def test_no_settle_summary_once_enough_neighbours_said_just_what_we_hold() -> None:
+    mine = {A: 3, B: 2}
+    assert not settle_summary_sent(dict.fromkeys(ECHOES, mine), mine)
+    assert settle_summary_sent(dict.fromkeys(ECHOES[1:], mine), mine)  # one fewer: it goes
+    unlike = {**dict.fromkeys(ECHOES[1:], mine), C: {A: 3, B: 1}}
+    assert settle_summary_sent(unlike, mine)  # C lacks one: an echo less (pushed, then told)
+
+
+def test_the_settle_summary_of_a_share_of_the_origins_goes_whatever_neighbours_said() -> None:
+    many = {0x100 + i: 1 for i in range(SETTLED.summary_origins + 1)}
+    assert settle_summary_sent(dict.fromkeys(ECHOES, many), many)  # it lists its share in turn
+
+
+def test_a_neighbour_heard_before_our_last_change_is_no_echo() -> None:
+    a = engine(settings=SETTLED, mine={A: 3})
+    for hub in ECHOES:
+        a.heard_summary(hub, Summary({A: 3}), {A: 3}, now=500)
+    a.changed(now=1_000)
+    action, _ = run_until_action(a, {A: 3}, 1_001)
+    assert isinstance(action, SendSummary)
+
+
+def test_echoes_are_a_setting_and_zero_always_settles() -> None:
+    a = SyncEngine(A, replace(SETTLED, settle_echoes=0), random.Random(1))
+    a.next_action({A: 3}, 0)
+    a.sent_summary(0)
+    a.not_before = 0
+    a.changed(now=1_000)
+    for hub in ECHOES:
+        a.heard_summary(hub, Summary({A: 3}), {A: 3}, now=2_000)
+    action, _ = run_until_action(a, {A: 3}, 2_001)
+    assert isinstance(action, SendSummary)

@@ -10,7 +10,9 @@ than the wall clock (the defaults: 24 minutes are a day of radio time). Resident
 intake form at ``--rate`` a second, each at a random hub, from one of ``--phones`` addresses
 (by default as many as the default hotspot's DHCP range leases: a hub never sees more phones
 at once than its range holds, however many residents come and go). Every
-``--sample-s`` seconds the hub process's memory (RSS), open files and log size are read.
+``--sample-s`` seconds the hub process's memory (RSS), open files and log size are read, and
+what that process says of its own heap: SQLite's (page caches, which fill to ``CACHE_KIB`` a
+connection as the databases grow) and Python's allocated blocks, to tell the two apart.
 
 Printed as ``name: value`` lines: the last sample of each as a ratio over the first one (a
 flat hub stays near 1); memory by hour of radio time, and its growth over the second half of
@@ -35,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,6 +48,7 @@ from fieldkit.app.config import Hotspot
 from fieldkit.provisioning.render import dhcp_range
 
 HUBS = 3
+HEAP_FILE = "heap.txt"  # the hubs' process writes SQLite's and Python's heap there
 
 
 @dataclass
@@ -53,6 +57,8 @@ class Sample:
     rss_kb: int
     fds: int
     log_bytes: int
+    sqlite_kb: int = 0  # SQLite's own heap in the hubs' process (page caches, statements)
+    py_blocks: int = 0  # Python's allocated memory blocks there (its objects, roughly)
 
 
 @dataclass
@@ -65,12 +71,34 @@ class Soak:
     log_text: str = ""
 
 
-def sample(pid: int, log: Path, started: float) -> Sample:
+def sample(pid: int, log: Path, started: float, heap: Path) -> Sample:
     status = Path(f"/proc/{pid}/status").read_text()
     rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
-    return Sample(
-        time.monotonic() - started, rss, len(os.listdir(f"/proc/{pid}/fd")), log.stat().st_size
-    )
+    lines = heap.read_text().splitlines() if heap.exists() else []
+    sqlite_kb, py_blocks = (int(x) for x in lines[-1].split()) if lines else (0, 0)
+    return Sample(time.monotonic() - started, rss, len(os.listdir(f"/proc/{pid}/fd")),
+                  log.stat().st_size, sqlite_kb, py_blocks)  # fmt: skip
+
+
+def start_heap_report(out: Path, every_s: float) -> None:
+    """In the hubs' process: every ``every_s`` s, append SQLite's heap (KiB, from the
+    libsqlite3 the sqlite3 module links) and Python's allocated blocks to ``out`` as one line,
+    so the soak tells the page caches SQLite fills (bounded: ``cache_size`` a connection)
+    from what the hubs' Python objects hold."""
+    import ctypes
+    import ctypes.util
+    import threading
+
+    lib = ctypes.CDLL(ctypes.util.find_library("sqlite3"))
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+
+    def loop() -> None:
+        while True:
+            with out.open("a") as f:
+                f.write(f"{lib.sqlite3_memory_used() // 1024} {sys.getallocatedblocks()}\n")
+            time.sleep(every_s / 4)  # fresh at each of the driver's samples
+
+    threading.Thread(target=loop, daemon=True, name="heap-report").start()
 
 
 def hotspot_phones() -> int:
@@ -165,14 +193,15 @@ async def drive(args: argparse.Namespace, workdir: Path, ports: list[int],
                 proc: subprocess.Popen[bytes], log: Path, soak: Soak) -> None:  # fmt: skip
     await answering(ports, proc, 120)
     started = time.monotonic()
+    heap = workdir / "hubs" / HEAP_FILE
     until = started + args.minutes * 60
-    soak.samples.append(sample(proc.pid, log, started))
+    soak.samples.append(sample(proc.pid, log, started, heap))
     load = asyncio.create_task(residents(ports, args.rate, until, soak, args.seed, args.phones))
     while not load.done():
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(args.sample_s):
                 await asyncio.shield(load)
-        soak.samples.append(sample(proc.pid, log, started))
+        soak.samples.append(sample(proc.pid, log, started, heap))
     await load
     # the residents have stopped: give the radios time to repair what the air lost
     dbs = [workdir / "hubs" / f"hub-{i + 1}" / "data" / "hub.sqlite3" for i in range(HUBS)]
@@ -183,7 +212,7 @@ async def drive(args: argparse.Namespace, workdir: Path, ports: list[int],
             break
         await asyncio.sleep(1)  # polling three databases another process writes
     soak.at_hubs = [stored(db) for db in dbs]
-    soak.samples.append(sample(proc.pid, log, started))
+    soak.samples.append(sample(proc.pid, log, started, heap))
     if proc.poll() is not None:
         raise RuntimeError(f"the hubs exited with {proc.returncode}")
 
@@ -235,15 +264,30 @@ def report(args: argparse.Namespace, soak: Soak) -> None:
     grown_second = (during[-1].rss_kb - during[half].rss_kb) / 1024
     print(f"rss_grown_first_half_mb: {grown_first:.1f}")
     print(f"rss_grown_second_half_mb: {grown_second:.1f}")
+    print(f"sqlite_heap_first_mb: {first.sqlite_kb / 1024:.1f}")
+    print(f"sqlite_heap_last_mb: {last.sqlite_kb / 1024:.1f}")
+    print(f"python_blocks_first: {first.py_blocks}")
+    print(f"python_blocks_last: {last.py_blocks}")
+    print(f"python_blocks_ratio_vs_first: {last.py_blocks / max(first.py_blocks, 1):.3f}")
+    sqlite = by_radio_hour(during, args.time_scale, lambda s: s.sqlite_kb / 1024)
+    print("sqlite_heap_mb_by_radio_hour " + " ".join(f"{h}h={mb:.1f}" for h, mb in sqlite))
+    other = by_radio_hour(during, args.time_scale, lambda s: (s.rss_kb - s.sqlite_kb) / 1024)
+    print("rss_without_sqlite_mb_by_radio_hour " + " ".join(f"{h}h={mb:.1f}" for h, mb in other))
+    blocks = by_radio_hour(during, args.time_scale, lambda s: s.py_blocks / 1000)
+    print("python_kblocks_by_radio_hour " + " ".join(f"{h}h={k:.0f}" for h, k in blocks))
     for line in errors[:10]:
         print(f"  {line}", file=sys.stderr)
 
 
-def by_radio_hour(samples: list[Sample], time_scale: float) -> list[tuple[int, float]]:
-    """RSS (MB) at the first sample of each hour of radio time."""
+def by_radio_hour(
+    samples: list[Sample],
+    time_scale: float,
+    of: Callable[[Sample], float] = lambda s: s.rss_kb / 1024,
+) -> list[tuple[int, float]]:
+    """``of`` (by default RSS, MB) at the first sample of each hour of radio time."""
     out: dict[int, float] = {}
     for s in samples:
-        out.setdefault(int(s.at_s * time_scale / 3600), s.rss_kb / 1024)
+        out.setdefault(int(s.at_s * time_scale / 3600), of(s))
     return sorted(out.items())
 
 
@@ -264,6 +308,13 @@ def markdown_table(text: str) -> str:
          f"{v['rss_grown_first_half_mb']} / {v['rss_grown_second_half_mb']} MB"),
         ("memory by hour of radio time (MB)", hourly(text)),
         *([("memory grown each day of radio time (MB)", daily(text))] if daily(text) else []),
+        *([("… of which SQLite's heap (page caches), first minute → end",
+            f"{v['sqlite_heap_first_mb']} → {v['sqlite_heap_last_mb']} MB"),
+           ("… memory without SQLite's heap, grown each day (MB)",
+            daily(text, "rss_without_sqlite_mb_by_radio_hour") or "–"),
+           ("Python's allocated blocks, first minute → end", f"{v['python_blocks_first']} → "
+            f"{v['python_blocks_last']} ({v['python_blocks_ratio_vs_first']}×)")]
+          if "sqlite_heap_first_mb" in v else []),
         ("open files, first minute → end", f"{v['fds_first']} → {v['fds_last']} "
          f"({v['fds_ratio_vs_first']}×)"),
         ("log, bytes a second: first minute / after", f"{v['log_bytes_per_s_first']} / "
@@ -309,10 +360,10 @@ def hourly(text: str) -> str:
     return ", ".join(f"{h} {mb}" for h, mb in pairs if int(h[:-1]) % every == 0) or "–"
 
 
-def daily(text: str) -> str:
-    """The saved run's memory grown in each whole day of radio time ('' for a run of one day:
-    its halves say it)."""
-    line = next((x for x in text.splitlines() if x.startswith("rss_mb_by_radio_hour ")), "")
+def daily(text: str, series: str = "rss_mb_by_radio_hour") -> str:
+    """The saved run's memory (``series``) grown in each whole day of radio time ('' for a run
+    of one day: its halves say it)."""
+    line = next((x for x in text.splitlines() if x.startswith(series + " ")), "")
     by_hour = {int(h[:-1]): float(mb) for h, mb in (p.split("=") for p in line.split()[1:])}
     if not by_hour:
         return ""
@@ -320,7 +371,7 @@ def daily(text: str) -> str:
     if len(days) < 3:
         return ""
     grown = (by_hour[b] - by_hour[a] for a, b in itertools.pairwise(days))
-    return ", ".join(f"day {n} +{mb:.1f}" for n, mb in enumerate(grown, 1))
+    return ", ".join(f"day {n} {mb:+.1f}" for n, mb in enumerate(grown, 1))
 
 
 def main() -> None:
@@ -355,6 +406,8 @@ def main() -> None:
     if args.serve is not None:
         from fieldkit.app.demo import run_demo
 
+        args.serve.mkdir(parents=True, exist_ok=True)
+        start_heap_report(args.serve / HEAP_FILE, args.sample_s)
         if trace := os.environ.get("FIELDKIT_SOAK_TRACE"):  # --trace: what grows, by line
             start_tracing(Path(trace), args.sample_s)
 

@@ -75,6 +75,9 @@ class MeshtasticTransport:
     ``want_ack``: the default for :meth:`send`; with it, ``send`` waits up to ``ack_timeout`` s
     for the ACK and raises the NAK as an error. After a DUTY_CYCLE_LIMIT NAK, sends fail fast
     with :class:`DutyCycleLimited` for ``duty_cycle_backoff`` s without touching the radio.
+    ``time_scale``: how much faster than the wall the radio's time runs (a time-scaled
+    simulator, as ``fieldkit demo`` and ``bench/soak.py`` run): airtime is radio time, so the
+    duty cycle's hour and the back-off after a DUTY_CYCLE_LIMIT are counted in radio time too.
     """
 
     def __init__(
@@ -94,7 +97,10 @@ class MeshtasticTransport:
         duty_cycle_backoff: float = DUTY_CYCLE_BACKOFF_S,
         rx_queue_size: int = 1024,
         interface_factory: Callable[[RadioAddress, int], Any] = open_interface,
+        time_scale: float = 1.0,
     ) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
         if not 0 < max_payload <= airtime.max_app_payload(port):
             raise ValueError(f"max_payload must be 1..{airtime.max_app_payload(port)}")
         self.url = url
@@ -110,6 +116,7 @@ class MeshtasticTransport:
         self.reconnect_initial = reconnect_initial
         self.reconnect_max = reconnect_max
         self.duty_cycle_backoff = duty_cycle_backoff
+        self.time_scale = time_scale
         self.node_num: int | None = None
         self.modem: airtime.ModemPreset | None = None
         self.region: str | None = None
@@ -272,7 +279,7 @@ class MeshtasticTransport:
         left = None
         budget = airtime.duty_cycle_budget_s(self.region) if self.region else None
         if budget is not None:
-            now = time.monotonic()
+            now = self._radio_now()
             lo = now - airtime.DUTY_CYCLE_WINDOW_S
             while self._tx_log and self._tx_log[0][1] <= lo:
                 self._tx_log.popleft()
@@ -444,7 +451,7 @@ class MeshtasticTransport:
             self._naks[reason] = self._naks.get(reason, 0) + 1
             log.info("radio %s: packet %#x refused: %s", self.address, request_id, reason)
             if reason == "DUTY_CYCLE_LIMIT" and self._loop is not None:
-                self._duty_until = self._loop.time() + self.duty_cycle_backoff
+                self._duty_until = self._loop.time() + self.duty_cycle_backoff / self.time_scale
         fut = self._pending.pop(request_id, None)
         if fut is not None:
             if not fut.done():
@@ -454,13 +461,17 @@ class MeshtasticTransport:
             while len(self._verdicts) > _VERDICTS_KEPT:
                 self._verdicts.popitem(last=False)
 
+    def _radio_now(self) -> float:
+        """Seconds of radio time (the wall's, times ``time_scale``)."""
+        return time.monotonic() * self.time_scale
+
     def _count_sent(self, data: bytes, portnum: int) -> None:
         self._counts["frames_sent"] += 1
         self._counts["bytes_sent"] += len(data)
         if self.modem is not None:
             seconds = airtime.packet_airtime_s(len(data), self.modem, portnum)
             self._airtime_ms += seconds * 1000.0
-            now = time.monotonic()
+            now = self._radio_now()
             self._tx_log.append((now, now + seconds))
             lo = now - airtime.DUTY_CYCLE_WINDOW_S  # only the window counts: keep no more
             while self._tx_log[0][1] <= lo:  # (where no duty cycle applies, stats() never

@@ -119,6 +119,8 @@ def test_soak_loses_nothing_and_stays_flat() -> None:
     assert out["rss_ratio_vs_first"] < 1.5
     assert out["fds_ratio_vs_first"] < 1.5
     assert out["samples"] >= 4
+    assert 0 < out["sqlite_heap_last_mb"] < out["rss_last_mb"]  # the hubs' process reports
+    assert out["python_blocks_last"] > 0  # its heap, so growth can be told apart
 
 
 def test_the_cloud_bench_stores_every_op_once_and_resends_nothing_after_a_cut() -> None:

@@ -127,7 +127,7 @@ async def serve_hub(
     if config.radio_url:
         from fieldkit.mesh.meshtastic_transport import MeshtasticTransport
 
-        transport = MeshtasticTransport(config.radio_url)
+        transport = MeshtasticTransport(config.radio_url, time_scale=time_scale)
         await transport.start()  # keeps trying in the background until the radio answers
         counter = await RadioSync.start_counter(hub)
         network = await saved_network(hub.store)  # its areas go by index in compact frames

@@ -142,6 +142,10 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: Each connection's page cache, KiB (SQLite's own default, said once here): a store keeps two
+#: connections, so its caches stay under 4 MiB however large the database grows (the soak
+#: shows SQLite's heap filling to that and no further).
+CACHE_KIB = 2000
 #: One page of the whole log along its primary key (origin, seq); a record's consent with it.
 #: One page of the whole log along its primary key (origin, seq), a record's consent with
 #: it: the rest of this origin's ops (``origin = ? AND seq > ?``), then, when they run out, the
@@ -339,6 +343,7 @@ class Store(_CloudTables):
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = FULL")
             await db.execute("PRAGMA busy_timeout = 10000")
+            await db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             await db.create_function("fieldkit_search", 1, _search_of_json, deterministic=True)
             await store._migrate()
             store._data_version = await store._scalar("PRAGMA data_version", db=db)
@@ -634,6 +639,7 @@ async def _open_reader(path: Path) -> aiosqlite.Connection:
     try:
         await reader.execute("PRAGMA query_only = 1")
         await reader.execute("PRAGMA busy_timeout = 10000")
+        await reader.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     except BaseException:
         await reader.close()
         raise

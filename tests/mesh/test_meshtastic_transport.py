@@ -255,3 +255,33 @@ def test_the_airtime_log_keeps_only_the_duty_cycle_window_where_no_duty_cycle_ap
         transport._count_sent(b"x" * 100, 256)
     assert len(transport._tx_log) <= airtime.DUTY_CYCLE_WINDOW_S // 10 + 1
     assert transport.stats().frames_sent == 3 * 3_600 // 10
+
+
+def test_a_time_scaled_radio_counts_its_duty_cycle_hour_in_radio_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The soak (issue 11) runs the radios 120 times faster than the wall: the airtime log
+    counted a wall hour of frames (120 radio hours), so it grew through the whole run, and
+    the duty cycle left was that of 120 hours of sending squeezed into one."""
+    from fieldkit.mesh import meshtastic_transport as mt
+
+    clock = [1_000.0]
+    monkeypatch.setattr(mt.time, "monotonic", lambda: clock[0])
+    transport = mt.MeshtasticTransport("tcp://127.0.0.1:1", time_scale=120.0)
+    transport.modem, transport.region = airtime.preset("LONG_FAST"), "EU_868"
+    for _ in range(3 * 3_600 // 30):  # three radio hours, a frame every 30 radio seconds
+        clock[0] += 30 / 120
+        transport._count_sent(b"x" * 100, 256)
+    assert len(transport._tx_log) <= airtime.DUTY_CYCLE_WINDOW_S // 30 + 1
+    budget_s = airtime.duty_cycle_budget_s("EU_868")
+    assert budget_s is not None
+    left = transport.stats().duty_cycle_left_ms
+    assert left is not None
+    assert 0 < left < budget_s * 1000  # the last radio hour's frames count
+    clock[0] += (airtime.DUTY_CYCLE_WINDOW_S + 10) / 120  # a radio hour of silence
+    assert transport.stats().duty_cycle_left_ms == budget_s * 1000
+
+
+def test_a_time_scale_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="time_scale"):
+        MeshtasticTransport("tcp://127.0.0.1:1", time_scale=0)

@@ -21,7 +21,14 @@ from fieldkit.core.ops import URGENCY_RANK, Op, op_to_json, strip_private
 from fieldkit.core.records import Category, Draft, Kind, Urgency
 from fieldkit.errors import StoreError
 from fieldkit.store.columns import search_text
-from fieldkit.store.sqlite import ITER_OPS, ITER_RECORDS, MIGRATIONS, SCHEMA_VERSION, Store
+from fieldkit.store.sqlite import (
+    CACHE_KIB,
+    ITER_OPS,
+    ITER_RECORDS,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Store,
+)
 from tests.strategies import op_logs
 
 DRAFT = Draft(Kind.NEED, Category.WATER, Urgency.CRITICAL, "riverside", note="family of 4")
@@ -66,6 +73,13 @@ async def test_store_uses_wal_with_full_sync_and_current_schema(store: Store) ->
     assert await store._scalar("PRAGMA journal_mode") == "wal"
     assert await store._scalar("PRAGMA synchronous") == 2  # FULL
     assert await store._scalar("PRAGMA user_version") == SCHEMA_VERSION
+
+
+async def test_both_connections_bound_their_page_cache(store: Store) -> None:
+    """The soak (issue 11): SQLite's heap grows with the database until each connection's
+    page cache is full; the bound is ours to state, not left to a build's default."""
+    assert await store._scalar("PRAGMA cache_size", db=store._db) == -CACHE_KIB
+    assert await store._scalar("PRAGMA cache_size", db=store._reader) == -CACHE_KIB
 
 
 async def test_a_database_from_a_newer_fieldkit_is_refused(tmp_path: Path) -> None:

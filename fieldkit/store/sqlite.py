@@ -146,7 +146,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 #: connections, so its caches stay under 4 MiB however large the database grows (the soak
 #: shows SQLite's heap filling to that and no further).
 CACHE_KIB = 2000
-#: One page of the whole log along its primary key (origin, seq); a record's consent with it.
 #: One page of the whole log along its primary key (origin, seq), a record's consent with
 #: it: the rest of this origin's ops (``origin = ? AND seq > ?``), then, when they run out, the
 #: next origins' (``origin > ?``). Each is an exact range of the key; one query with

@@ -174,6 +174,17 @@ async def test_duty_cycle_nak_surfaces_as_duty_cycle_limited() -> None:
         assert sim.stats()[0].frames_sent == 1
 
 
+async def test_a_time_scaled_radio_backs_off_a_duty_cycle_nak_in_radio_time() -> None:
+    sim = Simulator(2, region="EU_868", duty_cycle_budget_s=3.0, time_scale=50.0)
+    async with sim, transport(sim.url(0), time_scale=50.0, duty_cycle_backoff=100.0) as a:
+        await a.send(bytes(200), want_ack=True)
+        with pytest.raises(DutyCycleLimited):
+            await a.send(bytes(200), want_ack=True)
+        with pytest.raises(DutyCycleLimited) as refused:
+            await a.send(b"x")
+        assert 0 < refused.value.retry_after <= 100.0 / 50.0  # 100 radio s: 2 wall s
+
+
 async def test_transport_rebuilds_the_interface_after_a_radio_reboot(sim: Simulator) -> None:
     path = await sim.open_serial(0)
     async with transport(f"serial://{path}") as a, transport(sim.url(1)) as b:
